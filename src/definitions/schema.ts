@@ -1,0 +1,180 @@
+/**
+ * The shape of metrics/*.yml, checked with zod. Names follow dbt MetricFlow where it has one, so
+ * that dbt users recognise the definitions and the importer has little to translate.
+ */
+import { z } from 'zod';
+
+export const GRAINS = ['hour', 'day', 'week', 'month', 'quarter', 'year'] as const;
+export type Grain = (typeof GRAINS)[number];
+export const GRAIN_ORDER: Record<Grain, number> = { hour: 0, day: 1, week: 2, month: 3, quarter: 4, year: 5 };
+
+const name = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]*$/, 'names are lower_snake_case: a letter, then letters, digits or _');
+
+/** `7 days`, `1 month`, `2 weeks`. */
+export const WINDOW_PATTERN = /^\s*(\d+)\s+(hour|day|week|month|quarter|year)s?\s*$/i;
+const windowText = z.string().regex(WINDOW_PATTERN, "a window is a count and a grain, like '7 days' or '1 month'");
+
+const entity = z.strictObject({
+  name,
+  type: z.enum(['primary', 'unique', 'foreign', 'natural']),
+  expr: z.string().min(1).optional(),
+  description: z.string().optional(),
+});
+
+const dimension = z.strictObject({
+  name,
+  type: z.enum(['categorical', 'time']),
+  expr: z.string().min(1).optional(),
+  description: z.string().optional(),
+  label: z.string().optional(),
+  /** For time dimensions: the finest grain the column holds. */
+  granularity: z.enum(GRAINS).optional(),
+});
+
+const measure = z.strictObject({
+  name,
+  agg: z.enum(['sum', 'count', 'count_distinct', 'average', 'min', 'max', 'median', 'percentile', 'sum_boolean']),
+  expr: z.union([z.string().min(1), z.number()]).optional(),
+  description: z.string().optional(),
+  percentile: z.number().min(0).max(1).optional(),
+  discrete: z.boolean().optional(),
+  agg_time_dimension: name.optional(),
+  /** Semi-additive measures (balances): aggregate only the rows at the last (or first) time. */
+  non_additive_dimension: z
+    .strictObject({
+      name,
+      window_choice: z.enum(['min', 'max']).default('max'),
+      window_groupings: z.array(name).default([]),
+    })
+    .optional(),
+});
+
+export const semanticModelSchema = z
+  .strictObject({
+    name,
+    description: z.string().optional(),
+    table: z.string().min(1).optional(),
+    sql: z.string().min(1).optional(),
+    /** For models whose rows have no single key column (e.g. assignments): the entity they describe. */
+    primary_entity: name.optional(),
+    defaults: z.strictObject({ agg_time_dimension: name.optional() }).optional(),
+    entities: z.array(entity).default([]),
+    dimensions: z.array(dimension).default([]),
+    measures: z.array(measure).default([]),
+  })
+  .refine((m) => (m.table === undefined) !== (m.sql === undefined), {
+    message: 'a semantic model needs exactly one of `table` (a table name) or `sql` (a SELECT)',
+  });
+
+const metricBase = {
+  name,
+  description: z.string().optional(),
+  owner: z.string().optional(),
+  label: z.string().optional(),
+  /** A filter over dimension references, applied before aggregation. */
+  filter: z.string().min(1).optional(),
+};
+
+const metricInput = z.union([
+  name,
+  z.strictObject({
+    name,
+    alias: name.optional(),
+    filter: z.string().min(1).optional(),
+    offset_window: windowText.optional(),
+    offset_to_grain: z.enum(GRAINS).optional(),
+  }),
+]);
+
+/** A measure as a metric uses it: by name, or with a filter and gap handling of its own. */
+const measureInput = z.union([
+  name,
+  z.strictObject({
+    name,
+    filter: z.string().min(1).optional(),
+    fill_nulls_with: z.number().optional(),
+    join_to_timespine: z.boolean().optional(),
+  }),
+]);
+
+const simpleMetric = z.strictObject({
+  ...metricBase,
+  type: z.literal('simple'),
+  measure: measureInput,
+  fill_nulls_with: z.number().optional(),
+  join_to_timespine: z.boolean().optional(),
+});
+
+const ratioMetric = z.strictObject({
+  ...metricBase,
+  type: z.literal('ratio'),
+  numerator: metricInput,
+  denominator: metricInput,
+});
+
+const derivedMetric = z.strictObject({
+  ...metricBase,
+  type: z.literal('derived'),
+  expr: z.string().min(1),
+  metrics: z.array(metricInput).min(1),
+});
+
+const cumulativeMetric = z.strictObject({
+  ...metricBase,
+  type: z.literal('cumulative'),
+  measure: measureInput,
+  window: windowText.optional(),
+  grain_to_date: z.enum(GRAINS).optional(),
+  /** Which day's value stands for a coarser period (MetricFlow's period_agg). */
+  period_agg: z.enum(['first', 'last', 'average']).default('first'),
+  fill_nulls_with: z.number().optional(),
+});
+
+const conversionMetric = z.strictObject({
+  ...metricBase,
+  type: z.literal('conversion'),
+  entity: name,
+  base_measure: measureInput,
+  conversion_measure: measureInput,
+  window: windowText.optional(),
+  calculation: z.enum(['conversion_rate', 'conversions']).default('conversion_rate'),
+});
+
+export const metricSchema = z.discriminatedUnion('type', [
+  simpleMetric,
+  ratioMetric,
+  derivedMetric,
+  cumulativeMetric,
+  conversionMetric,
+]);
+
+export const fileSchema = z.strictObject({
+  semantic_models: z.array(semanticModelSchema).optional(),
+  metrics: z.array(metricSchema).optional(),
+});
+
+export type SemanticModelDef = z.infer<typeof semanticModelSchema>;
+export type EntityDef = z.infer<typeof entity>;
+export type DimensionDef = z.infer<typeof dimension>;
+export type MeasureDef = z.infer<typeof measure>;
+export type MetricDef = z.infer<typeof metricSchema>;
+export type MetricInputDef = z.infer<typeof metricInput>;
+export type MeasureInputDef = z.infer<typeof measureInput>;
+
+export function measureInputName(input: MeasureInputDef): string {
+  return typeof input === 'string' ? input : input.name;
+}
+export type AggregationType = MeasureDef['agg'];
+
+export interface Window {
+  count: number;
+  grain: Grain;
+}
+
+export function parseWindow(text: string): Window {
+  const m = WINDOW_PATTERN.exec(text);
+  if (!m) throw new Error(`not a window: ${text}`);
+  return { count: Number(m[1]), grain: m[2].toLowerCase() as Grain };
+}

@@ -1,0 +1,75 @@
+/**
+ * Every error Tally reports on purpose is a TallyError with a stable code (used by the CLI's exit
+ * status and, later, GraphQL's `extensions.code`) and a message that says what to do.
+ */
+export type ErrorCode =
+  | 'INVALID_DEFINITION'
+  | 'UNKNOWN_METRIC'
+  | 'UNKNOWN_DIMENSION'
+  | 'INVALID_REQUEST'
+  | 'INVALID_FILTER'
+  | 'FAN_OUT_JOIN'
+  | 'AMBIGUOUS_JOIN'
+  | 'UNSUPPORTED'
+  | 'QUERY_TIMEOUT'
+  | 'QUERY_CANCELLED'
+  | 'ENGINE_ERROR';
+
+export class TallyError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'TallyError';
+    this.code = code;
+  }
+}
+
+/** A problem in a definitions file, located at file:line:col. */
+export interface DefinitionProblem {
+  file: string;
+  line: number;
+  col: number;
+  message: string;
+}
+
+export function formatProblem(p: DefinitionProblem): string {
+  return `${p.file}:${p.line}:${p.col}: ${p.message}`;
+}
+
+/** Raised when a project does not validate; carries every problem found, not only the first. */
+export class DefinitionError extends TallyError {
+  readonly problems: DefinitionProblem[];
+  constructor(problems: DefinitionProblem[]) {
+    super('INVALID_DEFINITION', problems.map(formatProblem).join('\n'));
+    this.problems = problems;
+  }
+}
+
+/** Names the closest candidates to a misspelled name (Levenshtein distance). */
+export function nearest(name: string, candidates: Iterable<string>, max = 3): string[] {
+  const scored: { c: string; d: number }[] = [];
+  for (const c of candidates) scored.push({ c, d: editDistance(name.toLowerCase(), c.toLowerCase()) });
+  scored.sort((a, b) => a.d - b.d || a.c.localeCompare(b.c));
+  const limit = Math.max(2, Math.ceil(name.length / 2));
+  return scored.filter((s) => s.d <= limit || s.c.includes(name) || name.includes(s.c)).slice(0, max).map((s) => s.c);
+}
+
+export function didYouMean(name: string, candidates: Iterable<string>): string {
+  const near = nearest(name, candidates);
+  return near.length ? ` Did you mean ${near.map((n) => `'${n}'`).join(' or ')}?` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  const prev = new Array<number>(b.length + 1);
+  for (let j = 0; j <= b.length; j++) prev[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length];
+}

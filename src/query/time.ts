@@ -1,0 +1,82 @@
+/**
+ * Calendar arithmetic on the request's time range, done in code so that the SQL holds plain
+ * literals. Times are wall-clock times in the request's time zone ('YYYY-MM-DD HH:MM:SS').
+ */
+import type { Grain } from '../definitions/schema.js';
+import { TallyError } from '../errors.js';
+
+export function parseTime(text: string, what: string): Date {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(text);
+  if (!m) throw new TallyError('INVALID_REQUEST', `${what} '${text}' is not a date; use 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS'`);
+  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4] ?? '0', m[5] ?? '0', m[6] ?? '0'].map(Number);
+  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) {
+    throw new TallyError('INVALID_REQUEST', `${what} '${text}' is not a real calendar time`);
+  }
+  return date;
+}
+
+export function isDateOnly(text: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(text);
+}
+
+export function truncate(date: Date, grain: Grain): Date {
+  const y = date.getUTCFullYear();
+  const m = date.getUTCMonth();
+  switch (grain) {
+    case 'hour':
+      return new Date(Date.UTC(y, m, date.getUTCDate(), date.getUTCHours()));
+    case 'day':
+      return new Date(Date.UTC(y, m, date.getUTCDate()));
+    case 'week': {
+      const day = new Date(Date.UTC(y, m, date.getUTCDate()));
+      const isoDow = (day.getUTCDay() + 6) % 7; // Monday = 0
+      return new Date(day.getTime() - isoDow * 86_400_000);
+    }
+    case 'month':
+      return new Date(Date.UTC(y, m, 1));
+    case 'quarter':
+      return new Date(Date.UTC(y, m - (m % 3), 1));
+    case 'year':
+      return new Date(Date.UTC(y, 0, 1));
+  }
+}
+
+export function add(date: Date, count: number, grain: Grain): Date {
+  switch (grain) {
+    case 'hour':
+      return new Date(date.getTime() + count * 3_600_000);
+    case 'day':
+      return new Date(date.getTime() + count * 86_400_000);
+    case 'week':
+      return new Date(date.getTime() + count * 7 * 86_400_000);
+    case 'month':
+    case 'quarter':
+    case 'year': {
+      const months = count * (grain === 'month' ? 1 : grain === 'quarter' ? 3 : 12);
+      return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + months, date.getUTCDate(), date.getUTCHours()));
+    }
+  }
+}
+
+export function formatTime(date: Date): string {
+  return date.toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/**
+ * The request's range widened to whole periods of the grain: [start, end). A date-only `to`
+ * includes that whole day.
+ */
+export function snapRange(from: string | undefined, to: string | undefined, grain: Grain): { start?: Date; end?: Date } {
+  const start = from === undefined ? undefined : truncate(parseTime(from, 'from'), grain);
+  let end: Date | undefined;
+  if (to !== undefined) {
+    const t = parseTime(to, 'to');
+    end = add(truncate(t, grain), 1, grain);
+    if (!isDateOnly(to) && truncate(t, grain).getTime() === t.getTime() && grain === 'hour') end = add(t, 1, 'hour');
+  }
+  if (start && end && start >= end) {
+    throw new TallyError('INVALID_REQUEST', `the time range is empty: 'from' (${from}) is after 'to' (${to})`);
+  }
+  return { start, end };
+}

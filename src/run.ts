@@ -1,0 +1,35 @@
+/** Compile a request and run it on an engine: the answer with its audit record. */
+import { compileRequest, type CompiledQuery } from './compile.js';
+import type { Cell, Engine } from './engines/engine.js';
+import type { Lineage } from './lineage.js';
+import type { Project } from './project.js';
+import type { RequestInput } from './query/request.js';
+
+export interface QueryResult {
+  columns: { name: string; type: string; role: 'dimension' | 'metric' }[];
+  /** One object per row, keyed by the metric names and group-by references as requested. */
+  rows: Record<string, Cell>[];
+  sql: string;
+  version: string;
+  commit?: string;
+  lineage: Lineage;
+}
+
+export interface RunOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export async function runQuery(project: Project, engine: Engine, request: RequestInput, options: RunOptions = {}): Promise<QueryResult> {
+  const compiled: CompiledQuery = compileRequest(project.graph, request, { dialect: engine.dialect });
+  const result = await engine.query(compiled.sql, options);
+  const names = compiled.columns.map((c) => c.name);
+  return {
+    columns: compiled.columns.map((c, i) => ({ ...c, type: result.columns[i]?.type ?? 'UNKNOWN' })),
+    rows: result.rows.map((row) => Object.fromEntries(names.map((n, i) => [n, row[i]]))),
+    sql: compiled.sql,
+    version: project.version,
+    commit: project.commit,
+    lineage: compiled.lineage,
+  };
+}

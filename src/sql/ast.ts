@@ -1,0 +1,108 @@
+/**
+ * A small SQL tree: what the planner lowers to and the dialects render. Semantic operations whose
+ * spelling differs between engines (truncating to a grain, time zones, intervals, safe division,
+ * percentiles, the time spine) are nodes of their own, so that only the dialect modules know SQL
+ * spellings.
+ */
+import type { AggregationType, Grain } from '../definitions/schema.js';
+
+export type SqlLiteral =
+  | { kind: 'string'; value: string }
+  | { kind: 'number'; text: string }
+  | { kind: 'boolean'; value: boolean }
+  | { kind: 'null' }
+  | { kind: 'timestamp'; value: string } // 'YYYY-MM-DD HH:MM:SS', validated by the caller
+  | { kind: 'date'; value: string }; // 'YYYY-MM-DD'
+
+export type SqlExpr =
+  | { t: 'column'; table?: string; name: string }
+  /** SQL written by an analyst in the definitions (a model-scope expression); never request text. */
+  | { t: 'definition'; sql: string }
+  | { t: 'literal'; value: SqlLiteral }
+  | { t: 'binary'; op: '=' | '<>' | '<' | '<=' | '>' | '>=' | '+' | '-' | '*' | '/' | '%'; left: SqlExpr; right: SqlExpr }
+  | { t: 'and' | 'or'; args: SqlExpr[] }
+  | { t: 'not'; arg: SqlExpr }
+  | { t: 'negate'; arg: SqlExpr }
+  | { t: 'in'; arg: SqlExpr; list: SqlExpr[]; negated: boolean }
+  | { t: 'between'; arg: SqlExpr; low: SqlExpr; high: SqlExpr; negated: boolean }
+  | { t: 'like'; arg: SqlExpr; pattern: SqlExpr; negated: boolean; caseInsensitive: boolean }
+  | { t: 'isNull'; arg: SqlExpr; negated: boolean }
+  | { t: 'case'; branches: { when: SqlExpr; then: SqlExpr }[]; otherwise?: SqlExpr }
+  /** A scalar function that every dialect spells the same (the names come from code, never users). */
+  | { t: 'call'; fn: string; args: SqlExpr[] }
+  | { t: 'coalesce'; args: SqlExpr[] }
+  | { t: 'aggregate'; agg: AggregationType | 'count_star'; arg?: SqlExpr; filter?: SqlExpr; percentile?: number; discrete?: boolean }
+  /** numerator / denominator as a fraction, NULL when the denominator is 0. */
+  | { t: 'ratio'; numerator: SqlExpr; denominator: SqlExpr }
+  | { t: 'truncate'; grain: Grain; arg: SqlExpr }
+  /** A naive UTC timestamp seen as wall-clock time in `zone`. */
+  | { t: 'toZone'; zone: string; arg: SqlExpr }
+  | { t: 'addInterval'; arg: SqlExpr; count: number; grain: Grain }
+  | { t: 'castTimestamp'; arg: SqlExpr }
+  | { t: 'castDate'; arg: SqlExpr }
+  | { t: 'window'; fn: 'sum' | 'row_number' | 'max' | 'min' | 'count'; arg?: SqlExpr; partitionBy: SqlExpr[]; orderBy: OrderItem[]; frame?: 'unbounded_to_current' }
+  | { t: 'subquery'; query: Query };
+
+export interface OrderItem {
+  expr: SqlExpr;
+  desc?: boolean;
+}
+
+export type FromItem =
+  | { t: 'table'; name: string; alias: string }
+  | { t: 'sql'; sql: string; alias: string } // a model defined by SQL in the definitions
+  | { t: 'query'; query: Query; alias: string }
+  | { t: 'cte'; name: string; alias?: string }
+  /** One row per `grain` from start to stop inclusive, in a column `column`. */
+  | { t: 'series'; start: SqlExpr; stop: SqlExpr; grain: Grain; alias: string; column: string };
+
+export interface Join {
+  type: 'inner' | 'left' | 'full' | 'cross';
+  item: FromItem;
+  on?: SqlExpr;
+}
+
+export interface SelectColumn {
+  expr: SqlExpr;
+  alias: string;
+}
+
+export interface Select {
+  t: 'select';
+  distinct?: boolean;
+  columns: SelectColumn[];
+  from?: FromItem;
+  joins?: Join[];
+  where?: SqlExpr;
+  groupBy?: SqlExpr[];
+  having?: SqlExpr;
+  orderBy?: OrderItem[];
+  limit?: number;
+}
+
+export interface UnionAll {
+  t: 'union_all';
+  queries: Query[];
+}
+
+export type Query = Select | UnionAll;
+
+export interface Cte {
+  name: string;
+  query: Query;
+  /** Why this step exists, printed as a comment above it for reviewers. */
+  comment?: string;
+}
+
+export interface Statement {
+  ctes: Cte[];
+  body: Query;
+}
+
+// Small constructors keep the planner readable.
+export const col = (table: string | undefined, name: string): SqlExpr => ({ t: 'column', table, name });
+export const str = (value: string): SqlExpr => ({ t: 'literal', value: { kind: 'string', value } });
+export const num = (n: number | string): SqlExpr => ({ t: 'literal', value: { kind: 'number', text: String(n) } });
+export const and = (args: SqlExpr[]): SqlExpr | undefined =>
+  args.length === 0 ? undefined : args.length === 1 ? args[0] : { t: 'and', args };
+export const eq = (left: SqlExpr, right: SqlExpr): SqlExpr => ({ t: 'binary', op: '=', left, right });

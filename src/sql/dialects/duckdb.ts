@@ -1,0 +1,47 @@
+import type { AggregationType, Grain } from '../../definitions/schema.js';
+import type { Dialect } from '../dialect.js';
+
+const quote = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+export const duckdb: Dialect = {
+  name: 'duckdb',
+  quoteIdentifier: (name) => `"${name.replace(/"/g, '""')}"`,
+  stringLiteral: quote,
+  timestampLiteral: (v) => `TIMESTAMP ${quote(v)}`,
+  dateLiteral: (v) => `DATE ${quote(v)}`,
+  // DuckDB's 'week' is the ISO week, starting on Monday.
+  truncate: (grain, arg) => `date_trunc(${quote(grain)}, ${arg})`,
+  toZone: (zone, arg) => `((${arg}) AT TIME ZONE 'UTC') AT TIME ZONE ${quote(zone)}`,
+  addInterval: (arg, count, grain) =>
+    count >= 0 ? `${arg} + INTERVAL ${count} ${grain.toUpperCase()}` : `${arg} - INTERVAL ${-count} ${grain.toUpperCase()}`,
+  castTimestamp: (arg) => `CAST(${arg} AS TIMESTAMP)`,
+  castDate: (arg) => `CAST(${arg} AS DATE)`,
+  aggregate: (agg: AggregationType | 'count_star', arg, { filter, percentile, discrete }) => {
+    const f = filter ? ` FILTER (WHERE ${filter})` : '';
+    switch (agg) {
+      case 'count_star':
+        return `COUNT(*)${f}`;
+      case 'sum':
+        return `SUM(${arg})${f}`;
+      case 'count':
+        return `COUNT(${arg})${f}`;
+      case 'count_distinct':
+        return `COUNT(DISTINCT ${arg})${f}`;
+      case 'average':
+        return `AVG(${arg})${f}`;
+      case 'min':
+        return `MIN(${arg})${f}`;
+      case 'max':
+        return `MAX(${arg})${f}`;
+      case 'median':
+        return `MEDIAN(${arg})${f}`;
+      case 'percentile':
+        return `${discrete ? 'QUANTILE_DISC' : 'QUANTILE_CONT'}(${arg}, ${percentile})${f}`;
+      case 'sum_boolean':
+        return `SUM(CAST(${arg} AS INTEGER))${f}`;
+    }
+  },
+  ratio: (n, d) => `CAST(${n} AS DOUBLE) / NULLIF(${d}, 0)`,
+  series: (start, stop, grain: Grain, alias, column) =>
+    `generate_series(${start}, ${stop}, INTERVAL 1 ${grain.toUpperCase()}) AS ${alias}(${column})`,
+};

@@ -1,0 +1,188 @@
+/**
+ * Renders the SQL tree as text for people: one CTE per step with a comment saying why, one
+ * clause per line, stable order. Everything engine-specific is delegated to the dialect.
+ */
+import type { Cte, FromItem, Join, OrderItem, Query, Select, SqlExpr, SqlLiteral, Statement } from './ast.js';
+import type { Dialect } from './dialect.js';
+
+export function renderStatement(statement: Statement, dialect: Dialect): string {
+  const r = new Renderer(dialect);
+  const parts: string[] = [];
+  if (statement.ctes.length > 0) {
+    parts.push('WITH\n' + statement.ctes.map((c) => r.cte(c)).join(',\n'));
+  }
+  parts.push(r.query(statement.body, 0));
+  return parts.join('\n') + '\n';
+}
+
+const INDENT = '  ';
+const SIMPLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+
+class Renderer {
+  constructor(private readonly d: Dialect) {}
+
+  cte(c: Cte): string {
+    const comment = c.comment ? `${INDENT}-- ${c.comment.replace(/\n/g, ' ')}\n` : '';
+    return `${comment}${INDENT}${this.id(c.name)} AS (\n${this.query(c.query, 2)}\n${INDENT})`;
+  }
+
+  query(q: Query, depth: number): string {
+    if (q.t === 'union_all') {
+      const pad = INDENT.repeat(depth);
+      return q.queries.map((s) => this.query(s, depth)).join(`\n${pad}UNION ALL\n`);
+    }
+    return this.select(q, depth);
+  }
+
+  private select(s: Select, depth: number): string {
+    const pad = INDENT.repeat(depth);
+    const inner = pad + INDENT;
+    const lines: string[] = [];
+    const cols = s.columns.map((c) => {
+      const e = this.expr(c.expr, depth + 1);
+      return c.expr.t === 'column' && c.expr.name === c.alias ? e : `${e} AS ${this.id(c.alias)}`;
+    });
+    lines.push(`${pad}SELECT${s.distinct ? ' DISTINCT' : ''}`);
+    lines.push(cols.map((c) => inner + c).join(',\n'));
+    if (s.from) lines.push(`${pad}FROM ${this.from(s.from, depth)}`);
+    for (const j of s.joins ?? []) lines.push(pad + this.join(j, depth));
+    if (s.where) lines.push(`${pad}WHERE ${this.expr(s.where, depth + 1)}`);
+    if (s.groupBy && s.groupBy.length > 0) {
+      lines.push(`${pad}GROUP BY ${s.groupBy.map((g) => this.expr(g, depth + 1)).join(', ')}`);
+    }
+    if (s.having) lines.push(`${pad}HAVING ${this.expr(s.having, depth + 1)}`);
+    if (s.orderBy && s.orderBy.length > 0) lines.push(`${pad}ORDER BY ${this.order(s.orderBy, depth)}`);
+    if (s.limit !== undefined) lines.push(`${pad}LIMIT ${Math.trunc(s.limit)}`);
+    return lines.join('\n');
+  }
+
+  private order(items: OrderItem[], depth: number): string {
+    return items.map((o) => `${this.expr(o.expr, depth + 1)}${o.desc ? ' DESC' : ''}`).join(', ');
+  }
+
+  private join(j: Join, depth: number): string {
+    const kind = { inner: 'INNER JOIN', left: 'LEFT JOIN', full: 'FULL OUTER JOIN', cross: 'CROSS JOIN' }[j.type];
+    const on = j.on ? ` ON ${this.expr(j.on, depth + 1)}` : '';
+    return `${kind} ${this.from(j.item, depth)}${on}`;
+  }
+
+  private from(f: FromItem, depth: number): string {
+    const pad = INDENT.repeat(depth);
+    switch (f.t) {
+      case 'table':
+        // Table names are written by analysts in the definitions and used as they wrote them.
+        return `${f.name} AS ${this.id(f.alias)}`;
+      case 'sql':
+        return `(\n${indentText(f.sql.trim(), pad + INDENT)}\n${pad}) AS ${this.id(f.alias)}`;
+      case 'query':
+        return `(\n${this.query(f.query, depth + 1)}\n${pad}) AS ${this.id(f.alias)}`;
+      case 'cte':
+        return f.alias ? `${this.id(f.name)} AS ${this.id(f.alias)}` : this.id(f.name);
+      case 'series':
+        return this.d.series(this.expr(f.start, depth), this.expr(f.stop, depth), f.grain, this.id(f.alias), this.id(f.column));
+    }
+  }
+
+  private id(name: string): string {
+    return this.d.quoteIdentifier(name);
+  }
+
+  private literal(l: SqlLiteral): string {
+    switch (l.kind) {
+      case 'string':
+        return this.d.stringLiteral(l.value);
+      case 'number':
+        if (!/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(l.text)) throw new Error(`not a number literal: ${l.text}`);
+        return l.text;
+      case 'boolean':
+        return l.value ? 'TRUE' : 'FALSE';
+      case 'null':
+        return 'NULL';
+      case 'timestamp':
+        return this.d.timestampLiteral(l.value);
+      case 'date':
+        return this.d.dateLiteral(l.value);
+    }
+  }
+
+  expr(e: SqlExpr, depth: number): string {
+    switch (e.t) {
+      case 'column':
+        return e.table ? `${this.id(e.table)}.${this.id(e.name)}` : this.id(e.name);
+      case 'definition':
+        return SIMPLE_NAME.test(e.sql) ? e.sql : `(${e.sql.includes('--') ? `${e.sql}\n` : e.sql})`;
+      case 'literal':
+        return this.literal(e.value);
+      case 'binary':
+        return `${this.operand(e.left, depth)} ${e.op} ${this.operand(e.right, depth)}`;
+      case 'and':
+      case 'or':
+        return e.args.map((a) => this.operand(a, depth)).join(e.t === 'and' ? ' AND ' : ' OR ');
+      case 'not':
+        return `NOT ${this.operand(e.arg, depth)}`;
+      case 'negate':
+        return `-${this.operand(e.arg, depth)}`;
+      case 'in':
+        return `${this.operand(e.arg, depth)} ${e.negated ? 'NOT IN' : 'IN'} (${e.list.map((x) => this.expr(x, depth)).join(', ')})`;
+      case 'between':
+        return `${this.operand(e.arg, depth)} ${e.negated ? 'NOT BETWEEN' : 'BETWEEN'} ${this.operand(e.low, depth)} AND ${this.operand(e.high, depth)}`;
+      case 'like':
+        return `${this.operand(e.arg, depth)} ${e.negated ? 'NOT ' : ''}${e.caseInsensitive ? 'ILIKE' : 'LIKE'} ${this.operand(e.pattern, depth)}`;
+      case 'isNull':
+        return `${this.operand(e.arg, depth)} IS ${e.negated ? 'NOT ' : ''}NULL`;
+      case 'case': {
+        const parts = e.branches.map((b) => `WHEN ${this.expr(b.when, depth)} THEN ${this.expr(b.then, depth)}`);
+        if (e.otherwise) parts.push(`ELSE ${this.expr(e.otherwise, depth)}`);
+        return `CASE ${parts.join(' ')} END`;
+      }
+      case 'call':
+        if (!/^[a-z_][a-z0-9_]*$/.test(e.fn)) throw new Error(`not a function name: ${e.fn}`);
+        return `${e.fn.toUpperCase()}(${e.args.map((a) => this.expr(a, depth)).join(', ')})`;
+      case 'coalesce':
+        return `COALESCE(${e.args.map((a) => this.expr(a, depth)).join(', ')})`;
+      case 'aggregate':
+        return this.d.aggregate(e.agg, e.arg ? this.expr(e.arg, depth) : undefined, {
+          filter: e.filter ? this.expr(e.filter, depth) : undefined,
+          percentile: e.percentile,
+          discrete: e.discrete,
+        });
+      case 'ratio':
+        return this.d.ratio(this.operand(e.numerator, depth), this.operand(e.denominator, depth));
+      case 'truncate':
+        return this.d.truncate(e.grain, this.expr(e.arg, depth));
+      case 'toZone':
+        return this.d.toZone(e.zone, this.expr(e.arg, depth));
+      case 'addInterval':
+        return `(${this.d.addInterval(this.operand(e.arg, depth), e.count, e.grain)})`;
+      case 'castTimestamp':
+        return this.d.castTimestamp(this.expr(e.arg, depth));
+      case 'castDate':
+        return this.d.castDate(this.expr(e.arg, depth));
+      case 'window': {
+        const fn = e.fn.toUpperCase();
+        const arg = e.arg ? this.expr(e.arg, depth) : '';
+        const over: string[] = [];
+        if (e.partitionBy.length) over.push(`PARTITION BY ${e.partitionBy.map((p) => this.expr(p, depth)).join(', ')}`);
+        if (e.orderBy.length) over.push(`ORDER BY ${this.order(e.orderBy, depth)}`);
+        if (e.frame === 'unbounded_to_current') over.push('ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW');
+        return `${fn}(${arg}) OVER (${over.join(' ')})`;
+      }
+      case 'subquery':
+        return `(\n${this.query(e.query, depth + 1)}\n${INDENT.repeat(depth)})`;
+    }
+  }
+
+  /** An operand of an operator: parenthesised unless it is atomic. */
+  private operand(e: SqlExpr, depth: number): string {
+    const s = this.expr(e, depth);
+    const atomic = ['column', 'literal', 'call', 'coalesce', 'aggregate', 'truncate', 'definition', 'castTimestamp', 'castDate', 'window', 'subquery', 'addInterval'];
+    return atomic.includes(e.t) ? s : `(${s})`;
+  }
+}
+
+function indentText(text: string, pad: string): string {
+  return text
+    .split('\n')
+    .map((l) => pad + l)
+    .join('\n');
+}
