@@ -11,6 +11,7 @@ import type { Dialect } from './sql/dialect.js';
 import { duckdb } from './sql/dialects/duckdb.js';
 import { renderStatement } from './sql/render.js';
 import { lineageOf, type Lineage } from './lineage.js';
+import type { Expression } from './query/expression.js';
 
 export interface CompiledQuery {
   request: Request;
@@ -24,10 +25,16 @@ export interface CompiledQuery {
   version: string;
 }
 
-export function compileRequest(graph: SemanticGraph, input: RequestInput, options: { dialect?: Dialect } = {}): CompiledQuery {
+export interface CompileOptions {
+  dialect?: Dialect;
+  /** Filters already in structured form (the GraphQL API's typed filters), applied like `where`. */
+  filters?: Expression[];
+}
+
+export function compileRequest(graph: SemanticGraph, input: RequestInput, options: CompileOptions = {}): CompiledQuery {
   const dialect = options.dialect ?? duckdb;
   const request = parseRequest(input);
-  const plan = buildPlan(graph, request);
+  const plan = buildPlan(graph, request, options.filters);
   const statement = lowerPlan(graph, plan);
   const header = `-- Tally ${graph.version}: ${request.metrics.join(', ')}${request.groupBy.length ? ` by ${request.groupBy.join(', ')}` : ''}\n`;
   return {

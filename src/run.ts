@@ -1,5 +1,5 @@
 /** Compile a request and run it on an engine: the answer with its audit record. */
-import { compileRequest, type CompiledQuery } from './compile.js';
+import { compileRequest, type CompiledQuery, type CompileOptions } from './compile.js';
 import type { Cell, Engine } from './engines/engine.js';
 import type { Lineage } from './lineage.js';
 import type { Project } from './project.js';
@@ -15,13 +15,13 @@ export interface QueryResult {
   lineage: Lineage;
 }
 
-export interface RunOptions {
+export interface RunOptions extends Pick<CompileOptions, 'filters'> {
   timeoutMs?: number;
   signal?: AbortSignal;
 }
 
 export async function runQuery(project: Project, engine: Engine, request: RequestInput, options: RunOptions = {}): Promise<QueryResult> {
-  const compiled: CompiledQuery = compileRequest(project.graph, request, { dialect: engine.dialect });
+  const compiled: CompiledQuery = compileRequest(project.graph, request, { dialect: engine.dialect, filters: options.filters });
   const result = await engine.query(compiled.sql, options);
   const names = compiled.columns.map((c) => c.name);
   return {

@@ -770,6 +770,7 @@ function mapChildren(e: Expression, f: (x: Expression) => Expression): Expressio
     case 'not':
       return { ...e, arg: f(e.arg) };
     case 'isNull':
+    case 'textMatch':
       return { ...e, arg: f(e.arg) };
     case 'and':
     case 'or':

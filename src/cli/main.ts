@@ -2,6 +2,9 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { printSchema } from 'graphql';
+import { buildSchema } from '../api/schema.js';
+import { TallyServer } from '../api/server.js';
 import { compileRequest } from '../compile.js';
 import { DuckDBEngine } from '../engines/duckdb.js';
 import { DefinitionError, TallyError } from '../errors.js';
@@ -135,26 +138,40 @@ program
   });
 
 program
-  .command('demo')
-  .description('seed the demo database when missing, then print the example metrics by month')
+  .command('serve')
+  .description('serve the GraphQL API (with GraphiQL) over the DuckDB database, seeding the demo data on first run')
+  .option('--port <n>', 'port', (v) => Number(v), 4000)
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
   .option('--db <file>', 'DuckDB database file', DEFAULT_DB)
-  .action(async (o: { db: string }) => {
-    if (!existsSync(o.db)) {
-      console.log(`creating demo data in ${o.db} (first run only)…`);
-      await seedDemoDatabase(o.db, {});
+  .option('--watch', 'reload the definitions when metrics/ changes')
+  .option('--timeout <ms>', 'stop a query after this many milliseconds', positive, 30_000)
+  .action(async (o: { port: number; host: string; db: string; watch?: boolean; timeout: number }) => {
+    if (!existsSync(o.db) && resolve(o.db) === resolve(DEFAULT_DB)) {
+      console.log(`creating the demo data in ${o.db} (first run only)…`);
+      const summary = await seedDemoDatabase(o.db, {});
+      console.log(`seeded ${Object.entries(summary.tables).map(([t, n]) => `${t}=${n}`).join(' ')}`);
     }
-    const project = loadProject(projectDir());
     const engine = await DuckDBEngine.open({ path: o.db, readOnly: true, mustExist: true });
-    try {
-      const result = await runQuery(project, engine, {
-        metrics: ['revenue', 'orders', 'average_order_value', 'new_users', 'dau', 'wau', 'mau', 'search_ctr', 'revenue_growth_mom'],
-        groupBy: ['metric_time.month'],
-      });
-      process.stdout.write(toTable(result));
-      console.log(`definitions version ${result.version}${result.commit ? ` (commit ${result.commit})` : ''}; see the SQL with: npx tally compile -m revenue -g metric_time.month`);
-    } finally {
+    const server = new TallyServer({ projectDir: projectDir(), engine, watch: o.watch, timeoutMs: o.timeout });
+    const url = await server.listen(o.port, o.host);
+    const { graph, version } = server.project;
+    console.log(`Tally serves ${graph.metrics.size} metrics (definitions ${version}) at ${url}`);
+    console.log('Open it in a browser for GraphiQL. Anyone who can reach this address may query it: there is no authentication yet.');
+    const stop = async (): Promise<void> => {
+      await server.close();
       await engine.close();
-    }
+      process.exit(0);
+    };
+    process.once('SIGINT', () => void stop());
+    process.once('SIGTERM', () => void stop());
+  });
+
+program
+  .command('schema')
+  .description('print the GraphQL schema generated from the definitions (schema.graphql is this output)')
+  .action(() => {
+    const { graph } = loadProject(projectDir());
+    process.stdout.write(printSchema(buildSchema(graph)) + '\n');
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -46,9 +46,13 @@ export class DuckDBEngine implements Engine {
   private async run(sql: string, { timeoutMs, signal }: QueryOptions): Promise<ResultSet> {
     if (signal?.aborted) throw new TallyError('QUERY_CANCELLED', 'the query was cancelled before it started');
     let reason: 'timeout' | 'cancel' | undefined;
+    // An interrupt that lands before DuckDB has started the statement is lost, so keep
+    // interrupting until the statement ends.
+    let repeat: NodeJS.Timeout | undefined;
     const stop = (why: 'timeout' | 'cancel'): void => {
       reason ??= why;
       this.connection.interrupt();
+      repeat ??= setInterval(() => this.connection.interrupt(), 5);
     };
     const timer = timeoutMs ? setTimeout(() => stop('timeout'), timeoutMs) : undefined;
     const onAbort = (): void => stop('cancel');
@@ -65,6 +69,7 @@ export class DuckDBEngine implements Engine {
       throw new TallyError('ENGINE_ERROR', `DuckDB: ${(e as Error).message}`);
     } finally {
       if (timer) clearTimeout(timer);
+      if (repeat) clearInterval(repeat);
       signal?.removeEventListener('abort', onAbort);
     }
   }

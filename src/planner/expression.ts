@@ -30,6 +30,8 @@ export function lowerExpression(expr: Expression, resolve: (ref: string, positio
       return { t: 'isNull', arg: go(expr.arg), negated: expr.negated };
     case 'call':
       return expr.fn === 'coalesce' ? { t: 'coalesce', args: expr.args.map(go) } : { t: 'call', fn: expr.fn, args: expr.args.map(go) };
+    case 'textMatch':
+      return { t: 'textMatch', arg: go(expr.arg), value: expr.value, at: expr.at };
     case 'case':
       return {
         t: 'case',

@@ -306,12 +306,18 @@ class Lowering {
   private conversion(node: Extract<PlanNode, { kind: 'conversion' }>, bounds: Bounds): Output {
     const purpose = `metric '${node.metric}'`;
     const base = this.scan(node.base, bounds, `${purpose} (base events)`, { timeKey: 'truncated' });
+    const baseTimeDimension = node.base.measure.timeDimension;
+    const convTimeDimension = node.conversion.measure.timeDimension;
+    if (!baseTimeDimension || !convTimeDimension) {
+      throw new TallyError('INVALID_DEFINITION', `${purpose}: both measures need a time dimension`);
+    }
     const baseRows: Select = {
       t: 'select',
       columns: [
         ...base.keys,
         { expr: base.scan.entity(node.entity), alias: '__entity' },
-        { expr: base.time ?? num(0), alias: TIME },
+        // Windows are elapsed time (7 days = 168 hours), so events are matched on UTC instants.
+        { expr: base.scan.instant(baseTimeDimension), alias: TIME },
         { expr: base.scan.measure(node.base.measure), alias: VALUE },
       ],
       ...base.scan.build(),
@@ -319,15 +325,14 @@ class Lowering {
     const baseCte = this.addCte(`${node.id}_base`, baseRows, `${node.metric}: base events (${node.base.measure.name})`);
 
     const convScan = new ScanBuilder(this.graph, node.conversion.measure.model, `${purpose} (conversion events)`, this.plan.timeZone);
-    const convTime = node.conversion.measure.timeDimension ? convScan.time(node.conversion.measure.timeDimension) : undefined;
-    if (!convTime) throw new TallyError('INVALID_DEFINITION', `${purpose}: measure '${node.conversion.measure.name}' has no time dimension`);
+    const convTime = convScan.time(convTimeDimension);
     for (const f of node.conversion.filters) convScan.filter(f, convTime);
     if (bounds.start) convScan.condition({ t: 'binary', op: '>=', left: convTime, right: ts(bounds.start) });
     const convRows: Select = {
       t: 'select',
       columns: [
         { expr: convScan.entity(node.entity), alias: '__entity' },
-        { expr: convTime, alias: TIME },
+        { expr: convScan.instant(convTimeDimension), alias: TIME },
         { expr: convScan.measure(node.conversion.measure), alias: VALUE },
         { expr: { t: 'window', fn: 'row_number', partitionBy: [], orderBy: [] }, alias: '__event' },
       ],

@@ -65,7 +65,8 @@ export interface Plan {
   fillGaps: boolean;
 }
 
-export function buildPlan(graph: SemanticGraph, request: Request): Plan {
+/** `filters` are structured filters (built by the API from typed input) applied like `where`. */
+export function buildPlan(graph: SemanticGraph, request: Request, filters: Expression[] = []): Plan {
   const keys: GroupKey[] = [];
   const used = new Set<string>();
   for (const text of request.groupBy) {
@@ -82,7 +83,7 @@ export function buildPlan(graph: SemanticGraph, request: Request): Plan {
     ? { ...timeKeys[0], grain: (timeKeys[0].ref.kind === 'metric_time' && timeKeys[0].ref.grain) || 'day' }
     : undefined;
 
-  const where = request.where?.trim() ? [parseExpression(request.where, { context: 'where' })] : [];
+  const where = [...(request.where?.trim() ? [parseExpression(request.where, { context: 'where' })] : []), ...filters];
   const builder = new NodeBuilder(graph, timeKey?.grain);
   const outputs: Plan['outputs'] = [];
   const seen = new Set<string>();

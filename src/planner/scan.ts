@@ -72,6 +72,11 @@ export class ScanBuilder {
     return this.zoned(this.use([], dim.name, dim.expr));
   }
 
+  /** A time dimension as the stored UTC instant, for elapsed-time comparisons that DST must not bend. */
+  instant(dim: Dimension): SqlExpr {
+    return { t: 'castTimestamp', arg: this.use([], dim.name, dim.expr) };
+  }
+
   zoned(arg: SqlExpr): SqlExpr {
     const ts: SqlExpr = { t: 'castTimestamp', arg };
     return this.timeZone === 'UTC' ? ts : { t: 'toZone', zone: this.timeZone, arg: ts };

@@ -46,7 +46,9 @@ export type Expression =
   | { kind: 'like'; arg: Expression; pattern: Expression; negated: boolean; caseInsensitive: boolean }
   | { kind: 'isNull'; arg: Expression; negated: boolean }
   | { kind: 'call'; fn: AllowedFunction; args: Expression[] }
-  | { kind: 'case'; branches: { when: Expression; then: Expression }[]; otherwise?: Expression };
+  | { kind: 'case'; branches: { when: Expression; then: Expression }[]; otherwise?: Expression }
+  /** Substring tests built by the typed API filters (no LIKE wildcards to escape). */
+  | { kind: 'textMatch'; arg: Expression; value: string; at: 'anywhere' | 'start' | 'end' };
 
 /** Every reference in an expression, in order of appearance. */
 export function collectRefs(expr: Expression, out: { ref: string; position: number }[] = []): { ref: string; position: number }[] {
@@ -82,6 +84,9 @@ export function collectRefs(expr: Expression, out: { ref: string; position: numb
     case 'like':
       collectRefs(expr.arg, out);
       collectRefs(expr.pattern, out);
+      break;
+    case 'textMatch':
+      collectRefs(expr.arg, out);
       break;
     case 'call':
       for (const a of expr.args) collectRefs(a, out);

@@ -27,6 +27,7 @@ export type SqlExpr =
   | { t: 'between'; arg: SqlExpr; low: SqlExpr; high: SqlExpr; negated: boolean }
   | { t: 'like'; arg: SqlExpr; pattern: SqlExpr; negated: boolean; caseInsensitive: boolean }
   | { t: 'isNull'; arg: SqlExpr; negated: boolean }
+  | { t: 'textMatch'; arg: SqlExpr; value: string; at: 'anywhere' | 'start' | 'end' }
   | { t: 'case'; branches: { when: SqlExpr; then: SqlExpr }[]; otherwise?: SqlExpr }
   /** A scalar function that every dialect spells the same (the names come from code, never users). */
   | { t: 'call'; fn: string; args: SqlExpr[] }

@@ -18,6 +18,8 @@ export interface Dialect {
   castDate(arg: string): string;
   aggregate(agg: AggregationType | 'count_star', arg: string | undefined, options: { filter?: string; percentile?: number; discrete?: boolean }): string;
   ratio(numerator: string, denominator: string): string;
+  /** Whether `arg` contains / starts with / ends with a string; the ANSI spelling when absent. */
+  textMatch?(arg: string, value: string, at: 'anywhere' | 'start' | 'end'): string;
   /** A FROM item with one row per grain from start to stop inclusive. */
   series(start: string, stop: string, grain: Grain, alias: string, column: string): string;
 }

@@ -128,6 +128,14 @@ class Renderer {
         return `${this.operand(e.arg, depth)} ${e.negated ? 'NOT BETWEEN' : 'BETWEEN'} ${this.operand(e.low, depth)} AND ${this.operand(e.high, depth)}`;
       case 'like':
         return `${this.operand(e.arg, depth)} ${e.negated ? 'NOT ' : ''}${e.caseInsensitive ? 'ILIKE' : 'LIKE'} ${this.operand(e.pattern, depth)}`;
+      case 'textMatch': {
+        const arg = this.expr(e.arg, depth);
+        const value = this.d.stringLiteral(e.value);
+        if (this.d.textMatch) return this.d.textMatch(arg, value, e.at);
+        if (e.at === 'anywhere') return `POSITION(${value} IN ${arg}) > 0`;
+        const length = `CHAR_LENGTH(${value})`;
+        return e.at === 'start' ? `SUBSTRING(${arg}, 1, ${length}) = ${value}` : `SUBSTRING(${arg}, CHAR_LENGTH(${arg}) - ${length} + 1) = ${value}`;
+      }
       case 'isNull':
         return `${this.operand(e.arg, depth)} IS ${e.negated ? 'NOT ' : ''}NULL`;
       case 'case': {

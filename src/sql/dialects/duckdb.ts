@@ -42,6 +42,7 @@ export const duckdb: Dialect = {
     }
   },
   ratio: (n, d) => `CAST(${n} AS DOUBLE) / NULLIF(${d}, 0)`,
+  textMatch: (arg, value, at) => `${at === 'anywhere' ? 'contains' : at === 'start' ? 'starts_with' : 'ends_with'}(${arg}, ${value})`,
   series: (start, stop, grain: Grain, alias, column) =>
     `generate_series(${start}, ${stop}, INTERVAL 1 ${grain.toUpperCase()}) AS ${alias}(${column})`,
 };
