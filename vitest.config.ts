@@ -10,6 +10,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // DuckDB is a native addon: separate processes keep each test file's database to itself.
     pool: 'forks',
+    // A private Postgres cluster for the Postgres tests, started once and removed afterwards.
+    globalSetup: ['test/setup/postgres.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

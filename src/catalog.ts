@@ -2,9 +2,12 @@
  * What can be asked: every metric with its formula, the dimensions it can be grouped by and the
  * grains it supports; every dimension with its type. The API and the CLI describe the same thing.
  */
+import { compileRequest } from './compile.js';
 import { metricInputs, type Measure, type SemanticGraph } from './definitions/graph.js';
-import { GRAINS, type Grain, measureInputName, type MetricDef } from './definitions/schema.js';
+import { GRAIN_ORDER, GRAINS, type Grain, measureInputName, type MetricDef } from './definitions/schema.js';
+import type { Deprecation } from './deprecation.js';
 import { TallyError } from './errors.js';
+import { lineageOf, type Lineage } from './lineage.js';
 import { resolveFrom } from './planner/joins.js';
 import { knownReferences, parseReference } from './query/references.js';
 
@@ -26,11 +29,18 @@ export interface CatalogMetric {
   formula: string;
   dimensions: string[];
   grains: Grain[];
+  /** Computed per period (a window, a period to date, a comparison with an earlier period), so every request groups it by metric_time. */
+  requiresTime: boolean;
+  /** The metric and every metric, measure, model and table it is computed from. */
+  lineage: Lineage;
+  deprecated?: Deprecation;
 }
 
 export interface Catalog {
   metrics: CatalogMetric[];
   dimensions: CatalogDimension[];
+  /** Content hash of the definitions described. */
+  version: string;
 }
 
 export function buildCatalog(graph: SemanticGraph): Catalog {
@@ -46,10 +56,14 @@ export function buildCatalog(graph: SemanticGraph): Catalog {
       owner: metric.def.owner,
       formula: formulaOf(metric.def),
       dimensions: dimensions.filter((d) => measures.length > 0 && measures.every((m) => reachable(graph, m, d.name))).map((d) => d.name),
-      grains: timed ? [...GRAINS] : [],
+      // Grains finer than an hour are offered only where a time dimension holds such times.
+      grains: timed ? GRAINS.filter((g) => GRAIN_ORDER[g] >= Math.min(GRAIN_ORDER.hour, ...measures.map((m) => GRAIN_ORDER[m.timeDimension?.granularity ?? 'hour']))) : [],
+      requiresTime: timed && !compilesWithoutTime(graph, metric.name),
+      lineage: lineageOf(graph, [metric.name]),
+      deprecated: metric.def.deprecated,
     };
   });
-  return { metrics, dimensions };
+  return { metrics, dimensions, version: graph.version };
 }
 
 function catalogDimensions(graph: SemanticGraph): CatalogDimension[] {
@@ -71,10 +85,21 @@ function catalogDimensions(graph: SemanticGraph): CatalogDimension[] {
   return out;
 }
 
+function compilesWithoutTime(graph: SemanticGraph, metric: string): boolean {
+  try {
+    compileRequest(graph, { metrics: [metric] });
+    return true;
+  } catch (e) {
+    if (e instanceof TallyError) return false;
+    throw e;
+  }
+}
+
 function reachable(graph: SemanticGraph, measure: Measure, reference: string): boolean {
   try {
     const ref = parseReference(graph, reference);
     if (ref.kind === 'metric_time') return measure.timeDimension !== undefined;
+    if (ref.kind === 'metric') return false;
     resolveFrom(graph, measure.model, ref, 'catalog');
     return true;
   } catch (e) {

@@ -3,15 +3,17 @@
  * the library all compile through here.
  */
 import type { SemanticGraph } from './definitions/graph.js';
-import { buildPlan, type Plan } from './planner/plan.js';
+import { buildPlan, outputColumns, type Plan } from './planner/plan.js';
+import { resolveSavedQuery } from './query/saved-query.js';
 import { lowerPlan } from './planner/lower.js';
 import { parseRequest, type Request, type RequestInput } from './query/request.js';
 import type { Statement } from './sql/ast.js';
 import type { Dialect } from './sql/dialect.js';
-import { duckdb } from './sql/dialects/duckdb.js';
+import { dialectByName, type DialectName } from './sql/dialects/index.js';
 import { renderStatement } from './sql/render.js';
 import { lineageOf, type Lineage } from './lineage.js';
 import type { Expression } from './query/expression.js';
+import { deprecationWarnings } from './deprecation.js';
 
 export interface CompiledQuery {
   request: Request;
@@ -23,18 +25,27 @@ export interface CompiledQuery {
   columns: { name: string; role: 'dimension' | 'metric' }[];
   lineage: Lineage;
   version: string;
+  /** Deprecated metrics the request uses, each with what to use instead. */
+  warnings: string[];
 }
 
 export interface CompileOptions {
-  dialect?: Dialect;
+  /** The SQL dialect, by name ('bigquery') or as a Dialect; DuckDB when absent. */
+  dialect?: Dialect | DialectName;
   /** Filters already in structured form (the GraphQL API's typed filters), applied like `where`. */
   filters?: Expression[];
+  /**
+   * Access-policy row filters (src/access): applied like `filters`, and also to the conversion
+   * events of conversion metrics and to metrics used inside filters, so that no path reads a row
+   * the caller may not see.
+   */
+  rowFilters?: Expression[];
 }
 
 export function compileRequest(graph: SemanticGraph, input: RequestInput, options: CompileOptions = {}): CompiledQuery {
-  const dialect = options.dialect ?? duckdb;
-  const request = parseRequest(input);
-  const plan = buildPlan(graph, request, options.filters);
+  const dialect = typeof options.dialect === 'string' ? dialectByName(options.dialect) : (options.dialect ?? dialectByName('duckdb'));
+  const request = resolveSavedQuery(graph, parseRequest(input));
+  const plan = buildPlan(graph, request, options.filters, options.rowFilters);
   const statement = lowerPlan(graph, plan);
   const header = `-- Tally ${graph.version}: ${request.metrics.join(', ')}${request.groupBy.length ? ` by ${request.groupBy.join(', ')}` : ''}\n`;
   return {
@@ -43,8 +54,9 @@ export function compileRequest(graph: SemanticGraph, input: RequestInput, option
     statement,
     sql: header + renderStatement(statement, dialect),
     dialect: dialect.name,
-    columns: [...plan.keys.map((k) => ({ name: k.text, role: 'dimension' as const })), ...plan.outputs.map((o) => ({ name: o.name, role: 'metric' as const }))],
+    columns: outputColumns(plan),
     lineage: lineageOf(graph, request.metrics),
     version: graph.version,
+    warnings: deprecationWarnings(graph, request.metrics),
   };
 }

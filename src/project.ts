@@ -10,7 +10,7 @@ import { SemanticGraph } from './definitions/graph.js';
 import { type LoadedDefinitions, loadDefinitionFiles, loadDefinitionSources, type DefinitionSource } from './definitions/load.js';
 import { type DefinitionProblem, DefinitionError, TallyError } from './errors.js';
 import { collectRefs } from './query/expression.js';
-import { parseExpression } from './query/parse-expression.js';
+import { parseExpressionCached } from './query/parse-cache.js';
 
 export interface Project {
   dir: string;
@@ -55,7 +55,7 @@ function checkMetricsCompile(graph: SemanticGraph): DefinitionProblem[] {
     let broken = false;
     for (const { text, path, formula } of texts) {
       try {
-        const expr = parseExpression(text, { context: `metric '${metric.name}'` });
+        const expr = parseExpressionCached(text, `metric '${metric.name}'`);
         if (formula) {
           const aliases = def.type === 'derived' ? def.metrics.map((m) => (typeof m === 'string' ? m : (m.alias ?? m.name))) : [];
           for (const ref of collectRefs(expr)) {

@@ -13,6 +13,8 @@ export interface QueryResult {
   version: string;
   commit?: string;
   lineage: Lineage;
+  /** Deprecated metrics the request uses, each with what to use instead. */
+  warnings: string[];
 }
 
 export interface RunOptions extends Pick<CompileOptions, 'filters'> {
@@ -31,5 +33,6 @@ export async function runQuery(project: Project, engine: Engine, request: Reques
     version: project.version,
     commit: project.commit,
     lineage: compiled.lineage,
+    warnings: compiled.warnings,
   };
 }

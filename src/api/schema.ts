@@ -27,6 +27,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { buildCatalog } from '../catalog.js';
+import { deprecationNotice } from '../deprecation.js';
 import type { SemanticGraph } from '../definitions/graph.js';
 import { GRAINS, type Grain } from '../definitions/schema.js';
 import type { ErrorCode } from '../errors.js';
@@ -100,6 +101,7 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
     metricFields[field] = {
       type: isFloatMetric(graph, metric.name) ? GraphQLFloat : DecimalScalar,
       description: [metric.def.description, metric.def.owner ? `Owner: ${metric.def.owner}.` : ''].filter(Boolean).join(' ') || metric.name,
+      deprecationReason: metric.def.deprecated ? deprecationNotice(metric.def.deprecated) : undefined,
       resolve: (row) => row[metric.name],
     };
   }
@@ -147,11 +149,14 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
     version: { type: nonNull(GraphQLString), description: 'Content hash of the metric definitions.' },
     commit: { type: GraphQLString, description: 'Git commit of the definitions, when they are in a repository.' },
     lineage: { type: listOf(lineageType) },
+    warnings: { type: listOf(GraphQLString), description: 'Things to know about this answer, such as a deprecated metric it uses and what to use instead.' },
   };
 
   const metricEnum = new GraphQLEnumType({
     name: 'MetricName',
-    values: Object.fromEntries([...graph.metrics.keys()].map((m) => [enumName(m), { value: m }])),
+    values: Object.fromEntries(
+      [...graph.metrics.values()].map((m) => [enumName(m.name), { value: m.name, deprecationReason: m.def.deprecated ? deprecationNotice(m.def.deprecated) : undefined }]),
+    ),
   });
   const orderInput = new GraphQLInputObjectType({
     name: 'MetricsOrder',
@@ -177,6 +182,7 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
   const catalogType = new GraphQLObjectType({
     name: 'Catalog',
     fields: {
+      version: { type: nonNull(GraphQLString), description: 'Content hash of the metric definitions.' },
       metrics: {
         type: listOf(
           new GraphQLObjectType({
@@ -191,6 +197,19 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
               formula: { type: nonNull(GraphQLString) },
               dimensions: { type: listOf(GraphQLString), description: 'References this metric can be grouped and filtered by.' },
               grains: { type: listOf(grainEnum) },
+              requiresTime: {
+                type: nonNull(GraphQLBoolean),
+                description: 'Computed per period (a window, a period to date, a comparison with an earlier period): every request must group it by metricTime.',
+              },
+              lineage: { type: listOf(lineageType), description: 'This metric and every metric, measure, model and table it is computed from.' },
+              deprecated: {
+                type: new GraphQLObjectType({
+                  name: 'MetricDeprecation',
+                  description: 'A metric on its way out: it still answers, and every use warns.',
+                  fields: { reason: { type: nonNull(GraphQLString) }, replacement: { type: GraphQLString, description: 'The metric to use instead.' } },
+                }),
+                description: 'Set when the metric is deprecated.',
+              },
             },
           }),
         ),

@@ -9,11 +9,15 @@ import { join } from 'node:path';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { compileRequest } from '../compile.js';
+import { compileRequest, type CompiledQuery } from '../compile.js';
 import type { Engine, ResultSet } from '../engines/engine.js';
 import { DefinitionError, TallyError } from '../errors.js';
 import { loadProject, type Project } from '../project.js';
+import type { Expression } from '../query/expression.js';
+import type { RequestInput } from '../query/request.js';
 import type { QueryResult } from '../run.js';
+import { type CacheOptions, TtlCache } from './cache.js';
+import { serveCatalogAsset } from '../web/assets.js';
 import { type ApiContext, buildSchema } from './schema.js';
 
 export interface ServerOptions {
@@ -22,6 +26,8 @@ export interface ServerOptions {
   /** Reload definitions when metrics/ changes; a broken edit keeps the last valid version serving. */
   watch?: boolean;
   timeoutMs?: number;
+  /** Answers kept for identical requests; `false` turns this cache off. Default: 60 s, 1000 answers. */
+  cache?: CacheOptions | false;
   log?: (line: string) => void;
 }
 
@@ -33,6 +39,10 @@ interface Served {
 export class TallyServer {
   private served: Served;
   private readonly inFlight = new Map<string, Promise<ResultSet>>();
+  /** Answers by definitions version and request. */
+  readonly results?: TtlCache<QueryResult>;
+  /** Compiled SQL is kept whatever the answer cache does: it only changes with the definitions. */
+  private readonly compiled = new TtlCache<CompiledQuery>({ ttlMs: 3_600_000, maxEntries: 1000 });
   private watcher?: FSWatcher;
   private http?: Server;
   readonly yoga: YogaServerInstance<Record<string, unknown>, ApiContext>;
@@ -40,6 +50,8 @@ export class TallyServer {
 
   constructor(private readonly options: ServerOptions) {
     this.log = options.log ?? ((line) => console.log(line));
+    const cache = options.cache ?? { ttlMs: 60_000, maxEntries: 1000 };
+    if (cache) this.results = new TtlCache(cache);
     this.served = this.load();
     this.yoga = createYoga<Record<string, unknown>, ApiContext>({
       schema: () => this.served.schema,
@@ -76,22 +88,38 @@ export class TallyServer {
     const { project } = this.served;
     return {
       run: async (request, filters): Promise<QueryResult> => {
-        const compiled = compileRequest(project.graph, request, { dialect: this.options.engine.dialect, filters });
+        // Requests are keyed by definitions version and the request itself: an answer computed
+        // by older definitions is never served after a reload.
+        const key = `${project.version}\0${JSON.stringify(request)}\0${JSON.stringify(filters)}`;
+        const answered = this.results?.get(key);
+        if (answered) return answered;
+        const compiled = this.compile(key, project, request, filters);
         const result = await this.execute(project.version, compiled.sql);
         const names = compiled.columns.map((c) => c.name);
-        return {
+        const answer: QueryResult = {
           columns: compiled.columns.map((c, i) => ({ ...c, type: result.columns[i]?.type ?? 'UNKNOWN' })),
           rows: result.rows.map((row) => Object.fromEntries(names.map((n, i) => [n, row[i]]))),
           sql: compiled.sql,
           version: project.version,
           commit: project.commit,
           lineage: compiled.lineage,
+          warnings: compiled.warnings,
         };
+        this.results?.set(key, answer);
+        return answer;
       },
     };
   }
 
-  /** Identical requests that arrive while one is running share its answer: the SQL runs once. */
+  private compile(key: string, project: Project, request: RequestInput, filters: Expression[]): CompiledQuery {
+    const cached = this.compiled.get(key);
+    if (cached) return cached;
+    const compiled = compileRequest(project.graph, request, { dialect: this.options.engine.dialect, filters });
+    this.compiled.set(key, compiled);
+    return compiled;
+  }
+
+  /** Identical requests that arrive while one is running share its run: the SQL runs once. */
   private execute(version: string, sql: string): Promise<ResultSet> {
     const key = `${version}\0${sql}`;
     const running = this.inFlight.get(key);
@@ -106,6 +134,8 @@ export class TallyServer {
       const next = this.load();
       if (next.project.version !== this.served.project.version) {
         this.served = next;
+        this.results?.clear();
+        this.compiled.clear();
         this.log(`definitions reloaded: version ${next.project.version}`);
       }
       return true;
@@ -125,7 +155,10 @@ export class TallyServer {
   }
 
   async listen(port: number, host: string): Promise<string> {
-    const http = createServer(this.yoga);
+    // The catalog page at / (and its assets) beside the API; everything else is GraphQL's.
+    const http = createServer((req, res) => {
+      if (!serveCatalogAsset(req, res)) void this.yoga(req, res);
+    });
     this.http = http;
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);

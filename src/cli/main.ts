@@ -6,15 +6,19 @@ import { printSchema } from 'graphql';
 import { buildSchema } from '../api/schema.js';
 import { TallyServer } from '../api/server.js';
 import { compileRequest } from '../compile.js';
-import { DuckDBEngine } from '../engines/duckdb.js';
+import { DEFAULT_DUCKDB_PATH, defaultEngine, type EngineConfig, loadConfig } from '../config.js';
+import { openEngine, openPostgres } from '../engines/open.js';
 import { DefinitionError, TallyError } from '../errors.js';
 import { toCsv, toJson, toTable } from '../output.js';
 import { loadProject } from '../project.js';
 import type { RequestInput } from '../query/request.js';
 import { runQuery } from '../run.js';
 import { DEFAULT_SEED, DEFAULT_SEED_EVENTS, seedDemoDatabase } from '../seed/demo.js';
+import { seedPostgres } from '../seed/postgres.js';
+import { DIALECT_NAMES, dialectByName } from '../sql/dialects/index.js';
+import { diffCommand } from './diff.js';
 
-export const DEFAULT_DB = '.tally/demo.duckdb';
+export const DEFAULT_DB = DEFAULT_DUCKDB_PATH;
 
 // `tally query … | head` closes the pipe early; that is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -79,6 +83,21 @@ function toRequest(o: RequestFlags): RequestInput {
 }
 
 const projectDir = (): string => resolve(program.opts<{ project: string }>().project);
+const warn = (warnings: string[]): void => warnings.forEach((w) => console.error(`warning: ${w}`));
+
+interface EngineFlags {
+  db?: string;
+  engine?: EngineConfig['type'];
+}
+
+/** tally.yml's engine, unless --db (a DuckDB file) or --engine says otherwise. */
+function chosenEngine(o: EngineFlags): EngineConfig {
+  if (o.db) return { type: 'duckdb', path: o.db };
+  const config = loadConfig(projectDir());
+  return o.engine && o.engine !== config.engine.type ? defaultEngine(o.engine) : config.engine;
+}
+
+const engineOption = (): Option => new Option('--engine <type>', 'engine to use instead of the one in tally.yml').choices(['duckdb', 'postgres']);
 
 program
   .command('validate')
@@ -101,22 +120,29 @@ program
     for (const r of rows) console.log(fmt(r));
   });
 
-requestOptions(program.command('compile').description('print the SQL for a request')).action((o: RequestFlags) => {
-  const { graph } = loadProject(projectDir());
-  process.stdout.write(compileRequest(graph, toRequest(o)).sql);
-});
+requestOptions(program.command('compile').description('print the SQL for a request'))
+  .addOption(new Option('--dialect <name>', "SQL dialect (default: tally.yml's, else duckdb)").choices(DIALECT_NAMES))
+  .action((o: RequestFlags & { dialect?: string }) => {
+    const { graph } = loadProject(projectDir());
+    const dialect = dialectByName(o.dialect ?? loadConfig(projectDir()).dialect);
+    const compiled = compileRequest(graph, toRequest(o), { dialect });
+    warn(compiled.warnings);
+    process.stdout.write(compiled.sql);
+  });
 
 requestOptions(program.command('query').description('run a request and print the answer'))
-  .option('--db <file>', 'DuckDB database file', DEFAULT_DB)
+  .option('--db <file>', `DuckDB database file (default: tally.yml's engine, else ${DEFAULT_DB})`)
+  .addOption(engineOption())
   .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'))
   .option('--timeout <ms>', 'stop the query after this many milliseconds', positive)
-  .action(async (o: RequestFlags & { db: string; format: 'table' | 'json' | 'csv'; timeout?: number }) => {
+  .action(async (o: RequestFlags & EngineFlags & { format: 'table' | 'json' | 'csv'; timeout?: number }) => {
     const project = loadProject(projectDir());
-    const engine = await DuckDBEngine.open({ path: o.db, readOnly: true, mustExist: true });
+    const engine = await openEngine(chosenEngine(o));
     try {
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       const result = await runQuery(project, engine, toRequest(o), { timeoutMs: o.timeout, signal: controller.signal });
+      warn(result.warnings);
       const out = o.format === 'json' ? toJson(result) + '\n' : o.format === 'csv' ? toCsv(result) : toTable(result);
       process.stdout.write(out);
     } finally {
@@ -126,15 +152,28 @@ requestOptions(program.command('query').description('run a request and print the
 
 program
   .command('seed')
-  .description('write the deterministic demo database')
+  .description("write the deterministic demo data: a DuckDB file, or tables in tally.yml's Postgres (--engine postgres)")
   .option('--events <n>', 'number of events', positive, DEFAULT_SEED_EVENTS)
   .option('--seed <n>', 'random seed', (v) => Number(v), DEFAULT_SEED)
-  .option('--out <file>', 'database file', DEFAULT_DB)
-  .action(async (o: { events: number; seed: number; out: string }) => {
+  .option('--out <file>', `DuckDB database file (default: tally.yml's, else ${DEFAULT_DB})`)
+  .addOption(engineOption())
+  .action(async (o: { events: number; seed: number; out?: string; engine?: EngineConfig['type'] }) => {
     const started = Date.now();
-    const summary = await seedDemoDatabase(o.out, { events: o.events, seed: o.seed });
-    const counts = Object.entries(summary.tables).map(([t, n]) => `${t}=${n}`).join(' ');
-    console.log(`seeded ${summary.file} in ${((Date.now() - started) / 1000).toFixed(1)} s: ${counts}`);
+    const target = chosenEngine({ db: o.out, engine: o.engine });
+    const elapsed = (): string => ((Date.now() - started) / 1000).toFixed(1);
+    const counts = (tables: Record<string, number>): string => Object.entries(tables).map(([t, n]) => `${t}=${n}`).join(' ');
+    if (target.type === 'postgres') {
+      const engine = await openPostgres(target);
+      try {
+        const summary = await seedPostgres(engine, { events: o.events, seed: o.seed });
+        console.log(`seeded Postgres in ${elapsed()} s: ${counts(summary.tables)}`);
+      } finally {
+        await engine.close();
+      }
+      return;
+    }
+    const summary = await seedDemoDatabase(target.path, { events: o.events, seed: o.seed });
+    console.log(`seeded ${summary.file} in ${elapsed()} s: ${counts(summary.tables)}`);
   });
 
 program
@@ -142,21 +181,24 @@ program
   .description('serve the GraphQL API (with GraphiQL) over the DuckDB database, seeding the demo data on first run')
   .option('--port <n>', 'port', (v) => Number(v), 4000)
   .option('--host <host>', 'address to listen on', '127.0.0.1')
-  .option('--db <file>', 'DuckDB database file', DEFAULT_DB)
+  .option('--db <file>', `DuckDB database file (default: tally.yml's engine, else ${DEFAULT_DB})`)
+  .addOption(engineOption())
   .option('--watch', 'reload the definitions when metrics/ changes')
   .option('--timeout <ms>', 'stop a query after this many milliseconds', positive, 30_000)
-  .action(async (o: { port: number; host: string; db: string; watch?: boolean; timeout: number }) => {
-    if (!existsSync(o.db) && resolve(o.db) === resolve(DEFAULT_DB)) {
-      console.log(`creating the demo data in ${o.db} (first run only)…`);
-      const summary = await seedDemoDatabase(o.db, {});
+  .action(async (o: EngineFlags & { port: number; host: string; watch?: boolean; timeout: number }) => {
+    const target = chosenEngine(o);
+    if (target.type === 'duckdb' && !existsSync(target.path) && resolve(target.path) === resolve(DEFAULT_DB)) {
+      console.log(`creating the demo data in ${target.path} (first run only)…`);
+      const summary = await seedDemoDatabase(target.path, {});
       console.log(`seeded ${Object.entries(summary.tables).map(([t, n]) => `${t}=${n}`).join(' ')}`);
     }
-    const engine = await DuckDBEngine.open({ path: o.db, readOnly: true, mustExist: true });
+    const engine = await openEngine(target);
     const server = new TallyServer({ projectDir: projectDir(), engine, watch: o.watch, timeoutMs: o.timeout });
     const url = await server.listen(o.port, o.host);
     const { graph, version } = server.project;
     console.log(`Tally serves ${graph.metrics.size} metrics (definitions ${version}) at ${url}`);
-    console.log('Open it in a browser for GraphiQL. Anyone who can reach this address may query it: there is no authentication yet.');
+    console.log(`Metric catalog: ${url.replace(/graphql$/, '')}`);
+    console.log('Open the API in a browser for GraphiQL. Anyone who can reach this address may query it: there is no authentication yet.');
     const stop = async (): Promise<void> => {
       await server.close();
       await engine.close();
@@ -173,6 +215,8 @@ program
     const { graph } = loadProject(projectDir());
     process.stdout.write(printSchema(buildSchema(graph)) + '\n');
   });
+
+diffCommand(program, projectDir);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof DefinitionError) {

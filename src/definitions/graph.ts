@@ -13,8 +13,13 @@ import {
   type MeasureDef,
   type MeasureInputDef,
   type MetricDef,
+  type SavedQueryDef,
   type SemanticModelDef,
+  DATE_PARTS,
+  GRAIN_ORDER,
+  isGrain,
   measureInputName,
+  windowUnit,
 } from './schema.js';
 
 export interface Model {
@@ -42,6 +47,7 @@ export interface Dimension {
   expr: string;
   granularity: Grain;
   description?: string;
+  def: DimensionDef;
   model: Model;
 }
 
@@ -61,6 +67,28 @@ export interface Metric {
   source: SourceRef;
 }
 
+/** A table with one row per period of `grain` (its `column` holds the period start). */
+export interface TimeSpine {
+  table: string;
+  column: string;
+  grain: Grain;
+  source: SourceRef;
+}
+
+/** A calendar of one's own, defined by a column of a time spine that maps each period to its custom period's start. */
+export interface CustomGrain {
+  name: string;
+  spine: TimeSpine;
+  /** Column of the spine holding the start of the custom period a row belongs to. */
+  column: string;
+}
+
+export interface SavedQuery {
+  name: string;
+  def: SavedQueryDef;
+  source: SourceRef;
+}
+
 /** One step of a join path: from `from` to `to` on an entity unique in `to`. */
 export interface JoinHop {
   entity: string;
@@ -74,6 +102,10 @@ export class SemanticGraph {
   readonly models = new Map<string, Model>();
   readonly measures = new Map<string, Measure>();
   readonly metrics = new Map<string, Metric>();
+  /** Time spines by grain (at most one per grain). */
+  readonly timeSpines = new Map<Grain, TimeSpine>();
+  readonly customGrains = new Map<string, CustomGrain>();
+  readonly savedQueries = new Map<string, SavedQuery>();
   /** Models in which an entity identifies rows. */
   readonly entityOwners = new Map<string, Model[]>();
   readonly version: string;
@@ -86,6 +118,27 @@ export class SemanticGraph {
     const at = (source: SourceRef, sub: (string | number)[], message: string): void => {
       problems.push(definitions.problemAt(source, sub, message));
     };
+
+    for (const { def, source } of definitions.timeSpines) {
+      if (this.timeSpines.has(def.grain)) {
+        at(source, ['grain'], `there is already a time spine at grain '${def.grain}' (${this.timeSpines.get(def.grain)?.table}); keep one per grain`);
+        continue;
+      }
+      const spine: TimeSpine = { table: def.table, column: def.column, grain: def.grain, source };
+      this.timeSpines.set(def.grain, spine);
+      def.custom_granularities.forEach((c, i) => {
+        if (isGrain(c.name) || (DATE_PARTS as readonly string[]).includes(c.name) || c.name.startsWith('extract_')) {
+          at(source, ['custom_granularities', i, 'name'], `'${c.name}' is a standard grain or date part; give the custom grain another name`);
+        } else if (this.customGrains.has(c.name)) {
+          at(source, ['custom_granularities', i, 'name'], `custom grain '${c.name}' is defined twice`);
+        } else this.customGrains.set(c.name, { name: c.name, spine, column: c.column ?? c.name });
+      });
+    }
+
+    for (const { def, source } of definitions.savedQueries) {
+      if (this.savedQueries.has(def.name)) at(source, ['name'], `saved query '${def.name}' is defined twice; rename one of them`);
+      else this.savedQueries.set(def.name, { name: def.name, def, source });
+    }
 
     for (const { def, source } of definitions.models) {
       if (this.models.has(def.name)) {
@@ -130,6 +183,7 @@ export class SemanticGraph {
           expr: d.expr ?? d.name,
           granularity: d.granularity ?? 'day',
           description: d.description,
+          def: d,
           model,
         });
       });
@@ -219,6 +273,19 @@ export class SemanticGraph {
         at(metric.source, sub, `unknown metric '${name}'.${didYouMean(name, this.metrics.keys())}`);
       }
     };
+    if (def.time_granularity !== undefined && !this.isTimeGrain(def.time_granularity)) {
+      at(metric.source, ['time_granularity'], `'${def.time_granularity}' is not a grain (${this.grainNames().join(', ')})`);
+    }
+    const checkWindow = (text: string | undefined, sub: (string | number)[]): void => {
+      if (text === undefined) return;
+      const { unit } = windowUnit(text);
+      if (!this.isTimeGrain(unit)) at(metric.source, sub, `'${unit}' is not a grain (${this.grainNames().join(', ')})`);
+    };
+    if (def.type === 'cumulative' || def.type === 'conversion') checkWindow(def.window, ['window']);
+    if (def.type === 'derived') def.metrics.forEach((m, i) => typeof m !== 'string' && checkWindow(m.offset_window, ['metrics', i, 'offset_window']));
+    const replacement = def.deprecated?.replacement;
+    if (replacement === metric.name) at(metric.source, ['deprecated', 'replacement'], `metric '${metric.name}' cannot replace itself; name the metric to use instead`);
+    else if (replacement !== undefined) needMetric(replacement, ['deprecated', 'replacement']);
     switch (def.type) {
       case 'simple':
         needMeasure(def.measure, 'measure');
@@ -288,6 +355,15 @@ export class SemanticGraph {
       state.set(name, 'done');
     };
     for (const name of this.metrics.keys()) visit(name, []);
+  }
+
+  /** Whether `name` is a standard grain or a custom grain of a time spine. */
+  isTimeGrain(name: string): boolean {
+    return isGrain(name) || this.customGrains.has(name);
+  }
+
+  grainNames(): string[] {
+    return [...Object.keys(GRAIN_ORDER), ...this.customGrains.keys()];
   }
 
   /** Models that can be reached from `model` by many-to-one or one-to-one joins. */

@@ -3,17 +3,26 @@
  * that dbt users recognise the definitions and the importer has little to translate.
  */
 import { z } from 'zod';
+import { accessSchema } from '../access/schema.js';
 
-export const GRAINS = ['hour', 'day', 'week', 'month', 'quarter', 'year'] as const;
+export const GRAINS = ['millisecond', 'second', 'minute', 'hour', 'day', 'week', 'month', 'quarter', 'year'] as const;
 export type Grain = (typeof GRAINS)[number];
-export const GRAIN_ORDER: Record<Grain, number> = { hour: 0, day: 1, week: 2, month: 3, quarter: 4, year: 5 };
+export const GRAIN_ORDER: Record<Grain, number> = { millisecond: -3, second: -2, minute: -1, hour: 0, day: 1, week: 2, month: 3, quarter: 4, year: 5 };
+
+export function isGrain(s: string): s is Grain {
+  return (GRAINS as readonly string[]).includes(s);
+}
+
+/** Parts of a time a request can group by (`metric_time.extract_dow`); weeks and days of week are ISO. */
+export const DATE_PARTS = ['year', 'quarter', 'month', 'week', 'day', 'dow', 'doy'] as const;
+export type DatePart = (typeof DATE_PARTS)[number];
 
 const name = z
   .string()
   .regex(/^[a-z][a-z0-9_]*$/, 'names are lower_snake_case: a letter, then letters, digits or _');
 
-/** `7 days`, `1 month`, `2 weeks`. */
-export const WINDOW_PATTERN = /^\s*(\d+)\s+(hour|day|week|month|quarter|year)s?\s*$/i;
+/** `7 days`, `1 month`, `2 weeks`; or a count of a custom grain defined by a time spine (`1 fiscal_week`). */
+export const WINDOW_PATTERN = /^\s*(\d+)\s+([a-z][a-z0-9_]*)\s*$/i;
 const windowText = z.string().regex(WINDOW_PATTERN, "a window is a count and a grain, like '7 days' or '1 month'");
 
 const entity = z.strictObject({
@@ -31,6 +40,13 @@ const dimension = z.strictObject({
   label: z.string().optional(),
   /** For time dimensions: the finest grain the column holds. */
   granularity: z.enum(GRAINS).optional(),
+  /** A partition column: joins between models that both have one also match on it. */
+  is_partition: z.boolean().optional(),
+  /**
+   * Slowly changing dimensions: the time a row becomes valid (`start`) or stops being valid
+   * (`end`, NULL while current). A model with both is joined on the time of the measure's row.
+   */
+  validity: z.enum(['start', 'end']).optional(),
 });
 
 const measure = z.strictObject({
@@ -40,6 +56,8 @@ const measure = z.strictObject({
   description: z.string().optional(),
   percentile: z.number().min(0).max(1).optional(),
   discrete: z.boolean().optional(),
+  /** An approximate percentile (faster on large tables, where the engine has one). */
+  approximate: z.boolean().optional(),
   agg_time_dimension: name.optional(),
   /** Semi-additive measures (balances): aggregate only the rows at the last (or first) time. */
   non_additive_dimension: z
@@ -75,6 +93,16 @@ const metricBase = {
   label: z.string().optional(),
   /** A filter over dimension references, applied before aggregation. */
   filter: z.string().min(1).optional(),
+  /** The grain of metric_time when a request names metric_time without one. */
+  time_granularity: name.optional(),
+  /** On its way out: requests still work, and every use warns, naming the replacement. */
+  deprecated: z
+    .strictObject({
+      reason: z.string().min(1),
+      /** The metric to use instead; it must exist. */
+      replacement: name.optional(),
+    })
+    .optional(),
 };
 
 const metricInput = z.union([
@@ -140,6 +168,8 @@ const conversionMetric = z.strictObject({
   conversion_measure: measureInput,
   window: windowText.optional(),
   calculation: z.enum(['conversion_rate', 'conversions']).default('conversion_rate'),
+  /** Properties that must be equal on the base and the conversion event (e.g. the same session). */
+  constant_properties: z.array(z.strictObject({ base_property: z.string().min(1), conversion_property: z.string().min(1) })).default([]),
 });
 
 export const metricSchema = z.discriminatedUnion('type', [
@@ -150,9 +180,33 @@ export const metricSchema = z.discriminatedUnion('type', [
   conversionMetric,
 ]);
 
+/** A table with one row per period of `grain`, used to fill gaps and to define custom grains. */
+export const timeSpineSchema = z.strictObject({
+  table: z.string().min(1),
+  column: z.string().min(1),
+  grain: z.enum(GRAINS),
+  /** Calendars of your own (fiscal quarters, retail weeks): a column holding each row's period start. */
+  custom_granularities: z.array(z.strictObject({ name, column: z.string().min(1).optional() })).default([]),
+});
+
+/** A request kept under a name, run with `savedQuery: 'name'`. */
+export const savedQuerySchema = z.strictObject({
+  name,
+  description: z.string().optional(),
+  metrics: z.array(name).default([]),
+  group_by: z.array(z.string().min(1)).default([]),
+  where: z.string().min(1).optional(),
+  order_by: z.array(z.string().min(1)).default([]),
+  limit: z.number().int().positive().optional(),
+});
+
 export const fileSchema = z.strictObject({
+  time_spines: z.array(timeSpineSchema).optional(),
   semantic_models: z.array(semanticModelSchema).optional(),
   metrics: z.array(metricSchema).optional(),
+  saved_queries: z.array(savedQuerySchema).optional(),
+  /** Roles, row filters and restricted metrics (src/access). */
+  access: accessSchema.optional(),
 });
 
 export type SemanticModelDef = z.infer<typeof semanticModelSchema>;
@@ -160,6 +214,8 @@ export type EntityDef = z.infer<typeof entity>;
 export type DimensionDef = z.infer<typeof dimension>;
 export type MeasureDef = z.infer<typeof measure>;
 export type MetricDef = z.infer<typeof metricSchema>;
+export type TimeSpineDef = z.infer<typeof timeSpineSchema>;
+export type SavedQueryDef = z.infer<typeof savedQuerySchema>;
 export type MetricInputDef = z.infer<typeof metricInput>;
 export type MeasureInputDef = z.infer<typeof measureInput>;
 
@@ -173,8 +229,17 @@ export interface Window {
   grain: Grain;
 }
 
-export function parseWindow(text: string): Window {
+/** A window as written: a count and a unit, which is a standard grain or names a custom grain. */
+export function windowUnit(text: string): { count: number; unit: string } {
   const m = WINDOW_PATTERN.exec(text);
   if (!m) throw new Error(`not a window: ${text}`);
-  return { count: Number(m[1]), grain: m[2].toLowerCase() as Grain };
+  const word = m[2].toLowerCase();
+  const singular = word.endsWith('s') && isGrain(word.slice(0, -1)) ? word.slice(0, -1) : word;
+  return { count: Number(m[1]), unit: singular };
+}
+
+/** A window of a standard grain; undefined for a custom one. */
+export function parseWindow(text: string): Window | undefined {
+  const { count, unit } = windowUnit(text);
+  return isGrain(unit) ? { count, grain: unit } : undefined;
 }

@@ -5,7 +5,7 @@
  */
 import type { Dimension, JoinHop, Model, SemanticGraph } from '../definitions/graph.js';
 import { TallyError } from '../errors.js';
-import type { Reference } from '../query/references.js';
+import { type Reference, timeSpecText } from '../query/references.js';
 
 const MAX_HOPS = 4;
 
@@ -18,7 +18,7 @@ export interface ResolvedColumn {
   dimension?: Dimension;
 }
 
-type Target = Exclude<Reference, { kind: 'metric_time' }>;
+type Target = Extract<Reference, { kind: 'dimension' | 'entity' }>;
 
 export function resolveFrom(graph: SemanticGraph, base: Model, ref: Target, purpose: string): ResolvedColumn {
   const matches = (model: Model, hops: JoinHop[]): ResolvedColumn | undefined => {
@@ -120,7 +120,7 @@ function reachableEntities(graph: SemanticGraph, base: Model): string[] {
 
 function explicitRef(r: ResolvedColumn, ref: Target): string {
   const path = r.hops.map((h) => h.entity);
-  if (ref.kind === 'dimension') return [...path, ref.dimension, ...(ref.grain ? [ref.grain] : [])].join('.');
+  if (ref.kind === 'dimension') return [...path, ref.dimension, ...(ref.time ? [timeSpecText(ref.time)] : [])].join('.');
   return [...path, r.column].join('.');
 }
 

@@ -3,28 +3,38 @@
  * request's group-by keys plus the node's value; metrics from different models are aggregated
  * on their own and combined on the keys afterwards (never joined fact to fact).
  */
-import type { SemanticGraph } from '../definitions/graph.js';
+import type { Measure, SemanticGraph } from '../definitions/graph.js';
 import { GRAIN_ORDER, type Grain, type Window } from '../definitions/schema.js';
 import { TallyError } from '../errors.js';
+import { collectRefs, type Expression } from '../query/expression.js';
+import { parseReference } from '../query/references.js';
+import { parseRequest } from '../query/request.js';
 import { add, formatTime, truncate } from '../query/time.js';
-import { type Cte, type Select, type SelectColumn, type SqlExpr, type Statement, and, col, num } from '../sql/ast.js';
+import { type Cte, type FromItem, type Select, type SelectColumn, type SqlExpr, type Statement, and, col, num } from '../sql/ast.js';
 import { lowerExpression } from './expression.js';
-import type { GroupKey, MeasureUse, Plan, PlanNode } from './plan.js';
-import { ScanBuilder } from './scan.js';
+import { buildPlan, type GroupKey, type MeasureUse, type Plan, type PlanNode, type Shift, shiftFitsGrain } from './plan.js';
+import { type ColumnReference, type MetricReference, ScanBuilder } from './scan.js';
+import { baseGrain, type Bounds, bucket, customPeriodShift, isExactly, periods } from './time.js';
 
 /** A CTE holding the keys and one value column. */
 interface Output {
   cte: string;
   column: string;
+  /** What a missing value reads as where this output is used (fill_nulls_with). */
+  fill?: number;
 }
 
-/** Time bounds a leaf must read, as wall-clock timestamps: [start, end). */
-interface Bounds {
-  start?: Date;
-  end?: Date;
+/** CTEs of one statement, shared by the lowering of metrics used in filters. */
+interface SharedCtes {
+  ctes: Cte[];
+  names: Set<string>;
+  metricFilters: Map<string, { cte: string; key: string; out: Output }>;
 }
 
 const TIME = '__time';
+const NULL: SqlExpr = { t: 'literal', value: { kind: 'null' } };
+/** Window grains of fixed length, for which coverage is a simple interval per active period. */
+const SWEEPABLE = new Set<Grain>(['hour', 'day', 'week']);
 const VALUE = '__value';
 
 export function lowerPlan(graph: SemanticGraph, plan: Plan): Statement {
@@ -32,33 +42,41 @@ export function lowerPlan(graph: SemanticGraph, plan: Plan): Statement {
 }
 
 class Lowering {
-  private readonly ctes: Cte[] = [];
-  /** Nodes already lowered, per time bounds (an offset reads its input over other bounds). */
+  private readonly ctes: Cte[];
+  /** Nodes already lowered, per time bounds and time shifts. */
   private readonly done = new Map<PlanNode, Map<string, Output>>();
-  private readonly cteNames = new Set<string>();
+  private readonly cteNames: Set<string>;
+  private readonly shared: SharedCtes;
+  /** Aggregations over the same rows, so that more metrics of one model share one scan. */
+  private readonly sharedScans = new Map<string, { scan: ScanBuilder; select: Select; cte: Cte }>();
 
   constructor(
     private readonly graph: SemanticGraph,
     private readonly plan: Plan,
-  ) {}
+    shared?: SharedCtes,
+  ) {
+    this.shared = shared ?? { ctes: [], names: new Set(), metricFilters: new Map() };
+    this.ctes = this.shared.ctes;
+    this.cteNames = this.shared.names;
+  }
 
   statement(): Statement {
     const plan = this.plan;
+    if (plan.outputs.length === 0) return this.groupByValues();
     const outputs = plan.outputs.map((o) => ({ ...o, out: this.node(o.node, plan.range) }));
-    const spine = plan.timeKey && (plan.fillGaps || outputs.some((o) => o.joinToSpine)) ? this.spineOutput(outputs.map((o) => o.out)) : undefined;
+    const spine = plan.fillGaps && plan.timeKeys.length ? this.spineOutput(outputs.map((o) => o.out)) : undefined;
 
     const inputs = [...outputs.map((o) => o.out), ...(spine ? [spine] : [])];
-    const valueOf = (o: (typeof outputs)[number], e: SqlExpr): SqlExpr => (o.fill === undefined ? e : { t: 'coalesce', args: [e, num(o.fill)] });
     let body: Select;
     if (inputs.length === 1) {
       const only = outputs[0];
       body = {
         t: 'select',
-        columns: [...this.keyColumns(undefined, true), { expr: valueOf(only, col(undefined, only.out.column)), alias: only.name }],
+        columns: [...this.keyColumns(undefined, true), { expr: filled(only.out, col(undefined, only.out.column)), alias: only.name }],
         from: { t: 'cte', name: only.out.cte },
       };
     } else {
-      body = this.combine(inputs, (max) => outputs.map((o) => ({ expr: valueOf(o, max(o.out)), alias: o.name })), true);
+      body = this.combine(inputs, (max) => outputs.map((o) => ({ expr: max(o.out), alias: o.name })), true);
     }
     const orderBy = plan.order.length
       ? plan.order.map((o) => ({ expr: col(undefined, this.outputName(o.column)), desc: o.desc }))
@@ -75,7 +93,7 @@ class Lowering {
   private addCte(preferred: string, query: Select | Statement['body'], comment: string): string {
     // The prefix keeps a step from shadowing a table of the same name (a metric called 'orders').
     let name = `cte_${preferred}`;
-    for (let n = 2; this.cteNames.has(name); n++) name = `${preferred}_${n}`;
+    for (let n = 2; this.cteNames.has(name); n++) name = `cte_${preferred}_${n}`;
     this.cteNames.add(name);
     this.ctes.push({ name, query, comment });
     return name;
@@ -90,30 +108,35 @@ class Lowering {
     });
   }
 
-  private node(node: PlanNode, bounds: Bounds): Output {
-    const boundsKey = `${bounds.start?.toISOString()}/${bounds.end?.toISOString()}`;
+  /**
+   * `shifts` are the offsets of the metrics above this node, outermost first: each output period
+   * reads the input at the period they map it back to.
+   */
+  node(node: PlanNode, bounds: Bounds, shifts: Shift[] = []): Output {
+    const boundsKey = `${bounds.start?.toISOString()}/${bounds.end?.toISOString()}/${JSON.stringify(shifts)}`;
     const existing = this.done.get(node)?.get(boundsKey);
     if (existing) return existing;
     let out: Output;
     switch (node.kind) {
       case 'simple':
-        out = this.simple(node, bounds);
+        out = this.gaps(node, this.simple(node, bounds, shifts), bounds);
         break;
       case 'cumulative':
-        out = this.cumulative(node, bounds);
+        out = this.gaps(node, this.cumulative(node, bounds, shifts), bounds);
         break;
       case 'conversion':
+        if (shifts.length) throw new TallyError('UNSUPPORTED', `metric '${node.metric}' is a conversion metric; Tally cannot offset it in time yet`);
         out = this.conversion(node, bounds);
         break;
       case 'ratio': {
-        const n = this.node(node.numerator, bounds);
-        const d = this.node(node.denominator, bounds);
+        const n = this.node(node.numerator, bounds, shifts);
+        const d = this.node(node.denominator, bounds, shifts);
         const query = this.combine([n, d], (max) => [{ expr: { t: 'ratio', numerator: max(n), denominator: max(d) }, alias: node.id }]);
         out = { cte: this.addCte(node.id, query, `${node.metric} = ${node.numerator.metric} / ${node.denominator.metric}`), column: node.id };
         break;
       }
       case 'derived': {
-        const inputs = node.inputs.map((i) => ({ alias: i.alias, out: this.node(i.node, bounds) }));
+        const inputs = node.inputs.map((i) => ({ alias: i.alias, out: this.node(i.node, bounds, shifts) }));
         const query = this.combine(
           inputs.map((i) => i.out),
           (max) => [
@@ -133,7 +156,7 @@ class Lowering {
         break;
       }
       case 'offset':
-        out = this.offset(node, bounds);
+        out = this.node(node.input, bounds, [...shifts, node.shift]);
         break;
     }
     if (!this.done.has(node)) this.done.set(node, new Map());
@@ -141,21 +164,63 @@ class Lowering {
     return out;
   }
 
-  /** A leaf scan: rows of the measure's model with the keys resolved and filters applied. */
-  private scan(use: MeasureUse, bounds: Bounds, purpose: string, opts: { timeKey: 'truncated' | 'omit' }): { scan: ScanBuilder; keys: SelectColumn[]; time?: SqlExpr } {
-    const { measure } = use;
+  private columnRef(text: string, purpose: string): ColumnReference {
+    const ref = parseReference(this.graph, text);
+    if (ref.kind !== 'dimension' && ref.kind !== 'entity') throw new TallyError('INVALID_DEFINITION', `${purpose}: '${text}' is not a dimension or an entity`);
+    return ref;
+  }
+
+  /** The keys that follow a measure's time: metric_time, and its own time dimension through its model. */
+  private timeKeysOf(measure: Measure): GroupKey[] {
+    const probe = this.newScan(measure, 'probe');
+    if (measure.timeDimension) probe.leafTime = { dimension: measure.timeDimension, expr: num(0) };
+    return this.plan.keys.filter((k) => probe.isLeafTime(k.ref));
+  }
+
+  /** Whether a filter's references can all be resolved from a measure's model. */
+  private reaches(measure: Measure, filter: Expression): boolean {
+    const probe = this.newScan(measure, 'probe');
+    try {
+      probe.filter(filter, num(0));
+      return true;
+    } catch (e) {
+      if (e instanceof TallyError) return false;
+      throw e;
+    }
+  }
+
+  private newScan(measure: Measure, purpose: string): ScanBuilder {
     const scan = new ScanBuilder(this.graph, measure.model, purpose, this.plan.timeZone);
-    const time = measure.timeDimension ? scan.time(measure.timeDimension) : undefined;
+    scan.metrics = (ref, s) => this.metricFilter(ref, s);
+    return scan;
+  }
+
+  /**
+   * A leaf scan: rows of the measure's model with the keys resolved and filters applied. With
+   * `shifts` the rows are read through a time spine: each period takes the rows at the time its
+   * offsets map it back to, and the period is the rows' time from then on.
+   */
+  private scan(use: MeasureUse, bounds: Bounds, purpose: string, opts: { keys: 'all' | 'without_time' | 'none'; shifts?: Shift[] }): { scan: ScanBuilder; keys: SelectColumn[]; time?: SqlExpr; timeKeys: GroupKey[] } {
+    const { measure } = use;
+    const scan = this.newScan(measure, purpose);
+    let time = measure.timeDimension ? scan.time(measure.timeDimension) : undefined;
+    if (measure.timeDimension && time) scan.leafTime = { dimension: measure.timeDimension, expr: time };
+    const timeKeys = this.plan.keys.filter((k) => scan.isLeafTime(k.ref));
+    const shifts = opts.shifts ?? [];
+    if (shifts.length && measure.timeDimension && time) {
+      time = this.shiftedTime(scan, time, timeKeys, shifts, bounds, purpose);
+      scan.leafTime = { dimension: measure.timeDimension, expr: time };
+    }
     const keys: SelectColumn[] = [];
     for (const k of this.plan.keys) {
-      if (k.ref.kind === 'metric_time') {
+      if (timeKeys.includes(k)) {
         if (!time) {
           throw new TallyError('INVALID_REQUEST', `${purpose} has no time dimension (measure '${measure.name}'), so it cannot be grouped by ${k.text}`);
         }
-        if (opts.timeKey === 'omit') continue;
-        keys.push({ expr: { t: 'truncate', grain: this.plan.timeKey?.grain ?? 'day', arg: time }, alias: k.column });
-      } else {
-        keys.push({ expr: scan.reference(k.ref).expr, alias: k.column });
+        if (opts.keys !== 'all') continue;
+        keys.push({ expr: bucket(k.time ?? { kind: 'grain', grain: 'day' }, time), alias: k.column });
+      } else if (opts.keys !== 'none') {
+        keys.push({ expr: scan.reference(k.ref as ColumnReference).expr, alias: k.column });
       }
     }
     for (const f of use.filters) scan.filter(f, time);
@@ -164,13 +229,105 @@ class Lowering {
       if (bounds.start) scan.condition({ t: 'binary', op: '>=', left: time, right: ts(bounds.start) });
       if (bounds.end) scan.condition({ t: 'binary', op: '<', left: time, right: ts(bounds.end) });
     }
-    return { scan, keys, time };
+    return { scan, keys, time, timeKeys };
   }
 
-  private simple(node: Extract<PlanNode, { kind: 'simple' }>, bounds: Bounds): Output {
+  /**
+   * The time of a shifted leaf: periods of a time spine, each joined to the rows at the time its
+   * offsets map it to (a period minus the window, or the start of the offset's grain). Periods
+   * are the requested grain when every offset is a whole number of it, else the base grain; an
+   * offset to the start of a grain then keeps only the periods that start a requested period.
+   */
+  private shiftedTime(scan: ScanBuilder, rowTime: SqlExpr, timeKeys: GroupKey[], shifts: Shift[], bounds: Bounds, purpose: string): SqlExpr {
+    if (timeKeys.length === 0) {
+      throw new TallyError('INVALID_REQUEST', `${purpose} compares periods (an offset), so group it by metric_time, for example metric_time.month`);
+    }
+    const specs = timeKeys.map((k) => k.time);
+    const custom = shifts.find((s) => s.kind === 'customWindow');
+    if (custom?.kind === 'customWindow') {
+      if (shifts.length > 1) throw new TallyError('UNSUPPORTED', `${purpose}: an offset by a custom grain cannot be combined with other offsets yet`);
+      const item = customPeriodShift(custom.custom, custom.count, 'period');
+      scan.driveBy(item, { t: 'binary', op: '=', left: { t: 'truncate', grain: custom.custom.spine.grain, arg: rowTime }, right: col('period', 'source') });
+      return col('period', 'start');
+    }
+    const first = specs[0];
+    const single = first?.kind === 'grain' && specs.every((s) => s?.kind === 'grain' && s.grain === first.grain) ? first.grain : undefined;
+    const grain: Grain = single && shifts.every((s) => s.kind === 'window' && shiftFitsGrain(s.window, single)) ? single : baseGrain(specs);
+    const { min, max } = scan.extent({ t: 'truncate', grain, arg: rowTime });
+    const item = periods(this.graph, grain, 'period', bounds, { start: mapForward(shifts, min, 0), stop: mapForward(shifts, max, 1) });
+    const period = col('period', 'start');
+    scan.driveBy(item, { t: 'binary', op: '=', left: { t: 'truncate', grain, arg: rowTime }, right: mapBack(shifts, period) });
+    if (shifts.some((s) => s.kind === 'toGrain')) {
+      const starts = specs.flatMap((s) => (s?.kind === 'grain' && GRAIN_ORDER[s.grain] > GRAIN_ORDER[grain] ? [s.grain] : []));
+      if (starts.length) scan.condition({ t: 'or', args: starts.map((g) => ({ t: 'binary', op: '=', left: { t: 'truncate', grain: g, arg: period }, right: period })) });
+    }
+    return period;
+  }
+
+  /**
+   * Gaps of a simple or cumulative metric: joined to a time spine, the metric has a row for every
+   * period of the time keys (the request's range, and its filters on metric_time, limit the
+   * spine); fill_nulls_with gives missing values a number wherever the metric is read.
+   */
+  private gaps(node: Extract<PlanNode, { kind: 'simple' | 'cumulative' }>, out: Output, bounds: Bounds): Output {
+    const withFill = node.gaps.fill === undefined ? out : { ...out, fill: node.gaps.fill };
+    if (!node.gaps.joinToSpine) return withFill;
+    const timeKeys = this.timeKeysOf(node.use.measure);
+    if (timeKeys.length === 0) return withFill;
+    const grain = baseGrain(timeKeys.map((k) => k.time));
+    const anchor = timeKeys.find((k) => isExactly(k.time, grain));
+    const fallback = anchor ? { start: aggregateOf(out.cte, 'min', anchor.column), stop: aggregateOf(out.cte, 'max', anchor.column) } : undefined;
+    if (!this.graph.timeSpines.has(grain) && !fallback) {
+      throw new TallyError('UNSUPPORTED', `metric '${node.metric}' joins to a time spine at ${grain} grain; define one (time_spines) or group by metric_time.${grain}`);
+    }
+    const period = col('period', 'start');
+    const item = periods(this.graph, grain, 'period', bounds, fallback ?? { start: period, stop: period });
+    const conjuncts = this.plan.where.flatMap(conjunctsOf);
+    const timeFilters = conjuncts.filter((w) => collectRefs(w).every((r) => parseReference(this.graph, r.ref).kind === 'metric_time'));
+    // A filter on group-bys alone also holds for the periods the spine adds (whose other keys are NULL).
+    const keyOf = (text: string): GroupKey | undefined => this.plan.keys.find((k) => k.text === text);
+    const keyFilters = conjuncts.filter((w) => !timeFilters.includes(w) && collectRefs(w).every((r) => keyOf(r.ref)));
+    const where = timeFilters.map((f) =>
+      lowerExpression(f, (text) => {
+        const ref = parseReference(this.graph, text);
+        return ref.kind === 'metric_time' && ref.time ? bucket(ref.time, period) : period;
+      }),
+    );
+    const spine: Select = { t: 'select', distinct: true, columns: timeKeys.map((k) => ({ expr: bucket(k.time ?? { kind: 'grain', grain }, period), alias: k.column })), from: item, where: and(where) };
+    const query: Select = {
+      t: 'select',
+      columns: this.plan.keys.map((k) => ({ expr: col(timeKeys.includes(k) ? 'spine' : 'm', k.column), alias: k.column })).concat([{ expr: col('m', out.column), alias: out.column }]),
+      from: { t: 'query', query: spine, alias: 'spine' },
+      joins: [{ type: 'left', item: { t: 'cte', name: out.cte, alias: 'm' }, on: and(timeKeys.map((k) => ({ t: 'binary', op: '=', left: col('spine', k.column), right: col('m', k.column) }))) }],
+      where: and(
+        keyFilters.map((f) =>
+          lowerExpression(f, (text) => {
+            const k = keyOf(text);
+            if (!k) throw new Error(`filter reference ${text} is not a key`);
+            return col(timeKeys.includes(k) ? 'spine' : 'm', k.column);
+          }),
+        ),
+      ),
+    };
+    return { ...withFill, cte: this.addCte(`${node.id}_spine`, query, `${node.metric}: one row per ${timeKeys.map((k) => k.text).join(', ')} of the time spine`) };
+  }
+
+  private simple(node: Extract<PlanNode, { kind: 'simple' }>, bounds: Bounds, shifts: Shift[] = []): Output {
     const { measure } = node.use;
-    if (measure.def.non_additive_dimension) return this.semiAdditive(node, bounds);
-    const { scan, keys } = this.scan(node.use, bounds, `metric '${node.metric}'`, { timeKey: 'truncated' });
+    if (measure.def.non_additive_dimension) {
+      if (shifts.length) throw new TallyError('UNSUPPORTED', `metric '${node.metric}' is semi-additive; Tally cannot offset it in time yet`);
+      return this.semiAdditive(node, bounds);
+    }
+    // Metrics of one model with the same filters read the same rows: one scan serves them all.
+    const signature = JSON.stringify([measure.model.name, measure.timeDimension?.name, node.use.filters, bounds.start, bounds.end, shifts]);
+    const shared = this.sharedScans.get(signature);
+    if (shared) {
+      shared.select.columns.push({ expr: this.aggregate(measure, shared.scan.measure(measure)), alias: node.id });
+      Object.assign(shared.select, shared.scan.build());
+      shared.cte.comment = `${shared.cte.comment}; ${node.metric}: ${measure.agg} of ${measure.name}`;
+      return { cte: shared.cte.name, column: node.id };
+    }
+    const { scan, keys } = this.scan(node.use, bounds, `metric '${node.metric}'`, { keys: 'all', shifts });
     const value = this.aggregate(measure, scan.measure(measure));
     const query: Select = {
       t: 'select',
@@ -178,11 +335,14 @@ class Lowering {
       ...scan.build(),
       groupBy: keys.map((k) => k.expr),
     };
-    return { cte: this.addCte(node.id, query, `${node.metric}: ${measure.agg} of ${measure.model.name}.${measure.name}`), column: node.id };
+    const name = this.addCte(node.id, query, `${node.metric}: ${measure.agg} of ${measure.model.name}.${measure.name}`);
+    const cte = this.ctes.find((c) => c.name === name);
+    if (cte) this.sharedScans.set(signature, { scan, select: query, cte });
+    return { cte: name, column: node.id };
   }
 
   private aggregate(measure: MeasureUse['measure'], arg: SqlExpr): SqlExpr {
-    return { t: 'aggregate', agg: measure.agg, arg, percentile: measure.def.percentile, discrete: measure.def.discrete };
+    return { t: 'aggregate', agg: measure.agg, arg, percentile: measure.def.percentile, discrete: measure.def.discrete, approximate: measure.def.approximate };
   }
 
   /** Balances and other semi-additive measures: only the rows at the last (or first) time count. */
@@ -190,7 +350,10 @@ class Lowering {
     const { measure } = node.use;
     const nad = measure.def.non_additive_dimension;
     if (!nad) throw new Error('not semi-additive');
-    const { scan, keys } = this.scan(node.use, bounds, `metric '${node.metric}'`, { timeKey: 'truncated' });
+    const { scan, keys, timeKeys } = this.scan(node.use, bounds, `metric '${node.metric}'`, { keys: 'all' });
+    // The last (or first) time is found per period and window grouping, over every row of the
+    // other group-bys, so that all groups are read at the same time (a snapshot, not a last value each).
+    const periodKeys = keys.filter((k) => timeKeys.some((t) => t.column === k.alias));
     const dim = measure.model.dimensions.get(nad.name);
     if (!dim) throw new Error(`missing non-additive dimension ${nad.name}`);
     const at = scan.time(dim);
@@ -201,7 +364,7 @@ class Lowering {
         ...keys,
         { expr: scan.measure(measure), alias: VALUE },
         { expr: at, alias: TIME },
-        { expr: { t: 'window', fn: nad.window_choice === 'max' ? 'max' : 'min', arg: at, partitionBy: [...keys.map((k) => k.expr), ...groupings], orderBy: [] }, alias: '__edge' },
+        { expr: { t: 'window', fn: nad.window_choice === 'max' ? 'max' : 'min', arg: at, partitionBy: [...periodKeys.map((k) => k.expr), ...groupings], orderBy: [] }, alias: '__edge' },
       ],
       ...scan.build(),
     };
@@ -217,24 +380,32 @@ class Lowering {
     return { cte: this.addCte(node.id, query, `${node.metric}: ${measure.agg} of ${measure.name} at the ${nad.window_choice === 'max' ? 'last' : 'first'} ${nad.name}`), column: node.id };
   }
 
-  private cumulative(node: Extract<PlanNode, { kind: 'cumulative' }>, bounds: Bounds): Output {
+  private cumulative(node: Extract<PlanNode, { kind: 'cumulative' }>, bounds: Bounds, shifts: Shift[] = []): Output {
     const { measure } = node.use;
-    const grain = this.plan.timeKey?.grain;
     const purpose = `metric '${node.metric}'`;
-    if (!grain) {
+    const timeKeys = this.timeKeysOf(measure);
+    if (timeKeys.length === 0) {
       if (node.window || node.grainToDate) {
         throw new TallyError('INVALID_REQUEST', `${purpose} accumulates over ${node.window ? `a ${node.window.count}-${node.window.grain} window` : `the ${node.grainToDate} to date`}, so group it by metric_time (for example metric_time.day)`);
       }
       // All-time accumulation without a time axis is the plain aggregate over the range.
-      return this.simple({ ...node, kind: 'simple' }, bounds);
+      return this.simple({ ...node, kind: 'simple' }, bounds, shifts);
     }
-    // The window is evaluated per period of the base grain, then a coarser grain takes one value per period.
-    const base: Grain = GRAIN_ORDER[grain] <= GRAIN_ORDER.day ? grain : 'day';
-    // Rows before the range still count toward the first windows in it.
-    const rowBounds: Bounds = { end: bounds.end };
-    if (bounds.start && node.window) rowBounds.start = add(add(bounds.start, 1, base), -node.window.count, node.window.grain);
-    if (bounds.start && node.grainToDate) rowBounds.start = truncate(bounds.start, node.grainToDate);
-    const { scan, keys, time } = this.scan(node.use, rowBounds, purpose, { timeKey: 'omit' });
+    const otherKeys = this.plan.keys.filter((k) => !timeKeys.includes(k));
+    // The window is evaluated per period of the base grain, then coarser time keys take one value per period.
+    const base: Grain = baseGrain(timeKeys.map((k) => k.time));
+    // Rows before the range still count toward the first windows in it (a shifted window reads other rows).
+    const rowBounds: Bounds = shifts.length ? {} : { end: bounds.end };
+    if (!shifts.length && bounds.start && node.window) rowBounds.start = add(add(bounds.start, 1, base), -node.window.count, node.window.grain);
+    if (!shifts.length && bounds.start && node.grainToDate) rowBounds.start = truncate(bounds.start, node.grainToDate);
+    // A filter on the time alone picks the periods shown; rows outside it still fall in their windows.
+    const probe = this.newScan(measure, purpose);
+    if (measure.timeDimension) probe.leafTime = { dimension: measure.timeDimension, expr: num(0) };
+    const conjuncts = node.use.filters.flatMap(conjunctsOf);
+    const onTime = (f: Expression): boolean => collectRefs(f).every((r) => probe.isLeafTime(parseReference(this.graph, r.ref)));
+    const periodFilters = conjuncts.filter(onTime);
+    const use: MeasureUse = { ...node.use, filters: conjuncts.filter((f) => !onTime(f)) };
+    const { scan, keys, time } = this.scan(use, rowBounds, purpose, { keys: 'without_time' });
     if (!time) throw new Error('cumulative without time');
     const rows: Select = {
       t: 'select',
@@ -243,52 +414,68 @@ class Lowering {
     };
     const rowsCte = this.addCte(`${node.id}_rows`, rows, `${node.metric}: ${measure.model.name} rows that can fall in a window`);
 
-    const period = col('period', 'start');
-    const nextPeriod: SqlExpr = { t: 'addInterval', arg: period, count: 1, grain: base };
-    const rowTime = col('r', TIME);
-    const conditions: SqlExpr[] = [{ t: 'binary', op: '<', left: rowTime, right: nextPeriod }];
-    if (node.window) {
-      conditions.push({ t: 'binary', op: '>=', left: rowTime, right: { t: 'addInterval', arg: nextPeriod, count: -node.window.count, grain: node.window.grain } });
-    } else if (node.grainToDate) {
-      conditions.push({ t: 'binary', op: '>=', left: rowTime, right: { t: 'truncate', grain: node.grainToDate, arg: period } });
+    // Periods come from the time spine at the base grain when there is one; else they run from the
+    // first period with data (or the range start) to the last period with data, whether or not the
+    // range ends earlier, so that a range never changes a period's value.
+    let series: FromItem;
+    if (this.graph.timeSpines.has(base) || shifts.length) {
+      const lo: SqlExpr = { t: 'truncate', grain: base, arg: aggregateOf(rowsCte, 'min') };
+      const hi: SqlExpr = { t: 'truncate', grain: base, arg: aggregateOf(rowsCte, 'max') };
+      const stop: SqlExpr = node.window ? { t: 'addInterval', arg: hi, count: node.window.count, grain: node.window.grain } : hi;
+      series = periods(this.graph, base, 'period', bounds, { start: mapForward(shifts, lo, 0), stop: mapForward(shifts, stop, 1) });
+    } else {
+      const minTime: SqlExpr = { t: 'truncate', grain: base, arg: aggregateOf(rowsCte, 'min') };
+      const spineStart = bounds.start ? ts(bounds.start) : minTime;
+      let spineStop: SqlExpr = { t: 'truncate', grain: base, arg: aggregateOf(rowsCte, 'max') };
+      if (bounds.end) {
+        const unbounded = this.scan(use, { start: rowBounds.start }, purpose, { keys: 'none' });
+        const last: Select = { t: 'select', columns: [{ expr: { t: 'aggregate', agg: 'max', arg: unbounded.time ?? time }, alias: TIME }], ...unbounded.scan.build() };
+        const lastCte = this.addCte(`${node.id}_last`, last, `${node.metric}: the last time with data, in or after the range`);
+        spineStop = { t: 'call', fn: 'least', args: [ts(add(bounds.end, -1, base)), { t: 'truncate', grain: base, arg: aggregateOf(lastCte, 'max') }] };
+      }
+      series = { t: 'series', start: spineStart, stop: spineStop, grain: base, alias: 'period', column: 'start' };
     }
-    const minTime: SqlExpr = { t: 'truncate', grain: base, arg: aggregateOf(rowsCte, 'min') };
-    const spineStart = bounds.start ? ts(bounds.start) : minTime;
-    const spineStop: SqlExpr = { t: 'truncate', grain: base, arg: aggregateOf(rowsCte, 'max') };
-    const otherKeys = this.plan.keys.filter((k) => k.ref.kind !== 'metric_time');
-    const timeColumn = this.plan.timeKey?.column ?? 'metric_time';
-    const windowQuery: Select = {
-      t: 'select',
-      columns: [
-        { expr: period, alias: base === grain ? timeColumn : '__period' },
-        ...otherKeys.map((k) => ({ expr: col('r', k.column), alias: k.column })),
-        { expr: this.aggregate(measure, col('r', VALUE)), alias: node.id },
-      ],
-      from: { t: 'series', start: spineStart, stop: spineStop, grain: base, alias: 'period', column: 'start' },
-      joins: [{ type: 'inner', item: { t: 'cte', name: rowsCte, alias: 'r' }, on: and(conditions) }],
-      groupBy: [period, ...otherKeys.map((k) => col('r', k.column))],
-    };
+    // With a single time key at the base grain, the period is that key.
+    const direct = timeKeys.length === 1 && isExactly(timeKeys[0].time, base) ? timeKeys[0] : undefined;
+    const periodAlias = direct ? direct.column : '__period';
+    const windowQuery =
+      !shifts.length && node.window && measure.agg === 'count_distinct' && SWEEPABLE.has(node.window.grain) && GRAIN_ORDER[node.window.grain] >= GRAIN_ORDER[base]
+        ? this.distinctSweep(node, rowsCte, base, node.window, series, periodAlias, otherKeys)
+        : this.windowJoin(node, rowsCte, base, series, periodAlias, otherKeys, shifts);
     const describe = node.window ? `the ${node.window.count} ${node.window.grain}(s) ending at each ${base}` : node.grainToDate ? `the ${node.grainToDate} to date at each ${base}` : `all time up to each ${base}`;
-    const windowCte = this.addCte(base === grain ? node.id : `${node.id}_by_${base}`, windowQuery, `${node.metric}: ${measure.agg} of ${measure.name} over ${describe}`);
-    if (base === grain) return { cte: windowCte, column: node.id };
+    if (periodFilters.length) {
+      const period = col('period', 'start');
+      const conditions = periodFilters.map((f) =>
+        lowerExpression(f, (text) => {
+          const ref = parseReference(this.graph, text);
+          const spec = ref.kind === 'metric_time' || ref.kind === 'dimension' ? ref.time : undefined;
+          return spec ? bucket(spec, period) : period;
+        }),
+      );
+      windowQuery.where = and([...(windowQuery.where ? [windowQuery.where] : []), ...conditions]);
+    }
+    const windowCte = this.addCte(direct ? node.id : `${node.id}_by_${base}`, windowQuery, `${node.metric}: ${measure.agg} of ${measure.name} over ${describe}`);
+    if (direct) return { cte: windowCte, column: node.id };
 
-    // A coarser grain shows one value per period: the first, the last or the average of its days.
-    const periodKey: SqlExpr = { t: 'truncate', grain, arg: col(undefined, '__period') };
-    const partition = [periodKey, ...otherKeys.map((k) => col(undefined, k.column))];
+    // Coarser time keys show one value per period: the first, the last or the average of its days.
+    const periodKeys = timeKeys.map((k) => ({ expr: bucket(k.time ?? { kind: 'grain', grain: base }, col(undefined, '__period')), alias: k.column }));
+    const otherCols = otherKeys.map((k) => ({ expr: col(undefined, k.column), alias: k.column }));
+    const partition = [...periodKeys.map((k) => k.expr), ...otherCols.map((k) => k.expr)];
+    const what = timeKeys.map((k) => k.text).join(', ');
     if (node.periodAgg === 'average') {
       const q: Select = {
         t: 'select',
-        columns: [{ expr: periodKey, alias: timeColumn }, ...otherKeys.map((k) => ({ expr: col(undefined, k.column), alias: k.column })), { expr: { t: 'aggregate', agg: 'average', arg: col(undefined, node.id) }, alias: node.id }],
+        columns: [...periodKeys, ...otherCols, { expr: { t: 'aggregate', agg: 'average', arg: col(undefined, node.id) }, alias: node.id }],
         from: { t: 'cte', name: windowCte },
         groupBy: partition,
       };
-      return { cte: this.addCte(node.id, q, `${node.metric}: average of the daily values in each ${grain}`), column: node.id };
+      return { cte: this.addCte(node.id, q, `${node.metric}: average of the ${base} values in each ${what}`), column: node.id };
     }
     const ranked: Select = {
       t: 'select',
       columns: [
-        { expr: periodKey, alias: timeColumn },
-        ...otherKeys.map((k) => ({ expr: col(undefined, k.column), alias: k.column })),
+        ...periodKeys,
+        ...otherCols,
         { expr: col(undefined, node.id), alias: node.id },
         { expr: { t: 'window', fn: 'row_number', partitionBy: partition, orderBy: [{ expr: col(undefined, '__period'), desc: node.periodAgg === 'last' }] }, alias: '__rank' },
       ],
@@ -300,12 +487,130 @@ class Lowering {
       from: { t: 'query', query: ranked, alias: 'ranked' },
       where: { t: 'binary', op: '=', left: col('ranked', '__rank'), right: num(1) },
     };
-    return { cte: this.addCte(node.id, q, `${node.metric}: the value on the ${node.periodAgg} ${base} of each ${grain}`), column: node.id };
+    return { cte: this.addCte(node.id, q, `${node.metric}: the value on the ${node.periodAgg} ${base} of each ${what}`), column: node.id };
+  }
+
+  /** Any aggregation over a window: each period joined to the rows that fall in its window. */
+  private windowJoin(node: Extract<PlanNode, { kind: 'cumulative' }>, rowsCte: string, base: Grain, series: FromItem, periodAlias: string, otherKeys: GroupKey[], shifts: Shift[]): Select {
+    const output = col('period', 'start');
+    // A shifted window ends at the period its offsets map the output period back to.
+    const period = mapBack(shifts, output);
+    const nextPeriod: SqlExpr = { t: 'addInterval', arg: period, count: 1, grain: base };
+    const rowTime = col('r', TIME);
+    const conditions: SqlExpr[] = [{ t: 'binary', op: '<', left: rowTime, right: nextPeriod }];
+    if (node.window) {
+      conditions.push({ t: 'binary', op: '>=', left: rowTime, right: { t: 'addInterval', arg: nextPeriod, count: -node.window.count, grain: node.window.grain } });
+    } else if (node.grainToDate) {
+      conditions.push({ t: 'binary', op: '>=', left: rowTime, right: { t: 'truncate', grain: node.grainToDate, arg: period } });
+    }
+    return {
+      t: 'select',
+      columns: [
+        { expr: output, alias: periodAlias },
+        ...otherKeys.map((k) => ({ expr: col('r', k.column), alias: k.column })),
+        { expr: this.aggregate(node.use.measure, col('r', VALUE)), alias: node.id },
+      ],
+      from: series,
+      joins: [{ type: 'inner', item: { t: 'cte', name: rowsCte, alias: 'r' }, on: and(conditions) }],
+      groupBy: [output, ...otherKeys.map((k) => col('r', k.column))],
+    };
+  }
+
+  /**
+   * Distinct members over trailing windows (WAU, MAU) without joining every period to every row:
+   * each member's active periods are merged into islands of coverage, the islands' starts and ends
+   * are swept into a running count, and each period takes the count in force.
+   */
+  private distinctSweep(node: Extract<PlanNode, { kind: 'cumulative' }>, rowsCte: string, base: Grain, window: Window, series: FromItem, periodAlias: string, otherKeys: GroupKey[]): Select {
+    const keyCols = otherKeys.map((k) => ({ expr: col(undefined, k.column), alias: k.column }));
+    const keyExprs = keyCols.map((k) => k.expr);
+    const day = col(undefined, '__day');
+    const member = col(undefined, '__member');
+    const coverageEnd = (arg: SqlExpr): SqlExpr => ({ t: 'addInterval', arg, count: window.count, grain: window.grain });
+    const active: Select = {
+      t: 'select',
+      distinct: true,
+      columns: [...keyCols, { expr: col(undefined, VALUE), alias: '__member' }, { expr: { t: 'truncate', grain: base, arg: col(undefined, TIME) }, alias: '__day' }],
+      from: { t: 'cte', name: rowsCte },
+    };
+    const activeCte = this.addCte(`${node.id}_active`, active, `${node.metric}: each member's active ${base}s`);
+    const byMember = [...keyExprs, member];
+    const previousEnd: SqlExpr = { t: 'window', fn: 'lag', arg: coverageEnd(day), partitionBy: byMember, orderBy: [{ expr: day }] };
+    const starts: SqlExpr = { t: 'case', branches: [{ when: { t: 'binary', op: '<=', left: day, right: previousEnd }, then: num(0) }], otherwise: num(1) };
+    const marked: Select = {
+      t: 'select',
+      columns: [...keyCols, { expr: member, alias: '__member' }, { expr: day, alias: '__day' }, { expr: starts, alias: '__starts' }],
+      from: { t: 'cte', name: activeCte },
+    };
+    const islands: Select = {
+      t: 'select',
+      columns: [
+        ...keyCols,
+        { expr: member, alias: '__member' },
+        { expr: day, alias: '__day' },
+        { expr: { t: 'window', fn: 'sum', arg: col(undefined, '__starts'), partitionBy: byMember, orderBy: [{ expr: day }], frame: 'unbounded_to_current' }, alias: '__island' },
+      ],
+      from: { t: 'query', query: marked, alias: 'marked' },
+    };
+    const islandsCte = this.addCte(`${node.id}_islands`, islands, `${node.metric}: runs of activity whose ${window.count}-${window.grain} windows overlap`);
+    // Rows whose member is NULL count toward no one but still make a period present (with 0), as
+    // COUNT(DISTINCT …) over them would.
+    const edge = (fn: 'min' | 'max', delta: number): Select => ({
+      t: 'select',
+      columns: [
+        ...keyCols,
+        { expr: fn === 'min' ? { t: 'aggregate', agg: 'min', arg: day } : coverageEnd({ t: 'aggregate', agg: 'max', arg: day }), alias: '__day' },
+        { expr: { t: 'case', branches: [{ when: { t: 'isNull', arg: member, negated: false }, then: num(0) }], otherwise: num(delta) }, alias: '__delta' },
+        { expr: num(delta), alias: '__presence' },
+      ],
+      from: { t: 'cte', name: islandsCte },
+      groupBy: [...keyExprs, member, col(undefined, '__island')],
+    });
+    const changes: Select = {
+      t: 'select',
+      columns: [
+        ...keyCols,
+        { expr: day, alias: '__day' },
+        { expr: { t: 'aggregate', agg: 'sum', arg: col(undefined, '__delta') }, alias: '__delta' },
+        { expr: { t: 'aggregate', agg: 'sum', arg: col(undefined, '__presence') }, alias: '__presence' },
+      ],
+      from: { t: 'query', alias: 'edges', query: { t: 'union_all', queries: [edge('min', 1), edge('max', -1)] } },
+      groupBy: [...keyExprs, day],
+    };
+    const running: Select = {
+      t: 'select',
+      columns: [
+        ...keyCols,
+        { expr: day, alias: '__day' },
+        { expr: { t: 'window', fn: 'sum', arg: col(undefined, '__delta'), partitionBy: keyExprs, orderBy: [{ expr: day }], frame: 'unbounded_to_current' }, alias: '__active' },
+        { expr: { t: 'window', fn: 'sum', arg: col(undefined, '__presence'), partitionBy: keyExprs, orderBy: [{ expr: day }], frame: 'unbounded_to_current' }, alias: '__present' },
+        { expr: { t: 'window', fn: 'lead', arg: day, partitionBy: keyExprs, orderBy: [{ expr: day }] }, alias: '__next' },
+      ],
+      from: { t: 'query', query: changes, alias: 'changes' },
+    };
+    const runningCte = this.addCte(`${node.id}_running`, running, `${node.metric}: distinct members in force from each change on`);
+    const period = col('period', 'start');
+    return {
+      t: 'select',
+      columns: [{ expr: period, alias: periodAlias }, ...otherKeys.map((k) => ({ expr: col('r', k.column), alias: k.column })), { expr: col('r', '__active'), alias: node.id }],
+      from: series,
+      joins: [
+        {
+          type: 'inner',
+          item: { t: 'cte', name: runningCte, alias: 'r' },
+          on: and([
+            { t: 'binary', op: '>=', left: period, right: col('r', '__day') },
+            { t: 'binary', op: '<', left: period, right: col('r', '__next') },
+          ]),
+        },
+      ],
+      where: { t: 'binary', op: '>', left: col('r', '__present'), right: num(0) },
+    };
   }
 
   private conversion(node: Extract<PlanNode, { kind: 'conversion' }>, bounds: Bounds): Output {
     const purpose = `metric '${node.metric}'`;
-    const base = this.scan(node.base, bounds, `${purpose} (base events)`, { timeKey: 'truncated' });
+    const base = this.scan(node.base, bounds, `${purpose} (base events)`, { keys: 'all' });
     const baseTimeDimension = node.base.measure.timeDimension;
     const convTimeDimension = node.conversion.measure.timeDimension;
     if (!baseTimeDimension || !convTimeDimension) {
@@ -319,22 +624,35 @@ class Lowering {
         // Windows are elapsed time (7 days = 168 hours), so events are matched on UTC instants.
         { expr: base.scan.instant(baseTimeDimension), alias: TIME },
         { expr: base.scan.measure(node.base.measure), alias: VALUE },
+        ...node.constantProperties.map((p, i) => ({ expr: base.scan.reference(this.columnRef(p.base, purpose)).expr, alias: `__same_${i}` })),
       ],
       ...base.scan.build(),
     };
     const baseCte = this.addCte(`${node.id}_base`, baseRows, `${node.metric}: base events (${node.base.measure.name})`);
 
-    const convScan = new ScanBuilder(this.graph, node.conversion.measure.model, `${purpose} (conversion events)`, this.plan.timeZone);
+    const convScan = this.newScan(node.conversion.measure, `${purpose} (conversion events)`);
     const convTime = convScan.time(convTimeDimension);
     for (const f of node.conversion.filters) convScan.filter(f, convTime);
+    // Row filters restrict the conversion events too, wherever their dimensions are reachable from
+    // them (the base events, which must reach them, already limit whose conversions count).
+    for (const f of this.plan.rowFilters) if (this.reaches(node.conversion.measure, f)) convScan.filter(f, convTime);
     if (bounds.start) convScan.condition({ t: 'binary', op: '>=', left: convTime, right: ts(bounds.start) });
+    const convEntity = convScan.entity(node.entity);
+    const convInstant = convScan.instant(convTimeDimension);
+    // Each conversion event needs an identity: the model's primary key where it has one, else a
+    // row number (ordered, because some warehouses, Snowflake among them, require an order).
+    const primary = [...node.conversion.measure.model.entities.values()].find((e) => e.type === 'primary');
+    const eventId: SqlExpr = primary
+      ? convScan.entity(primary.name)
+      : { t: 'window', fn: 'row_number', partitionBy: [], orderBy: [{ expr: convEntity }, { expr: convInstant }] };
     const convRows: Select = {
       t: 'select',
       columns: [
-        { expr: convScan.entity(node.entity), alias: '__entity' },
-        { expr: convScan.instant(convTimeDimension), alias: TIME },
+        { expr: convEntity, alias: '__entity' },
+        { expr: convInstant, alias: TIME },
         { expr: convScan.measure(node.conversion.measure), alias: VALUE },
-        { expr: { t: 'window', fn: 'row_number', partitionBy: [], orderBy: [] }, alias: '__event' },
+        { expr: eventId, alias: '__event' },
+        ...node.constantProperties.map((p, i) => ({ expr: convScan.reference(this.columnRef(p.conversion, purpose)).expr, alias: `__same_${i}` })),
       ],
       ...convScan.build(),
     };
@@ -343,6 +661,7 @@ class Lowering {
     const on: SqlExpr[] = [
       { t: 'binary', op: '=', left: col('c', '__entity'), right: col('b', '__entity') },
       { t: 'binary', op: '>=', left: col('c', TIME), right: col('b', TIME) },
+      ...node.constantProperties.map((_, i): SqlExpr => ({ t: 'binary', op: '=', left: col('c', `__same_${i}`), right: col('b', `__same_${i}`) })),
     ];
     if (node.window) {
       on.push({ t: 'binary', op: '<=', left: col('c', TIME), right: { t: 'addInterval', arg: col('b', TIME), count: node.window.count, grain: node.window.grain } });
@@ -376,66 +695,152 @@ class Lowering {
     };
     const baseOut = { cte: this.addCte(`${node.id}_opportunities`, opportunities, `${node.metric}: base events per group`), column: '__base' };
     const query = this.combine([baseOut, conversionsOut], (max) => {
-      const conv: SqlExpr = { t: 'coalesce', args: [max(conversionsOut), num(0)] };
+      const conv: SqlExpr = node.conversionFill === undefined ? max(conversionsOut) : { t: 'coalesce', args: [max(conversionsOut), num(node.conversionFill)] };
       return [{ expr: node.calculation === 'conversions' ? conv : { t: 'ratio', numerator: conv, denominator: max(baseOut) }, alias: node.id }];
     });
     return { cte: this.addCte(node.id, query, `${node.metric}: ${node.calculation === 'conversions' ? 'conversions' : 'conversions / base events'}`), column: node.id };
   }
 
-  private offset(node: Extract<PlanNode, { kind: 'offset' }>, bounds: Bounds): Output {
-    const timeKey = this.plan.timeKey;
-    if (!timeKey) throw new TallyError('INVALID_REQUEST', `metric '${node.metric}' with an offset needs metric_time in the group-by`);
-    const shift = node.shift;
-    const inputBounds: Bounds =
-      shift.kind === 'window'
-        ? { start: bounds.start && sub(bounds.start, shift.window), end: bounds.end && sub(bounds.end, shift.window) }
-        : { start: bounds.start && truncate(bounds.start, shift.grain), end: bounds.end };
-    const input = this.node(node.input, inputBounds);
-    const t = col('spine', 'start');
-    const inputTime = col('i', timeKey.column);
-    const grain = timeKey.grain;
-    const lo = aggregateOf(input.cte, 'min', timeKey.column);
-    const hi = aggregateOf(input.cte, 'max', timeKey.column);
-    const spineStart: SqlExpr = shift.kind === 'window' ? { t: 'addInterval', arg: lo, count: shift.window.count, grain: shift.window.grain } : lo;
-    const spineStop: SqlExpr = shift.kind === 'window' ? { t: 'addInterval', arg: hi, count: shift.window.count, grain: shift.window.grain } : { t: 'addInterval', arg: hi, count: 1, grain: shift.grain };
-    const on: SqlExpr =
-      shift.kind === 'window'
-        ? { t: 'binary', op: '=', left: inputTime, right: { t: 'addInterval', arg: t, count: -shift.window.count, grain: shift.window.grain } }
-        : { t: 'binary', op: '=', left: inputTime, right: { t: 'truncate', grain: shift.grain, arg: t } };
-    const where: SqlExpr[] = [];
-    if (bounds.start) where.push({ t: 'binary', op: '>=', left: t, right: ts(bounds.start) });
-    if (bounds.end) where.push({ t: 'binary', op: '<', left: t, right: ts(bounds.end) });
-    const query: Select = {
-      t: 'select',
-      columns: this.plan.keys
-        .map((k): SelectColumn => (k.ref.kind === 'metric_time' ? { expr: t, alias: k.column } : { expr: col('i', k.column), alias: k.column }))
-        .concat([{ expr: col('i', input.column), alias: node.id }]),
-      from: { t: 'series', start: spineStart, stop: spineStop, grain, alias: 'spine', column: 'start' },
-      joins: [{ type: 'inner', item: { t: 'cte', name: input.cte, alias: 'i' }, on }],
-      where: and(where),
-    };
-    const what = shift.kind === 'window' ? `${shift.window.count} ${shift.window.grain}(s) earlier` : `at the start of the ${shift.grain}`;
-    return { cte: this.addCte(node.id, query, `${node.metric} ${what}`), column: node.id };
-  }
-
-  /** One row per period of the time key, crossed with the other keys seen, so series have no gaps. */
+  /**
+   * One row per period of metric_time, crossed with the other keys seen, so series have no gaps.
+   * The periods are those of the finest metric_time grain; coarser ones are read off them.
+   */
   private spineOutput(outputs: Output[]): Output {
-    const timeKey = this.plan.timeKey;
-    if (!timeKey) throw new Error('spine without time');
+    const grains = this.plan.timeKeys.flatMap((k) => (k.time?.kind === 'grain' ? [{ key: k, grain: k.time.grain }] : []));
+    const finest = grains.reduce<(typeof grains)[number] | undefined>((a, b) => (a === undefined || GRAIN_ORDER[b.grain] < GRAIN_ORDER[a.grain] ? b : a), undefined);
+    if (!finest) throw new TallyError('UNSUPPORTED', 'filling gaps needs metric_time at a standard grain (day, week, month…)');
+    const timeKey = finest.key;
     const union: Select[] = outputs.map((o) => ({ t: 'select', columns: this.keyColumns(undefined), from: { t: 'cte', name: o.cte } }));
     const seenCte = this.addCte('observed_keys', { t: 'union_all', queries: union }, 'every key combination the metrics produced');
     const start = this.plan.range.start ? ts(this.plan.range.start) : aggregateOf(seenCte, 'min', timeKey.column);
-    const stop = this.plan.range.end ? ts(add(this.plan.range.end, -1, timeKey.grain)) : aggregateOf(seenCte, 'max', timeKey.column);
+    const stop = this.plan.range.end ? ts(add(this.plan.range.end, -1, finest.grain)) : aggregateOf(seenCte, 'max', timeKey.column);
     const others = this.plan.keys.filter((k) => k.ref.kind !== 'metric_time');
     const query: Select = {
       t: 'select',
-      columns: this.plan.keys.map((k) => ({ expr: k.ref.kind === 'metric_time' ? col('spine', 'start') : col('k', k.column), alias: k.column })),
-      from: { t: 'series', start, stop, grain: timeKey.grain, alias: 'spine', column: 'start' },
+      distinct: this.plan.timeKeys.length > 1,
+      columns: this.plan.keys.map((k) => ({ expr: k.ref.kind === 'metric_time' ? bucket(k.time ?? { kind: 'grain', grain: finest.grain }, col('spine', 'start')) : col('k', k.column), alias: k.column })),
+      from: { t: 'series', start, stop, grain: finest.grain, alias: 'spine', column: 'start' },
       joins: others.length
         ? [{ type: 'cross', item: { t: 'query', alias: 'k', query: { t: 'select', distinct: true, columns: others.map((k) => ({ expr: col(undefined, k.column), alias: k.column })), from: { t: 'cte', name: seenCte } } } }]
         : [],
     };
-    return { cte: this.addCte('time_spine', query, `one row per ${timeKey.grain} so that the series has no gaps`), column: '' };
+    return { cte: this.addCte('time_spine', query, `one row per ${finest.grain} so that the series has no gaps`), column: '' };
+  }
+
+  /**
+   * A metric per entity used in a filter (`listing.bookings > 2`): the metric grouped by the
+   * entity, computed once per statement, left-joined to the rows on that entity.
+   */
+  private metricFilter(ref: MetricReference, scan: ScanBuilder): SqlExpr {
+    let computed = this.shared.metricFilters.get(ref.text);
+    if (!computed) {
+      const request = parseRequest({ metrics: [ref.metric], groupBy: [ref.entityPath.join('.')], timeZone: this.plan.timeZone });
+      // The metric is computed over the rows the caller may see, like every other metric.
+      const plan = buildPlan(this.graph, request, [], this.plan.rowFilters);
+      const out = new Lowering(this.graph, plan, this.shared).node(plan.outputs[0].node, {});
+      computed = { cte: out.cte, key: plan.keys[0].column, out };
+      this.shared.metricFilters.set(ref.text, computed);
+    }
+    const entity = ref.entityPath[ref.entityPath.length - 1];
+    const on = scan.reference({ kind: 'entity', text: entity, entityPath: [entity] }).expr;
+    const alias = `${ref.text.replace(/\./g, '__')}`;
+    scan.join({ type: 'left', item: { t: 'cte', name: computed.cte, alias }, on: { t: 'binary', op: '=', left: col(alias, computed.key), right: on } });
+    return filled(computed.out, col(alias, computed.out.column));
+  }
+
+  /**
+   * A request without metrics: the distinct values of its group-bys. Dimensions and entities are
+   * read from one model that reaches them all (preferring the model the first one belongs to);
+   * metric_time is read from the time spine, crossed with them.
+   */
+  private groupByValues(): Statement {
+    const plan = this.plan;
+    const timeKeys = plan.keys.filter((k) => k.ref.kind === 'metric_time');
+    const others = plan.keys.filter((k) => k.ref.kind !== 'metric_time');
+    const refs = [
+      ...others.map((k) => k.ref as ColumnReference),
+      ...plan.where.flatMap((w) => collectRefs(w).map((r) => parseReference(this.graph, r.ref))).flatMap((r): ColumnReference[] => {
+        if (r.kind === 'metric_time') return [];
+        if (r.kind === 'metric') return [{ kind: 'entity', text: r.entityPath[r.entityPath.length - 1], entityPath: [r.entityPath[r.entityPath.length - 1]] }];
+        return [r];
+      }),
+    ];
+    let scan: ScanBuilder | undefined;
+    const keys: SelectColumn[] = [];
+    if (refs.length) {
+      const models = [...this.graph.models.values()];
+      const owns = (m: (typeof models)[number], r: ColumnReference): boolean => {
+        const owner = r.entityPath[r.entityPath.length - 1];
+        return m.identities.has(owner) && (r.kind === 'entity' ? m.entities.has(owner) : m.dimensions.has(r.dimension));
+      };
+      // The models the references belong to, in order, then any other model that reaches them.
+      const candidates = [...new Set([...refs.flatMap((r) => models.filter((m) => owns(m, r))), ...models])];
+      let lastError: unknown;
+      for (const model of candidates) {
+        const candidate = new ScanBuilder(this.graph, model, 'the group-bys', plan.timeZone);
+        candidate.metrics = (ref, s) => this.metricFilter(ref, s);
+        candidate.joinType = 'full';
+        try {
+          for (const r of refs) candidate.reference(r);
+          scan = candidate;
+          break;
+        } catch (e) {
+          if (!(e instanceof TallyError)) throw e;
+          lastError ??= e;
+        }
+      }
+      if (!scan) throw lastError instanceof Error ? lastError : new TallyError('UNKNOWN_DIMENSION', 'no model reaches every group-by');
+      for (const k of others) keys.push({ expr: scan.reference(k.ref as ColumnReference).expr, alias: k.column });
+    }
+    const period = col('period', 'start');
+    const where: SqlExpr[] = [];
+    let from: FromItem | undefined;
+    if (timeKeys.length) {
+      const grain = baseGrain(timeKeys.map((k) => k.time));
+      if (!this.graph.timeSpines.has(grain) && !(plan.range.start && plan.range.end)) {
+        throw new TallyError('INVALID_REQUEST', `metric_time without metrics is read from a time spine; define one at ${grain} grain (time_spines) or give the request a time range`);
+      }
+      const start = plan.range.start ? ts(plan.range.start) : period;
+      const stop = plan.range.end ? ts(add(plan.range.end, -1, grain)) : period;
+      from = periods(this.graph, grain, 'period', plan.range, { start, stop });
+      // The range holds for every row, also those of joined models that no period pairs with.
+      if (plan.range.start) where.push({ t: 'binary', op: '>=', left: period, right: ts(plan.range.start) });
+      if (plan.range.end) where.push({ t: 'binary', op: '<', left: period, right: ts(plan.range.end) });
+      for (const k of timeKeys) keys.push({ expr: bucket(k.time ?? { kind: 'grain', grain }, period), alias: k.column });
+    }
+    for (const w of plan.where) {
+      if (scan) scan.filter(w, timeKeys.length ? period : undefined);
+      else
+        where.push(
+          lowerExpression(w, (text) => {
+            const ref = parseReference(this.graph, text);
+            if (ref.kind !== 'metric_time') throw new TallyError('INVALID_FILTER', `'${text}' is not a group-by of this request`);
+            return ref.time ? bucket(ref.time, period) : period;
+          }),
+        );
+    }
+    if (scan) for (const w of where.splice(0)) scan.condition(w);
+    let body: Select;
+    const groupBy = plan.distinct ? keys.map((k) => k.expr) : undefined;
+    if (scan) {
+      // Every period with every row of the model; values of joined models that no row links to appear once.
+      if (from) scan.driveBy(from, { t: 'literal', value: { kind: 'boolean', value: true } });
+      body = { t: 'select', columns: keys, ...scan.build(), groupBy };
+    } else {
+      body = { t: 'select', columns: keys, from, where: and(where), groupBy };
+    }
+    const cte = this.addCte('group_by_values', body, `the ${plan.distinct ? 'values' : 'rows'} of ${plan.keys.map((k) => k.text).join(', ')}`);
+    if (plan.minMax) {
+      const columns = this.keyColumns(undefined, true).flatMap((c) => [
+        { expr: { t: 'aggregate', agg: 'min', arg: c.expr } as SqlExpr, alias: `${c.alias}.min` },
+        { expr: { t: 'aggregate', agg: 'max', arg: c.expr } as SqlExpr, alias: `${c.alias}.max` },
+      ]);
+      return { ctes: this.ctes, body: { t: 'select', columns, from: { t: 'cte', name: cte } } };
+    }
+    const final: Select = { t: 'select', columns: this.keyColumns(undefined, true), from: { t: 'cte', name: cte } };
+    final.orderBy = plan.order.length ? plan.order.map((o) => ({ expr: col(undefined, this.outputName(o.column)), desc: o.desc })) : plan.keys.map((k) => ({ expr: col(undefined, k.text) }));
+    if (plan.limit !== undefined) final.limit = plan.limit;
+    return { ctes: this.ctes, body: final };
   }
 
   /**
@@ -443,40 +848,75 @@ class Lowering {
    * and needs no join; each input has one row per key, so MAX picks its value.
    */
   private combine(inputs: Output[], outputs: (max: (o: Output) => SqlExpr) => SelectColumn[], final = false): Select {
+    // Values that one CTE already holds side by side need no combining.
+    if (inputs.every((o) => o.column !== '' && o.cte === inputs[0].cte)) {
+      return { t: 'select', columns: [...this.keyColumns(undefined, final), ...outputs((o) => filled(o, col(undefined, o.column)))], from: { t: 'cte', name: inputs[0].cte } };
+    }
     const valueColumns = inputs.filter((o) => o.column !== '').map((o) => `${o.cte}.${o.column}`);
     const columnName = (o: Output): string => `__v${valueColumns.indexOf(`${o.cte}.${o.column}`)}`;
+    // The first branch's NULLs carry the type of the value they stand for: Postgres and Redshift
+    // resolve a UNION's column types pairwise, and NULL with NULL would become text.
+    const missingValue = (v: string, branch: number): SqlExpr => {
+      const owner = inputs.find((o) => `${o.cte}.${o.column}` === v);
+      return branch === 0 && owner ? { t: 'nullOf', cte: owner.cte, column: owner.column } : NULL;
+    };
+    // Each branch names only its own value; the union fills the others with NULL by name, so the
+    // SQL grows with the number of metrics, not with its square.
     const branches: Select[] = inputs.map((o) => ({
       t: 'select',
-      columns: [
-        ...this.keyColumns(undefined),
-        ...valueColumns.map((v, i) => ({
-          expr: v === `${o.cte}.${o.column}` ? col(undefined, o.column) : ({ t: 'literal', value: { kind: 'null' } } as SqlExpr),
-          alias: `__v${i}`,
-        })),
-      ],
+      columns: [...this.keyColumns(undefined), ...(o.column === '' ? [] : [{ expr: col(undefined, o.column), alias: columnName(o) }])],
       from: { t: 'cte', name: o.cte },
     }));
+    const columns = [...this.plan.keys.map((k) => k.column), ...valueColumns.map((_, i) => `__v${i}`)];
+    const firstBranchNull = Object.fromEntries(valueColumns.map((v, i) => [`__v${i}`, missingValue(v, 0)]));
     const keyCols = this.keyColumns('combined', final);
     return {
       t: 'select',
-      columns: [...keyCols, ...outputs((o) => ({ t: 'aggregate', agg: 'max', arg: col('combined', columnName(o)) }))],
-      from: { t: 'query', alias: 'combined', query: { t: 'union_all', queries: branches } },
+      columns: [...keyCols, ...outputs((o) => filled(o, { t: 'aggregate', agg: 'max', arg: col('combined', columnName(o)) }))],
+      from: { t: 'query', alias: 'combined', query: { t: 'union_all', queries: branches, byName: { columns, firstBranchNull } } },
       groupBy: this.plan.keys.map((k) => col('combined', k.column)),
     };
   }
 }
 
+/** Whether a key's values are whole days (shown as dates) rather than times or numbers. */
 function isDateKey(k: GroupKey): boolean {
-  const grain = k.ref.kind === 'metric_time' ? (k.ref.grain ?? 'day') : k.ref.kind === 'dimension' && k.ref.isTime ? (k.ref.grain ?? 'day') : undefined;
-  return grain !== undefined && grain !== 'hour';
+  const t = k.time;
+  if (!t || t.kind === 'part') return false;
+  const grain = t.kind === 'grain' ? t.grain : t.custom.spine.grain;
+  return GRAIN_ORDER[grain] >= GRAIN_ORDER.day;
+}
+
+/** The parts of a filter that must all hold (its top-level AND). */
+function conjunctsOf(e: Expression): Expression[] {
+  return e.kind === 'and' ? e.args.flatMap(conjunctsOf) : [e];
+}
+
+/** The period an output period reads, through offsets (outermost first). */
+function mapBack(shifts: Shift[], period: SqlExpr): SqlExpr {
+  return shifts.reduce<SqlExpr>((x, s) => {
+    if (s.kind === 'window') return { t: 'addInterval', arg: x, count: -s.window.count, grain: s.window.grain };
+    if (s.kind === 'toGrain') return { t: 'truncate', grain: s.grain, arg: x };
+    throw new TallyError('UNSUPPORTED', `an offset by a custom grain (${s.custom.name}) cannot be combined with a cumulative metric or other offsets yet`);
+  }, period);
+}
+
+/** The earliest (extra 0) or latest (extra 1) output period that reads a period, through offsets. */
+function mapForward(shifts: Shift[], x: SqlExpr, extra: number): SqlExpr {
+  return [...shifts].reverse().reduce<SqlExpr>((v, s) => {
+    if (s.kind === 'window') return { t: 'addInterval', arg: v, count: s.window.count, grain: s.window.grain };
+    if (s.kind === 'toGrain') return extra ? { t: 'addInterval', arg: v, count: extra, grain: s.grain } : v;
+    throw new TallyError('UNSUPPORTED', `an offset by a custom grain (${s.custom.name}) cannot be combined with other offsets yet`);
+  }, x);
+}
+
+/** A value read from an output, with its fill_nulls_with where it has one. */
+function filled(o: Output, value: SqlExpr): SqlExpr {
+  return o.fill === undefined ? value : { t: 'coalesce', args: [value, num(o.fill)] };
 }
 
 function ts(date: Date): SqlExpr {
   return { t: 'literal', value: { kind: 'timestamp', value: formatTime(date) } };
-}
-
-function sub(date: Date, window: Window): Date {
-  return add(date, -window.count, window.grain);
 }
 
 function aggregateOf(cte: string, fn: 'min' | 'max', column = TIME): SqlExpr {

@@ -3,20 +3,22 @@
  * conversions, ratios, derived formulas, offsets) answer the request, with the filters and time
  * shifts each leaf inherits. The plan is plain data; lower.ts turns it into SQL.
  */
-import type { Measure, SemanticGraph } from '../definitions/graph.js';
+import type { CustomGrain, Measure, SemanticGraph } from '../definitions/graph.js';
 import {
   GRAIN_ORDER,
   type Grain,
+  isGrain,
   type MeasureInputDef,
   type MetricDef,
   type MetricInputDef,
   parseWindow,
   type Window,
+  windowUnit,
 } from '../definitions/schema.js';
 import { didYouMean, TallyError } from '../errors.js';
 import type { Expression } from '../query/expression.js';
-import { parseExpression } from '../query/parse-expression.js';
-import { parseReference, type Reference } from '../query/references.js';
+import { parseExpressionCached } from '../query/parse-cache.js';
+import { parseReference, type Reference, type TimeSpec } from '../query/references.js';
 import type { Request } from '../query/request.js';
 import { snapRange } from '../query/time.js';
 
@@ -26,6 +28,18 @@ export interface GroupKey {
   ref: Reference;
   /** Internal column name in the generated SQL. */
   column: string;
+  /**
+   * For time keys (metric_time and time dimensions): how the time is bucketed. A reference without
+   * a grain gets the default one: the metrics' time_granularity (or their time dimensions' grain,
+   * at least a day) for metric_time, the dimension's own grain for a time dimension.
+   */
+  time?: TimeSpec;
+}
+
+/** Gaps in a metric's series: filled with a value, and/or one row per period of a time spine. */
+export interface Gaps {
+  fill?: number;
+  joinToSpine: boolean;
 }
 
 export interface MeasureUse {
@@ -33,7 +47,8 @@ export interface MeasureUse {
   filters: Expression[];
 }
 
-export type Shift = { kind: 'window'; window: Window } | { kind: 'toGrain'; grain: Grain };
+/** An offset: back by a window, to the start of a grain, or to the same day of an earlier custom period. */
+export type Shift = { kind: 'window'; window: Window } | { kind: 'toGrain'; grain: Grain } | { kind: 'customWindow'; custom: CustomGrain; count: number };
 
 interface NodeBase {
   /** Column that holds this node's value; unique in the statement. */
@@ -42,9 +57,20 @@ interface NodeBase {
 }
 
 export type PlanNode =
-  | (NodeBase & { kind: 'simple'; use: MeasureUse })
-  | (NodeBase & { kind: 'cumulative'; use: MeasureUse; window?: Window; grainToDate?: Grain; periodAgg: 'first' | 'last' | 'average' })
-  | (NodeBase & { kind: 'conversion'; base: MeasureUse; conversion: MeasureUse; entity: string; window?: Window; calculation: 'conversion_rate' | 'conversions' })
+  | (NodeBase & { kind: 'simple'; use: MeasureUse; gaps: Gaps })
+  | (NodeBase & { kind: 'cumulative'; use: MeasureUse; window?: Window; grainToDate?: Grain; periodAgg: 'first' | 'last' | 'average'; gaps: Gaps })
+  | (NodeBase & {
+      kind: 'conversion';
+      base: MeasureUse;
+      conversion: MeasureUse;
+      entity: string;
+      window?: Window;
+      calculation: 'conversion_rate' | 'conversions';
+      /** References equal on the base event and its conversion (e.g. the same session). */
+      constantProperties: { base: string; conversion: string }[];
+      /** What a group without conversions counts (the conversion measure's fill_nulls_with); else it has no value. */
+      conversionFill?: number;
+    })
   | (NodeBase & { kind: 'ratio'; numerator: PlanNode; denominator: PlanNode })
   | (NodeBase & { kind: 'derived'; expr: Expression; inputs: { alias: string; node: PlanNode }[] })
   | (NodeBase & { kind: 'offset'; input: PlanNode; shift: Shift });
@@ -54,9 +80,18 @@ export type NodeSpec = PlanNode extends infer N ? (N extends PlanNode ? Omit<N, 
 
 export interface Plan {
   keys: GroupKey[];
-  /** The metric_time key, when the request groups by time. */
-  timeKey?: GroupKey & { grain: Grain };
-  outputs: { name: string; node: PlanNode; fill?: number; joinToSpine: boolean }[];
+  /** The metric_time keys (a request may group by several grains of it). */
+  timeKeys: GroupKey[];
+  /** Metrics, in the order requested; none for a request of group-by values only. */
+  outputs: { name: string; node: PlanNode }[];
+  /** The request's filters (each metric's leaves carry them too), row filters included. */
+  where: Expression[];
+  /** Access-policy row filters (also in `where`): they also restrict conversion events and metrics used in filters. */
+  rowFilters: Expression[];
+  /** Without metrics: the smallest and largest value of each group-by. */
+  minMax: boolean;
+  /** Without metrics: distinct values (true) or a row per underlying row. */
+  distinct: boolean;
   /** Wall-clock range in the request's zone, widened to whole periods: [start, end). */
   range: { start?: Date; end?: Date };
   timeZone: string;
@@ -65,8 +100,11 @@ export interface Plan {
   fillGaps: boolean;
 }
 
-/** `filters` are structured filters (built by the API from typed input) applied like `where`. */
-export function buildPlan(graph: SemanticGraph, request: Request, filters: Expression[] = []): Plan {
+/**
+ * `filters` are structured filters (built by the API from typed input) applied like `where`;
+ * `rowFilters` are access-policy row filters, applied like them and wherever else rows are read.
+ */
+export function buildPlan(graph: SemanticGraph, request: Request, filters: Expression[] = [], rowFilters: Expression[] = []): Plan {
   const keys: GroupKey[] = [];
   const used = new Set<string>();
   for (const text of request.groupBy) {
@@ -75,31 +113,31 @@ export function buildPlan(graph: SemanticGraph, request: Request, filters: Expre
     const ref = parseReference(graph, text);
     keys.push({ text, ref, column: text.replace(/\./g, '__') });
   }
-  const timeKeys = keys.filter((k) => k.ref.kind === 'metric_time');
-  if (timeKeys.length > 1) {
-    throw new TallyError('INVALID_REQUEST', `group by one grain of metric_time at a time (got ${timeKeys.map((k) => k.text).join(', ')})`);
+  for (const k of keys) {
+    if (k.ref.kind === 'metric') {
+      throw new TallyError('INVALID_REQUEST', `'${k.text}' is a metric per ${k.ref.entityPath.join('.')}; it can filter a request but not group it. Group by '${k.ref.entityPath.join('.')}' and request '${k.ref.metric}'`);
+    }
   }
-  const timeKey = timeKeys[0]
-    ? { ...timeKeys[0], grain: (timeKeys[0].ref.kind === 'metric_time' && timeKeys[0].ref.grain) || 'day' }
-    : undefined;
+  for (const name of request.metrics) {
+    if (!graph.metrics.has(name)) {
+      throw new TallyError('UNKNOWN_METRIC', `unknown metric '${name}'.${didYouMean(name, graph.metrics.keys())} Run 'tally list' to see every metric`);
+    }
+  }
+  const metricTimeDefault = defaultMetricTimeGrain(graph, request.metrics);
+  for (const k of keys) {
+    if (k.ref.kind === 'metric_time') k.time = k.ref.time ?? metricTimeDefault;
+    else if (k.ref.kind === 'dimension' && k.ref.isTime) k.time = k.ref.time ?? { kind: 'grain', grain: dimensionGrain(graph, k.ref) };
+  }
+  const timeKeys = keys.filter((k) => k.ref.kind === 'metric_time');
 
-  const where = [...(request.where?.trim() ? [parseExpression(request.where, { context: 'where' })] : []), ...filters];
-  const builder = new NodeBuilder(graph, timeKey?.grain);
+  const where = [...(request.where?.trim() ? [parseExpressionCached(request.where, 'where')] : []), ...filters, ...rowFilters];
+  const builder = new NodeBuilder(graph);
   const outputs: Plan['outputs'] = [];
   const seen = new Set<string>();
   for (const name of request.metrics) {
     if (seen.has(name)) throw new TallyError('INVALID_REQUEST', `metric '${name}' is requested twice; list it once`);
     seen.add(name);
-    const metric = graph.metrics.get(name);
-    if (!metric) {
-      throw new TallyError('UNKNOWN_METRIC', `unknown metric '${name}'.${didYouMean(name, graph.metrics.keys())} Run 'tally list' to see every metric`);
-    }
-    const node = builder.metric(name, where, name);
-    const def = metric.def;
-    const measureInput = def.type === 'simple' ? def.measure : undefined;
-    const fill = (def.type === 'simple' || def.type === 'cumulative' ? def.fill_nulls_with : undefined) ?? inputOption(measureInput, 'fill_nulls_with');
-    const joinToSpine = (def.type === 'simple' && def.join_to_timespine) || inputOption(measureInput, 'join_to_timespine') === true;
-    outputs.push({ name, node, fill: typeof fill === 'number' ? fill : undefined, joinToSpine });
+    outputs.push({ name, node: builder.metric(name, where, name) });
   }
 
   const columns = new Map<string, string>([...keys.map((k) => [k.text, k.column] as const), ...outputs.map((o) => [o.name, o.name] as const)]);
@@ -113,22 +151,102 @@ export function buildPlan(graph: SemanticGraph, request: Request, filters: Expre
     return { column, desc };
   });
 
-  const range = snapRange(request.from, request.to, timeKey?.grain ?? 'day');
-  return { keys, timeKey, outputs, range, timeZone: request.timeZone, order, limit: request.limit, fillGaps: request.fillGaps };
+  // A range is widened to whole periods of the finest metric_time grain requested (without one,
+  // of the grain metric_time would default to, so that monthly data is read by whole months).
+  const specs = timeKeys.length ? timeKeys.map((k) => k.time) : [metricTimeDefault];
+  const grains = specs.map((t) => (t?.kind === 'grain' ? t.grain : t?.kind === 'custom' ? t.custom.spine.grain : 'day'));
+  const rangeGrain = grains.reduce<Grain>((a, b) => (GRAIN_ORDER[b] < GRAIN_ORDER[a] ? b : a), grains[0] ?? 'day');
+  const range = snapRange(request.from, request.to, rangeGrain);
+  if ((request.minMax || !request.distinct) && outputs.length) {
+    throw new TallyError('INVALID_REQUEST', `'minMax' and 'distinct' apply to requests of group-by values only; remove the metrics or the option`);
+  }
+  return { keys, timeKeys, outputs, where, rowFilters, minMax: request.minMax, distinct: request.distinct, range, timeZone: request.timeZone, order, limit: request.limit, fillGaps: request.fillGaps };
+}
+
+/** The result's columns in order: the group-bys as requested (or their minimum and maximum), then the metrics. */
+export function outputColumns(plan: Plan): { name: string; role: 'dimension' | 'metric' }[] {
+  const keys = plan.minMax ? plan.keys.flatMap((k) => [`${k.text}.min`, `${k.text}.max`]) : plan.keys.map((k) => k.text);
+  return [...keys.map((name) => ({ name, role: 'dimension' as const })), ...plan.outputs.map((o) => ({ name: o.name, role: 'metric' as const }))];
 }
 
 function inputOption(input: MeasureInputDef | undefined, key: 'fill_nulls_with' | 'join_to_timespine'): number | boolean | undefined {
   return input && typeof input !== 'string' ? input[key] : undefined;
 }
 
+function gapsOf(def: MetricDef): Gaps {
+  const input = def.type === 'simple' || def.type === 'cumulative' ? def.measure : undefined;
+  const fill = (def.type === 'simple' || def.type === 'cumulative' ? def.fill_nulls_with : undefined) ?? inputOption(input, 'fill_nulls_with');
+  const joinToSpine = (def.type === 'simple' && def.join_to_timespine === true) || inputOption(input, 'join_to_timespine') === true;
+  return { fill: typeof fill === 'number' ? fill : undefined, joinToSpine };
+}
+
+/** The grain of a time dimension reference without one: the dimension's own. */
+function dimensionGrain(graph: SemanticGraph, ref: Extract<Reference, { kind: 'dimension' }>): Grain {
+  const owner = ref.entityPath[ref.entityPath.length - 1];
+  for (const m of graph.entityOwners.get(owner) ?? []) {
+    const d = m.dimensions.get(ref.dimension);
+    if (d?.type === 'time') return d.granularity;
+  }
+  return 'day';
+}
+
+/** The measures a metric aggregates, through ratios and derived formulas. */
+export function leafMeasures(graph: SemanticGraph, name: string, seen = new Set<string>()): Measure[] {
+  const metric = graph.metrics.get(name);
+  if (!metric || seen.has(name)) return [];
+  seen.add(name);
+  const def = metric.def;
+  const measure = (input: MeasureInputDef): Measure[] => {
+    const m = graph.measures.get(typeof input === 'string' ? input : input.name);
+    return m ? [m] : [];
+  };
+  const sub = (input: MetricInputDef): Measure[] => leafMeasures(graph, typeof input === 'string' ? input : input.name, seen);
+  switch (def.type) {
+    case 'simple':
+    case 'cumulative':
+      return measure(def.measure);
+    case 'conversion':
+      return measure(def.base_measure);
+    case 'ratio':
+      return [...sub(def.numerator), ...sub(def.denominator)];
+    case 'derived':
+      return def.metrics.flatMap(sub);
+  }
+}
+
+/**
+ * metric_time without a grain: each metric's time_granularity, or else the grain of its time
+ * dimensions (the coarsest of them, but no finer than a day); the coarsest over the metrics, so
+ * that every metric can be shown at it.
+ */
+function defaultMetricTimeGrain(graph: SemanticGraph, metrics: string[]): TimeSpec {
+  const specs: TimeSpec[] = [];
+  for (const name of metrics) {
+    const def = graph.metrics.get(name)?.def;
+    if (!def) continue;
+    const configured = def.time_granularity;
+    if (configured && isGrain(configured)) {
+      specs.push({ kind: 'grain', grain: configured });
+      continue;
+    }
+    const custom = configured ? graph.customGrains.get(configured) : undefined;
+    if (custom) {
+      specs.push({ kind: 'custom', custom });
+      continue;
+    }
+    const grains = leafMeasures(graph, name).flatMap((m) => (m.timeDimension ? [m.timeDimension.granularity] : []));
+    const coarsest = grains.reduce<Grain>((a, b) => (GRAIN_ORDER[b] > GRAIN_ORDER[a] ? b : a), 'day');
+    specs.push({ kind: 'grain', grain: coarsest });
+  }
+  const order = (s: TimeSpec): number => (s.kind === 'grain' ? GRAIN_ORDER[s.grain] : s.kind === 'custom' ? GRAIN_ORDER[s.custom.spine.grain] + 0.5 : GRAIN_ORDER.day);
+  return specs.reduce<TimeSpec | undefined>((a, b) => (a === undefined || order(b) > order(a) ? b : a), undefined) ?? { kind: 'grain', grain: 'day' };
+}
+
 class NodeBuilder {
   private readonly ids = new Set<string>();
   private readonly bySignature = new Map<string, PlanNode>();
 
-  constructor(
-    private readonly graph: SemanticGraph,
-    private readonly timeGrain: Grain | undefined,
-  ) {}
+  constructor(private readonly graph: SemanticGraph) {}
 
   private id(preferred: string, signature: string): string {
     let id = preferred;
@@ -167,15 +285,16 @@ class NodeBuilder {
     };
     switch (def.type) {
       case 'simple':
-        return { kind: 'simple', metric: def.name, use: use(def.measure) };
+        return { kind: 'simple', metric: def.name, use: use(def.measure), gaps: gapsOf(def) };
       case 'cumulative':
         return {
           kind: 'cumulative',
           metric: def.name,
           use: use(def.measure),
-          window: def.window ? parseWindow(def.window) : undefined,
+          window: def.window ? standardWindow(def.window, def.name) : undefined,
           grainToDate: def.grain_to_date,
           periodAgg: def.period_agg,
+          gaps: gapsOf(def),
         };
       case 'conversion':
         return {
@@ -185,8 +304,10 @@ class NodeBuilder {
           // The request's filter describes the base events; the conversion events keep their own.
           conversion: { ...use(def.conversion_measure), filters: typeof def.conversion_measure !== 'string' && def.conversion_measure.filter ? [parseDefinitionFilter(def.conversion_measure.filter, def.name)] : [] },
           entity: def.entity,
-          window: def.window ? parseWindow(def.window) : undefined,
+          window: def.window ? standardWindow(def.window, def.name) : undefined,
           calculation: def.calculation,
+          constantProperties: def.constant_properties.map((p) => ({ base: p.base_property, conversion: p.conversion_property })),
+          conversionFill: inputOption(def.conversion_measure, 'fill_nulls_with') as number | undefined,
         };
       case 'ratio':
         return {
@@ -208,53 +329,46 @@ class NodeBuilder {
     }
   }
 
+  private offsetWindow(text: string, metric: string): Shift {
+    const { count, unit } = windowUnit(text);
+    const custom = this.graph.customGrains.get(unit);
+    return custom ? { kind: 'customWindow', custom, count } : { kind: 'window', window: standardWindow(text, metric) };
+  }
+
   private input(parent: string, input: MetricInputDef, filters: Expression[]): PlanNode {
     const name = typeof input === 'string' ? input : input.name;
     const extra = typeof input !== 'string' && input.filter ? [parseDefinitionFilter(input.filter, parent)] : [];
     const node = this.metric(name, [...filters, ...extra], name);
     if (typeof input === 'string' || (!input.offset_window && !input.offset_to_grain)) return node;
-    const shift: Shift = input.offset_window
-      ? { kind: 'window', window: parseWindow(input.offset_window) }
-      : { kind: 'toGrain', grain: input.offset_to_grain as Grain };
-    this.checkShift(parent, shift);
+    const shift: Shift = input.offset_window ? this.offsetWindow(input.offset_window, parent) : { kind: 'toGrain', grain: input.offset_to_grain as Grain };
     const signature = JSON.stringify({ offset: node.id, shift });
     const label = input.alias ?? `${name}_offset`;
     return this.memo(signature, () => ({ kind: 'offset', metric: name, input: node, shift }), label);
   }
 
-  private checkShift(parent: string, shift: Shift): void {
-    const grain = this.timeGrain;
-    if (!grain) {
-      throw new TallyError('INVALID_REQUEST', `metric '${parent}' compares periods (an offset), so group it by metric_time, for example metric_time.month`);
-    }
-    if (shift.kind === 'toGrain') {
-      if (GRAIN_ORDER[shift.grain] < GRAIN_ORDER[grain]) {
-        throw new TallyError('UNSUPPORTED', `metric '${parent}' looks back to the start of the ${shift.grain}, which is finer than the requested grain '${grain}'; query it at ${shift.grain} grain or finer`);
-      }
-      return;
-    }
-    if (!shiftFitsGrain(shift.window, grain)) {
-      throw new TallyError('UNSUPPORTED', `metric '${parent}' is offset by ${shift.window.count} ${shift.window.grain}(s), which is not a whole number of ${grain}s; query it at a grain the offset is a multiple of (for example metric_time.${shift.window.grain})`);
-    }
-  }
 }
 
 /** Whether moving a period start of `grain` by `window` lands on another period start. */
-function shiftFitsGrain(window: Window, grain: Grain): boolean {
-  const months = { month: 1, quarter: 3, year: 12 } as Record<Grain, number | undefined>;
-  const days = { day: 1, week: 7 } as Record<Grain, number | undefined>;
-  if (grain === 'hour') return true;
-  if (grain === 'day') return window.grain !== 'hour';
-  if (grain === 'week') return window.grain === 'week' || (window.grain === 'day' && window.count % 7 === 0);
+export function shiftFitsGrain(window: Window, grain: Grain): boolean {
+  const months: Partial<Record<Grain, number>> = { month: 1, quarter: 3, year: 12 };
+  const ms: Partial<Record<Grain, number>> = { millisecond: 1, second: 1e3, minute: 6e4, hour: 3.6e6, day: 8.64e7, week: 6.048e8 };
   const wm = months[window.grain];
   const gm = months[grain];
-  if (days[window.grain] !== undefined || window.grain === 'hour') return false;
-  return wm !== undefined && gm !== undefined && (wm * window.count) % gm === 0;
+  if (gm !== undefined) return wm !== undefined && (wm * window.count) % gm === 0;
+  if (wm !== undefined) return GRAIN_ORDER[grain] <= GRAIN_ORDER.day;
+  return ((ms[window.grain] ?? 0) * window.count) % (ms[grain] ?? 1) === 0;
+}
+
+/** A window of a standard grain; windows of custom grains are not supported yet. */
+function standardWindow(text: string, metric: string): Window {
+  const window = parseWindow(text);
+  if (!window) throw new TallyError('UNSUPPORTED', `metric '${metric}': a window of '${text}' counts periods of a custom grain, which Tally does not support yet; use a standard grain (days, weeks, months…)`);
+  return window;
 }
 
 function parseDefinitionFilter(text: string, metric: string): Expression {
   try {
-    return parseExpression(text, { context: `metric '${metric}'` });
+    return parseExpressionCached(text, `metric '${metric}'`);
   } catch (e) {
     if (e instanceof TallyError) throw new TallyError('INVALID_DEFINITION', `metric '${metric}': ${e.message}`);
     throw e;

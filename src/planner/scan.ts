@@ -5,12 +5,20 @@
  * columns never collide.
  */
 import type { Dimension, JoinHop, Measure, Model, SemanticGraph } from '../definitions/graph.js';
+import { GRAIN_ORDER } from '../definitions/schema.js';
 import { TallyError } from '../errors.js';
 import type { Expression } from '../query/expression.js';
-import { parseReference, type Reference } from '../query/references.js';
+import { parseReference, type Reference, type TimeSpec } from '../query/references.js';
 import { type FromItem, type Join, type Select, type SqlExpr, and, col } from '../sql/ast.js';
 import { lowerExpression } from './expression.js';
 import { resolveFrom } from './joins.js';
+import { bucket } from './time.js';
+
+/** A dimension or entity reference (what a scan can resolve itself). */
+export type ColumnReference = Extract<Reference, { kind: 'dimension' | 'entity' }>;
+/** A metric per entity used in a filter (`listing.bookings`): the caller computes it, the scan joins it. */
+export type MetricReference = Extract<Reference, { kind: 'metric' }>;
+export type MetricResolver = (ref: MetricReference, scan: ScanBuilder) => SqlExpr;
 
 interface Relation {
   alias: string;
@@ -24,6 +32,21 @@ export class ScanBuilder {
   private readonly relations = new Map<string, Relation>();
   private readonly base: Relation;
   private readonly conditions: SqlExpr[] = [];
+  private readonly extraJoins: Join[] = [];
+  private driver?: { item: FromItem; on: SqlExpr };
+  /**
+   * What the measure's time dimension stands for in this scan: usually its own column, but a
+   * period of a time spine when the scan is shifted in time (offsets). References to that
+   * dimension through the model itself (`booking.ds`) read it, like metric_time does.
+   */
+  leafTime?: { dimension: Dimension; expr: SqlExpr };
+  /** Computes metrics per entity used in filters; without it they are refused. */
+  metrics?: MetricResolver;
+  /**
+   * How joined models meet the rows: `left` keeps the measure's rows as they are; `full` (for
+   * listing dimension values) also keeps the joined models' rows that nothing links to.
+   */
+  joinType: 'left' | 'full' = 'left';
 
   constructor(
     private readonly graph: SemanticGraph,
@@ -40,11 +63,14 @@ export class ScanBuilder {
   private use(hops: JoinHop[], column: string, sql: string): SqlExpr {
     let parent = this.base;
     let key = '';
+    let path = '';
     for (const hop of hops) {
-      key = key ? `${key}.${hop.entity}` : hop.entity;
+      // Two models can hold the same entity (customer_id): the relation is the entity path and the model.
+      key = `${key}.${hop.entity}>${hop.to.name}`;
+      path = path ? `${path}.${hop.entity}` : hop.entity;
       let rel = this.relations.get(key);
       if (!rel) {
-        let alias = key.replace(/\./g, '__');
+        let alias = path.replace(/\./g, '__');
         while ([...this.relations.values()].some((r) => r.alias === alias)) alias += '_';
         rel = { alias, model: hop.to, columns: new Map(), join: { parentAlias: parent.alias, hop } };
         this.relations.set(key, rel);
@@ -82,17 +108,29 @@ export class ScanBuilder {
     return this.timeZone === 'UTC' ? ts : { t: 'toZone', zone: this.timeZone, arg: ts };
   }
 
+  /** Whether a reference is the measure's own time dimension (which follows metric_time). */
+  isLeafTime(ref: Reference): boolean {
+    if (ref.kind === 'metric_time') return true;
+    if (ref.kind !== 'dimension' || !ref.isTime || !this.leafTime) return false;
+    try {
+      const resolved = resolveFrom(this.graph, this.model, ref, this.purpose);
+      return resolved.hops.length === 0 && resolved.dimension === this.leafTime.dimension;
+    } catch {
+      return false;
+    }
+  }
+
   /** A dimension or entity reference (not metric_time) resolved from the base model. */
-  reference(ref: Exclude<Reference, { kind: 'metric_time' }>): { expr: SqlExpr; dimension?: Dimension } {
+  reference(ref: ColumnReference): { expr: SqlExpr; dimension?: Dimension } {
     const resolved = resolveFrom(this.graph, this.model, ref, this.purpose);
     if (resolved.dimension) {
-      const expr = this.use(resolved.hops, resolved.column, resolved.dimension.expr);
       if (resolved.dimension.type === 'time') {
-        const zoned = this.zoned(expr);
-        const grain = ref.kind === 'dimension' ? (ref.grain ?? resolved.dimension.granularity) : resolved.dimension.granularity;
-        return { expr: { t: 'truncate', grain, arg: zoned }, dimension: resolved.dimension };
+        const spec: TimeSpec = (ref.kind === 'dimension' ? ref.time : undefined) ?? { kind: 'grain', grain: resolved.dimension.granularity };
+        const own = resolved.hops.length === 0 && this.leafTime?.dimension === resolved.dimension ? this.leafTime.expr : undefined;
+        const time = own ?? this.zoned(this.use(resolved.hops, resolved.column, resolved.dimension.expr));
+        return { expr: bucket(spec, time), dimension: resolved.dimension };
       }
-      return { expr, dimension: resolved.dimension };
+      return { expr: this.use(resolved.hops, resolved.column, resolved.dimension.expr), dimension: resolved.dimension };
     }
     const entity = resolved.model.entities.get(resolved.column);
     if (!entity) throw new Error(`entity ${resolved.column} vanished from ${resolved.model.name}`);
@@ -108,7 +146,11 @@ export class ScanBuilder {
           if (!metricTime) {
             throw new TallyError('INVALID_FILTER', `${this.purpose} has no time dimension, so a filter on '${text}' cannot apply to it`);
           }
-          return ref.grain ? { t: 'truncate', grain: ref.grain, arg: metricTime } : metricTime;
+          return ref.time ? bucket(ref.time, metricTime) : metricTime;
+        }
+        if (ref.kind === 'metric') {
+          if (!this.metrics) throw new TallyError('INVALID_FILTER', `'${text}' (metric '${ref.metric}' per ${ref.entityPath.join('.')}) cannot be used in this filter`);
+          return this.metrics(ref, this);
         }
         return this.reference(ref).expr;
       }),
@@ -119,19 +161,97 @@ export class ScanBuilder {
     this.conditions.push(expr);
   }
 
+  /** Joins another relation (a metric computed per entity) to these rows. */
+  join(join: Join): void {
+    this.extraJoins.push(join);
+  }
+
+  /**
+   * Reads the rows through `item` (a time spine): FROM item INNER JOIN the model's rows ON `on`,
+   * so that each row is repeated for every period it maps to.
+   */
+  driveBy(item: FromItem, on: SqlExpr): void {
+    this.driver = { item, on };
+  }
+
+  /** MIN and MAX of an expression over the model's rows alone (no joins, no filters). */
+  extent(expr: SqlExpr): { min: SqlExpr; max: SqlExpr } {
+    const of = (agg: 'min' | 'max'): SqlExpr => ({
+      t: 'subquery',
+      query: { t: 'select', columns: [{ expr: { t: 'aggregate', agg, arg: expr }, alias: agg }], from: this.relationItem(this.base) },
+    });
+    return { min: of('min'), max: of('max') };
+  }
+
   /** FROM, joins and WHERE for a SELECT over these rows. */
   build(): Pick<Select, 'from' | 'joins' | 'where'> {
-    const joins: Join[] = [];
+    // Conditions first: they may add columns to any relation's projection.
+    const conditions = new Map<Relation, SqlExpr[]>();
     for (const rel of this.relations.values()) {
       if (!rel.join) continue;
       const { parentAlias, hop } = rel.join;
-      joins.push({
-        type: 'left',
-        item: this.relationItem(rel),
-        on: { t: 'binary', op: '=', left: col(parentAlias, hop.entity), right: col(rel.alias, hop.entity) },
-      });
+      const on: SqlExpr[] = [{ t: 'binary', op: '=', left: col(parentAlias, hop.entity), right: col(rel.alias, hop.entity) }];
+      conditions.set(rel, [...on, ...this.partitionConditions(rel), ...this.validityConditions(rel)]);
     }
-    return { from: this.relationItem(this.base), joins, where: and(this.conditions) };
+    const joins: Join[] = [...conditions].map(([rel, on]) => ({ type: this.joinType, item: this.relationItem(rel), on: and(on) }));
+    joins.push(...this.extraJoins);
+    const baseItem = this.relationItem(this.base);
+    if (this.driver) {
+      return { from: this.driver.item, joins: [{ type: 'inner', item: baseItem, on: this.driver.on }, ...joins], where: and(this.conditions) };
+    }
+    return { from: baseItem, joins, where: and(this.conditions) };
+  }
+
+  /**
+   * Models partitioned alike (a partition dimension of the same name) are joined partition to
+   * partition: a joined model's partition matches the nearest model on its join path that has it.
+   */
+  private partitionConditions(rel: Relation): SqlExpr[] {
+    const out: SqlExpr[] = [];
+    for (const d of rel.model.dimensions.values()) {
+      if (!d.def.is_partition) continue;
+      let ancestor = this.parentOf(rel);
+      while (ancestor && !ancestor.model.dimensions.get(d.name)?.def.is_partition) ancestor = this.parentOf(ancestor);
+      const theirs = ancestor?.model.dimensions.get(d.name);
+      if (!ancestor || !theirs) continue;
+      ancestor.columns.set(d.name, theirs.expr);
+      rel.columns.set(d.name, d.expr);
+      const grain = GRAIN_ORDER[d.granularity] >= GRAIN_ORDER[theirs.granularity] ? d.granularity : theirs.granularity;
+      const at = (alias: string): SqlExpr => ({ t: 'truncate', grain, arg: { t: 'castTimestamp', arg: col(alias, d.name) } });
+      out.push({ t: 'binary', op: '=', left: d.type === 'time' ? at(ancestor.alias) : col(ancestor.alias, d.name), right: d.type === 'time' ? at(rel.alias) : col(rel.alias, d.name) });
+    }
+    return out;
+  }
+
+  private parentOf(rel: Relation): Relation | undefined {
+    const parent = rel.join?.parentAlias;
+    return parent === undefined ? undefined : [...this.relations.values()].find((r) => r.alias === parent);
+  }
+
+  /**
+   * A slowly changing dimension (a model with validity start and end) is joined to the version
+   * valid at the time of the measure's row: start <= time < end, where a NULL end is open.
+   */
+  private validityConditions(rel: Relation): SqlExpr[] {
+    const dims = [...rel.model.dimensions.values()];
+    const start = dims.find((d) => d.def.validity === 'start');
+    const end = dims.find((d) => d.def.validity === 'end');
+    if (!start && !end) return [];
+    if (!this.leafTime) {
+      throw new TallyError('INVALID_REQUEST', `${this.purpose} joins '${rel.model.name}', whose rows are valid over time, but has no time to pick a version with`);
+    }
+    const time = bucket({ kind: 'grain', grain: this.leafTime.dimension.granularity }, this.leafTime.expr);
+    const out: SqlExpr[] = [];
+    const column = (d: Dimension): SqlExpr => {
+      rel.columns.set(d.name, d.expr);
+      return this.zoned(col(rel.alias, d.name));
+    };
+    if (start) out.push({ t: 'binary', op: '>=', left: time, right: column(start) });
+    if (end) {
+      const e = column(end);
+      out.push({ t: 'or', args: [{ t: 'binary', op: '<', left: time, right: e }, { t: 'isNull', arg: e, negated: false }] });
+    }
+    return out;
   }
 
   private relationItem(rel: Relation): FromItem {

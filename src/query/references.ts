@@ -4,30 +4,66 @@
  * Parsing checks the names against the graph; which model and join path serve a reference depends
  * on the metric asking, and is decided by the planner.
  */
-import type { SemanticGraph } from '../definitions/graph.js';
-import { GRAINS, type Grain } from '../definitions/schema.js';
+import type { CustomGrain, SemanticGraph } from '../definitions/graph.js';
+import { DATE_PARTS, type DatePart, GRAINS, type Grain, isGrain } from '../definitions/schema.js';
 import { didYouMean, TallyError } from '../errors.js';
 
+/**
+ * How a time is bucketed: truncated to a standard grain (`.month`), mapped to a custom grain of a
+ * time spine (`.fiscal_quarter`), or reduced to a date part (`.extract_dow`, ISO: Monday is 1).
+ */
+export type TimeSpec = { kind: 'grain'; grain: Grain } | { kind: 'custom'; custom: CustomGrain } | { kind: 'part'; part: DatePart };
+
 export type Reference =
-  | { kind: 'metric_time'; text: string; grain?: Grain }
-  | { kind: 'dimension'; text: string; entityPath: string[]; dimension: string; grain?: Grain; isTime: boolean }
-  | { kind: 'entity'; text: string; entityPath: string[] };
+  | { kind: 'metric_time'; text: string; time?: TimeSpec }
+  | { kind: 'dimension'; text: string; entityPath: string[]; dimension: string; time?: TimeSpec; isTime: boolean }
+  | { kind: 'entity'; text: string; entityPath: string[] }
+  /** A metric grouped by an entity, usable in filters: `listing.bookings` (bookings per listing). */
+  | { kind: 'metric'; text: string; entityPath: string[]; metric: string };
+
+export function timeSpecText(spec: TimeSpec): string {
+  return spec.kind === 'grain' ? spec.grain : spec.kind === 'custom' ? spec.custom.name : `extract_${spec.part}`;
+}
+
+/** `month`, `fiscal_quarter` or `extract_dow` as the last part of a reference. */
+function timeSpec(graph: SemanticGraph, word: string): TimeSpec | undefined {
+  if (isGrain(word)) return { kind: 'grain', grain: word };
+  const custom = graph.customGrains.get(word);
+  if (custom) return { kind: 'custom', custom };
+  const part = word.startsWith('extract_') ? word.slice('extract_'.length) : undefined;
+  if (part && (DATE_PARTS as readonly string[]).includes(part)) return { kind: 'part', part: part as DatePart };
+  return undefined;
+}
+
+/** Parsed references per graph: the same few references are asked for again and again. */
+const parsedByGraph = new WeakMap<SemanticGraph, Map<string, Reference>>();
 
 export function parseReference(graph: SemanticGraph, text: string): Reference {
+  let parsed = parsedByGraph.get(graph);
+  if (!parsed) parsedByGraph.set(graph, (parsed = new Map()));
+  const hit = parsed.get(text);
+  if (hit) return hit;
+  const ref = parseReferenceUncached(graph, text);
+  if (parsed.size < 10_000) parsed.set(text, ref);
+  return ref;
+}
+
+function parseReferenceUncached(graph: SemanticGraph, text: string): Reference {
   const parts = text.split('.');
   if (parts.some((p) => !/^[a-z_][a-z0-9_]*$/i.test(p))) {
     throw unknown(graph, text, `'${text}' is not a reference; write entity.dimension, like 'user.country' or 'metric_time.month'`);
   }
   if (parts[0] === 'metric_time') {
     if (parts.length === 1) return { kind: 'metric_time', text };
-    if (parts.length === 2 && isGrain(parts[1])) return { kind: 'metric_time', text, grain: parts[1] };
-    throw unknown(graph, text, `'${text}': metric_time takes a grain: ${GRAINS.map((g) => `metric_time.${g}`).join(', ')}`);
+    const spec = parts.length === 2 ? timeSpec(graph, parts[1]) : undefined;
+    if (spec) return { kind: 'metric_time', text, time: spec };
+    throw unknown(graph, text, `'${text}': metric_time takes a grain: ${[...GRAINS, ...graph.customGrains.keys()].map((g) => `metric_time.${g}`).join(', ')}, or a date part such as metric_time.extract_dow`);
   }
-  let grain: Grain | undefined;
+  let time: TimeSpec | undefined;
   let names = parts;
-  const last = parts[parts.length - 1];
-  if (parts.length >= 3 && isGrain(last) && isTimeDimensionName(graph, parts[parts.length - 2])) {
-    grain = last;
+  const lastSpec = parts.length >= 3 ? timeSpec(graph, parts[parts.length - 1]) : undefined;
+  if (lastSpec && isTimeDimensionName(graph, parts[parts.length - 2])) {
+    time = lastSpec;
     names = parts.slice(0, -1);
   }
   const isEntity = (n: string): boolean => graph.entityOwners.has(n) || entityNames(graph).has(n);
@@ -40,10 +76,13 @@ export function parseReference(graph: SemanticGraph, text: string): Reference {
   }
   const owner = entityPath[entityPath.length - 1];
   const dims = (graph.entityOwners.get(owner) ?? []).flatMap((m) => [...m.dimensions.values()]).filter((d) => d.name === dimension);
-  if (dims.length === 0) throw unknown(graph, text, `unknown dimension '${dimension}' of entity '${owner}' in '${text}'.`);
+  if (dims.length === 0) {
+    if (!time && graph.metrics.has(dimension)) return { kind: 'metric', text, entityPath, metric: dimension };
+    throw unknown(graph, text, `unknown dimension '${dimension}' of entity '${owner}' in '${text}'.`);
+  }
   const isTime = dims.some((d) => d.type === 'time');
-  if (grain && !isTime) throw unknown(graph, text, `'${owner}.${dimension}' is not a time dimension, so it takes no grain`);
-  return { kind: 'dimension', text, entityPath, dimension, grain, isTime };
+  if (time && !isTime) throw unknown(graph, text, `'${owner}.${dimension}' is not a time dimension, so it takes no grain`);
+  return { kind: 'dimension', text, entityPath, dimension, time, isTime };
 }
 
 /** Every reference a user could write for a group-by (without explicit paths), for suggestions. */
@@ -62,17 +101,18 @@ function unknown(graph: SemanticGraph, text: string, message: string): TallyErro
   return new TallyError('UNKNOWN_DIMENSION', `${message}${didYouMean(text, knownReferences(graph))}`);
 }
 
-function isGrain(s: string): s is Grain {
-  return (GRAINS as readonly string[]).includes(s);
-}
-
 function isTimeDimensionName(graph: SemanticGraph, name: string): boolean {
   for (const m of graph.models.values()) if (m.dimensions.get(name)?.type === 'time') return true;
   return false;
 }
 
+const entityNamesByGraph = new WeakMap<SemanticGraph, Set<string>>();
 function entityNames(graph: SemanticGraph): Set<string> {
-  const out = new Set<string>();
-  for (const m of graph.models.values()) for (const e of m.entities.keys()) out.add(e);
+  let out = entityNamesByGraph.get(graph);
+  if (!out) {
+    out = new Set<string>();
+    for (const m of graph.models.values()) for (const e of m.entities.keys()) out.add(e);
+    entityNamesByGraph.set(graph, out);
+  }
   return out;
 }

@@ -8,7 +8,8 @@ import { TallyError } from '../errors.js';
 const DATE_OR_TIMESTAMP = /^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$/;
 
 export const requestSchema = z.strictObject({
-  metrics: z.array(z.string().min(1)).min(1, 'name at least one metric'),
+  /** The metrics; none asks for the distinct values of the group-bys. */
+  metrics: z.array(z.string().min(1)).default([]),
   groupBy: z.array(z.string().min(1)).default([]),
   where: z.string().optional(),
   from: z.string().regex(DATE_OR_TIMESTAMP, "use 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS'").optional(),
@@ -19,6 +20,15 @@ export const requestSchema = z.strictObject({
   timeZone: z.string().default('UTC'),
   /** Join the result to a time spine so that a time series has a row for every period. */
   fillGaps: z.boolean().default(false),
+  /**
+   * A saved query to run: its metrics, group-bys, order and limit stand where the request names
+   * none, and its filter holds together with the request's.
+   */
+  savedQuery: z.string().min(1).optional(),
+  /** Without metrics: the smallest and the largest value of each group-by instead of every value. */
+  minMax: z.boolean().default(false),
+  /** Without metrics: false lists a row per underlying row instead of distinct values. */
+  distinct: z.boolean().default(true),
 });
 
 export type RequestInput = z.input<typeof requestSchema>;
@@ -32,6 +42,9 @@ export function parseRequest(input: unknown): Request {
     throw new TallyError('INVALID_REQUEST', `${where}: ${issue.message}`);
   }
   const request = parsed.data;
+  if (request.metrics.length === 0 && request.groupBy.length === 0 && !request.savedQuery) {
+    throw new TallyError('INVALID_REQUEST', "'metrics': name at least one metric, or group-bys to list their values");
+  }
   if (!isTimeZone(request.timeZone)) {
     throw new TallyError('INVALID_REQUEST', `unknown time zone '${request.timeZone}'; use an IANA name such as 'UTC', 'Asia/Seoul' or 'America/New_York'`);
   }

@@ -24,6 +24,12 @@ export function truncate(date: Date, grain: Grain): Date {
   const y = date.getUTCFullYear();
   const m = date.getUTCMonth();
   switch (grain) {
+    case 'millisecond':
+      return new Date(date.getTime());
+    case 'second':
+      return new Date(Math.floor(date.getTime() / 1000) * 1000);
+    case 'minute':
+      return new Date(Math.floor(date.getTime() / 60_000) * 60_000);
     case 'hour':
       return new Date(Date.UTC(y, m, date.getUTCDate(), date.getUTCHours()));
     case 'day':
@@ -44,6 +50,12 @@ export function truncate(date: Date, grain: Grain): Date {
 
 export function add(date: Date, count: number, grain: Grain): Date {
   switch (grain) {
+    case 'millisecond':
+      return new Date(date.getTime() + count);
+    case 'second':
+      return new Date(date.getTime() + count * 1000);
+    case 'minute':
+      return new Date(date.getTime() + count * 60_000);
     case 'hour':
       return new Date(date.getTime() + count * 3_600_000);
     case 'day':
@@ -54,13 +66,14 @@ export function add(date: Date, count: number, grain: Grain): Date {
     case 'quarter':
     case 'year': {
       const months = count * (grain === 'month' ? 1 : grain === 'quarter' ? 3 : 12);
-      return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + months, date.getUTCDate(), date.getUTCHours()));
+      return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + months, date.getUTCDate(), date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds(), date.getUTCMilliseconds()));
     }
   }
 }
 
 export function formatTime(date: Date): string {
-  return date.toISOString().slice(0, 19).replace('T', ' ');
+  const ms = date.getUTCMilliseconds();
+  return date.toISOString().slice(0, ms ? 23 : 19).replace('T', ' ');
 }
 
 /**

@@ -4,7 +4,7 @@
  * percentiles, the time spine) are nodes of their own, so that only the dialect modules know SQL
  * spellings.
  */
-import type { AggregationType, Grain } from '../definitions/schema.js';
+import type { AggregationType, DatePart, Grain } from '../definitions/schema.js';
 
 export type SqlLiteral =
   | { kind: 'string'; value: string }
@@ -32,17 +32,21 @@ export type SqlExpr =
   /** A scalar function that every dialect spells the same (the names come from code, never users). */
   | { t: 'call'; fn: string; args: SqlExpr[] }
   | { t: 'coalesce'; args: SqlExpr[] }
-  | { t: 'aggregate'; agg: AggregationType | 'count_star'; arg?: SqlExpr; filter?: SqlExpr; percentile?: number; discrete?: boolean }
+  | { t: 'aggregate'; agg: AggregationType | 'count_star'; arg?: SqlExpr; filter?: SqlExpr; percentile?: number; discrete?: boolean; approximate?: boolean }
   /** numerator / denominator as a fraction, NULL when the denominator is 0. */
   | { t: 'ratio'; numerator: SqlExpr; denominator: SqlExpr }
   | { t: 'truncate'; grain: Grain; arg: SqlExpr }
+  /** A part of a time as a number (ISO: weeks and days of week start on Monday, Monday is 1). */
+  | { t: 'extract'; part: DatePart; arg: SqlExpr }
   /** A naive UTC timestamp seen as wall-clock time in `zone`. */
   | { t: 'toZone'; zone: string; arg: SqlExpr }
   | { t: 'addInterval'; arg: SqlExpr; count: number; grain: Grain }
   | { t: 'castTimestamp'; arg: SqlExpr }
   | { t: 'castDate'; arg: SqlExpr }
-  | { t: 'window'; fn: 'sum' | 'row_number' | 'max' | 'min' | 'count'; arg?: SqlExpr; partitionBy: SqlExpr[]; orderBy: OrderItem[]; frame?: 'unbounded_to_current' }
-  | { t: 'subquery'; query: Query };
+  | { t: 'window'; fn: 'sum' | 'row_number' | 'max' | 'min' | 'count' | 'lag' | 'lead'; arg?: SqlExpr; partitionBy: SqlExpr[]; orderBy: OrderItem[]; frame?: 'unbounded_to_current'; /** For lag and lead: how many rows back or ahead (1 when absent). */ offset?: number }
+  | { t: 'subquery'; query: Query }
+  /** NULL of the type of `column` in CTE `cte` (fixes the column types of a UNION ALL's first branch). */
+  | { t: 'nullOf'; cte: string; column: string };
 
 export interface OrderItem {
   expr: SqlExpr;
@@ -84,6 +88,12 @@ export interface Select {
 export interface UnionAll {
   t: 'union_all';
   queries: Query[];
+  /**
+   * Branches matched by column name: each branch may leave columns out, and they are NULL there.
+   * `columns` is the full list in order; `firstBranchNull` says how the first branch spells a
+   * missing column where a bare NULL would not carry its type.
+   */
+  byName?: { columns: string[]; firstBranchNull?: Record<string, SqlExpr> };
 }
 
 export type Query = Select | UnionAll;

@@ -29,7 +29,10 @@ class Renderer {
   query(q: Query, depth: number): string {
     if (q.t === 'union_all') {
       const pad = INDENT.repeat(depth);
-      return q.queries.map((s) => this.query(s, depth)).join(`\n${pad}UNION ALL\n`);
+      const byName = q.byName;
+      if (byName && this.d.unionByName) return q.queries.map((s) => this.query(s, depth)).join(`\n${pad}UNION ALL BY NAME\n`);
+      const branches = byName ? q.queries.map((b, i) => padBranch(b, byName.columns, i === 0 ? (byName.firstBranchNull ?? {}) : {})) : q.queries;
+      return branches.map((s) => this.query(s, depth)).join(`\n${pad}UNION ALL\n`);
     }
     return this.select(q, depth);
   }
@@ -79,7 +82,7 @@ class Renderer {
       case 'cte':
         return f.alias ? `${this.id(f.name)} AS ${this.id(f.alias)}` : this.id(f.name);
       case 'series':
-        return this.d.series(this.expr(f.start, depth), this.expr(f.stop, depth), f.grain, this.id(f.alias), this.id(f.column));
+        return this.d.series(this.expr(f.start, depth), this.expr(f.stop, depth), f.grain, this.id(f.alias), this.id(f.column), pad);
     }
   }
 
@@ -113,8 +116,13 @@ class Renderer {
         return SIMPLE_NAME.test(e.sql) ? e.sql : `(${e.sql.includes('--') ? `${e.sql}\n` : e.sql})`;
       case 'literal':
         return this.literal(e.value);
-      case 'binary':
-        return `${this.operand(e.left, depth)} ${e.op} ${this.operand(e.right, depth)}`;
+      case 'binary': {
+        const left = this.operand(e.left, depth);
+        const right = this.operand(e.right, depth);
+        if (e.op === '/' && this.d.divide) return this.d.divide(left, right);
+        if (e.op === '%' && this.d.modulo) return this.d.modulo(left, right);
+        return `${left} ${e.op} ${right}`;
+      }
       case 'and':
       case 'or':
         return e.args.map((a) => this.operand(a, depth)).join(e.t === 'and' ? ' AND ' : ' OR ');
@@ -126,8 +134,13 @@ class Renderer {
         return `${this.operand(e.arg, depth)} ${e.negated ? 'NOT IN' : 'IN'} (${e.list.map((x) => this.expr(x, depth)).join(', ')})`;
       case 'between':
         return `${this.operand(e.arg, depth)} ${e.negated ? 'NOT BETWEEN' : 'BETWEEN'} ${this.operand(e.low, depth)} AND ${this.operand(e.high, depth)}`;
-      case 'like':
-        return `${this.operand(e.arg, depth)} ${e.negated ? 'NOT ' : ''}${e.caseInsensitive ? 'ILIKE' : 'LIKE'} ${this.operand(e.pattern, depth)}`;
+      case 'like': {
+        const arg = this.operand(e.arg, depth);
+        const pattern = this.d.likeBackslashEscapes ? this.literalBackslashes(e.pattern, depth) : this.operand(e.pattern, depth);
+        const options = { negated: e.negated, caseInsensitive: e.caseInsensitive };
+        if (this.d.like) return this.d.like(arg, pattern, options);
+        return `${arg} ${e.negated ? 'NOT ' : ''}${e.caseInsensitive ? 'ILIKE' : 'LIKE'} ${pattern}`;
+      }
       case 'textMatch': {
         const arg = this.expr(e.arg, depth);
         const value = this.d.stringLiteral(e.value);
@@ -143,9 +156,11 @@ class Renderer {
         if (e.otherwise) parts.push(`ELSE ${this.expr(e.otherwise, depth)}`);
         return `CASE ${parts.join(' ')} END`;
       }
-      case 'call':
+      case 'call': {
         if (!/^[a-z_][a-z0-9_]*$/.test(e.fn)) throw new Error(`not a function name: ${e.fn}`);
-        return `${e.fn.toUpperCase()}(${e.args.map((a) => this.expr(a, depth)).join(', ')})`;
+        const args = e.args.map((a) => this.expr(a, depth));
+        return this.d.call?.(e.fn, args) ?? `${e.fn.toUpperCase()}(${args.join(', ')})`;
+      }
       case 'coalesce':
         return `COALESCE(${e.args.map((a) => this.expr(a, depth)).join(', ')})`;
       case 'aggregate':
@@ -153,11 +168,14 @@ class Renderer {
           filter: e.filter ? this.expr(e.filter, depth) : undefined,
           percentile: e.percentile,
           discrete: e.discrete,
+          approximate: e.approximate,
         });
       case 'ratio':
         return this.d.ratio(this.operand(e.numerator, depth), this.operand(e.denominator, depth));
       case 'truncate':
         return this.d.truncate(e.grain, this.expr(e.arg, depth));
+      case 'extract':
+        return this.d.extract ? this.d.extract(e.part, this.expr(e.arg, depth)) : `EXTRACT(${e.part === 'dow' ? 'isodow' : e.part} FROM ${this.expr(e.arg, depth)})`;
       case 'toZone':
         return this.d.toZone(e.zone, this.expr(e.arg, depth));
       case 'addInterval':
@@ -168,7 +186,7 @@ class Renderer {
         return this.d.castDate(this.expr(e.arg, depth));
       case 'window': {
         const fn = e.fn.toUpperCase();
-        const arg = e.arg ? this.expr(e.arg, depth) : '';
+        const arg = (e.arg ? this.expr(e.arg, depth) : '') + (e.offset !== undefined && e.arg ? `, ${Math.trunc(e.offset)}` : '');
         const over: string[] = [];
         if (e.partitionBy.length) over.push(`PARTITION BY ${e.partitionBy.map((p) => this.expr(p, depth)).join(', ')}`);
         if (e.orderBy.length) over.push(`ORDER BY ${this.order(e.orderBy, depth)}`);
@@ -177,15 +195,33 @@ class Renderer {
       }
       case 'subquery':
         return `(\n${this.query(e.query, depth + 1)}\n${INDENT.repeat(depth)})`;
+      case 'nullOf':
+        return this.d.typedNull ? this.d.typedNull(`(SELECT ${this.id(e.column)} FROM ${this.id(e.cte)} WHERE FALSE)`) : 'NULL';
     }
+  }
+
+  /** A LIKE pattern in which a backslash stands for itself, where the dialect's default escape is `\`. */
+  private literalBackslashes(pattern: SqlExpr, depth: number): string {
+    if (pattern.t === 'literal' && pattern.value.kind === 'string') return this.d.stringLiteral(pattern.value.value.replace(/\\/g, '\\\\'));
+    return `REPLACE(${this.expr(pattern, depth)}, ${this.d.stringLiteral('\\')}, ${this.d.stringLiteral('\\\\')})`;
   }
 
   /** An operand of an operator: parenthesised unless it is atomic. */
   private operand(e: SqlExpr, depth: number): string {
     const s = this.expr(e, depth);
-    const atomic = ['column', 'literal', 'call', 'coalesce', 'aggregate', 'truncate', 'definition', 'castTimestamp', 'castDate', 'window', 'subquery', 'addInterval'];
+    const atomic = ['column', 'literal', 'call', 'coalesce', 'aggregate', 'truncate', 'extract', 'definition', 'castTimestamp', 'castDate', 'window', 'subquery', 'addInterval', 'nullOf'];
     return atomic.includes(e.t) ? s : `(${s})`;
   }
+}
+
+/** A branch of a by-name union spelled positionally: every column in order, NULL where absent. */
+function padBranch(branch: Query, columns: string[], nulls: Record<string, SqlExpr>): Query {
+  if (branch.t !== 'select') throw new Error('a by-name union takes SELECT branches');
+  const own = new Map(branch.columns.map((c) => [c.alias, c]));
+  return {
+    ...branch,
+    columns: columns.map((alias) => own.get(alias) ?? { expr: nulls[alias] ?? { t: 'literal', value: { kind: 'null' } }, alias }),
+  };
 }
 
 function indentText(text: string, pad: string): string {

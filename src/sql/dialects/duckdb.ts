@@ -5,18 +5,20 @@ const quote = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
 export const duckdb: Dialect = {
   name: 'duckdb',
+  unionByName: true,
   quoteIdentifier: (name) => `"${name.replace(/"/g, '""')}"`,
   stringLiteral: quote,
   timestampLiteral: (v) => `TIMESTAMP ${quote(v)}`,
   dateLiteral: (v) => `DATE ${quote(v)}`,
   // DuckDB's 'week' is the ISO week, starting on Monday.
   truncate: (grain, arg) => `date_trunc(${quote(grain)}, ${arg})`,
+  extract: (part, arg) => `EXTRACT(${part === 'dow' ? 'isodow' : part} FROM ${arg})`,
   toZone: (zone, arg) => `((${arg}) AT TIME ZONE 'UTC') AT TIME ZONE ${quote(zone)}`,
   addInterval: (arg, count, grain) =>
     count >= 0 ? `${arg} + INTERVAL ${count} ${grain.toUpperCase()}` : `${arg} - INTERVAL ${-count} ${grain.toUpperCase()}`,
   castTimestamp: (arg) => `CAST(${arg} AS TIMESTAMP)`,
   castDate: (arg) => `CAST(${arg} AS DATE)`,
-  aggregate: (agg: AggregationType | 'count_star', arg, { filter, percentile, discrete }) => {
+  aggregate: (agg: AggregationType | 'count_star', arg, { filter, percentile, discrete, approximate }) => {
     const f = filter ? ` FILTER (WHERE ${filter})` : '';
     switch (agg) {
       case 'count_star':
@@ -36,6 +38,7 @@ export const duckdb: Dialect = {
       case 'median':
         return `MEDIAN(${arg})${f}`;
       case 'percentile':
+        if (approximate) return `APPROX_QUANTILE(${arg}, ${percentile})${f}`;
         return `${discrete ? 'QUANTILE_DISC' : 'QUANTILE_CONT'}(${arg}, ${percentile})${f}`;
       case 'sum_boolean':
         return `SUM(CAST(${arg} AS INTEGER))${f}`;

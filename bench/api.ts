@@ -1,0 +1,114 @@
+/**
+ * The API's cost over the engine: latency over loopback minus the engine's own time, and
+ * requests per second with autocannon for a cached and an uncached request, beside a bare
+ * graphql-yoga server that answers a constant.
+ */
+import { Agent, createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import autocannon from 'autocannon';
+import { createSchema, createYoga } from 'graphql-yoga';
+import { TallyServer } from '../src/api/server.js';
+import type { Engine } from '../src/engines/engine.js';
+import { compileRequest, type Project } from '../src/index.js';
+import { median, ms, type Row } from './measure.js';
+
+const DURATION_S = 5;
+const CONNECTIONS = 10;
+
+/** A lean keep-alive HTTP client, so that the client's own cost stays out of the measurement. */
+const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+function post(url: string, body: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { errors?: unknown[] };
+        if (json.errors) reject(new Error(`benchmark request failed: ${JSON.stringify(json.errors)}`));
+        else resolve();
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function rps(url: string, body: string | ((i: number) => string)): Promise<number> {
+  let i = 0;
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+    headers: { 'content-type': 'application/json' },
+    ...(typeof body === 'string' ? { body } : { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: body(i++) }) }] }),
+  });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`autocannon saw ${result.non2xx} non-2xx answers and ${result.errors} errors at ${url}`);
+  return result.requests.average;
+}
+
+async function bareYoga(): Promise<{ url: string; close: () => Promise<void> }> {
+  const yoga = createYoga({ schema: createSchema({ typeDefs: 'type Query { hello: String! }', resolvers: { Query: { hello: () => 'world' } } }), logging: false });
+  const http = createServer(yoga);
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/graphql`,
+    close: () => new Promise<void>((resolve) => http.close(() => resolve())),
+  };
+}
+
+export async function apiBenchmarks(project: Project, engine: Engine): Promise<Row[]> {
+  const rows: Row[] = [];
+  const request = { metrics: ['revenue', 'orders'], groupBy: ['user.plan'] };
+  const query = (limit?: number): string =>
+    JSON.stringify({ query: `{ query(metrics: ["revenue", "orders"], groupBy: ["user.plan"]${limit ? `, limit: ${limit}` : ''}) { rows } }` });
+  const quiet = (): void => {};
+
+  // Latency added to the engine's time, with no answer cache: HTTP round trip minus the bare SQL run.
+  const uncached = new TallyServer({ projectDir: project.dir, engine, cache: false, log: quiet });
+  const uncachedUrl = await uncached.listen(0, '127.0.0.1');
+  const sql = compileRequest(project.graph, request, { dialect: engine.dialect }).sql;
+  const http: number[] = [];
+  const bare: number[] = [];
+  for (let i = 0; i < 220; i++) {
+    let t = performance.now();
+    await post(uncachedUrl, query());
+    if (i >= 20) http.push(performance.now() - t);
+    t = performance.now();
+    await engine.query(sql);
+    if (i >= 20) bare.push(performance.now() - t);
+  }
+  const added = median(http) - median(bare);
+  rows.push({ section: 'api', measure: `latency added to the engine (HTTP ${ms(median(http))} − engine ${ms(median(bare))}, no answer cache)`, value: ms(added), target: '≤ 1 ms', met: added <= 1 });
+  const constantRtt: number[] = [];
+  const probe = await bareYoga();
+  for (let i = 0; i < 220; i++) {
+    const t = performance.now();
+    await post(probe.url, JSON.stringify({ query: '{ hello }' }));
+    if (i >= 20) constantRtt.push(performance.now() - t);
+  }
+  await probe.close();
+  rows.push({ section: 'api', measure: 'for scale: one round trip to a bare graphql-yoga answering a constant', value: ms(median(constantRtt)), target: '-', met: undefined });
+
+  const uncachedRps = await rps(uncachedUrl, (i) => query(1_000_000 + i));
+  await uncached.close();
+
+  const cached = new TallyServer({ projectDir: project.dir, engine, log: quiet });
+  const cachedUrl = await cached.listen(0, '127.0.0.1');
+  await post(cachedUrl, query());
+  const cachedRps = await rps(cachedUrl, query());
+  const stats = cached.results;
+  await cached.close();
+
+  const constant = await bareYoga();
+  const bareRps = await rps(constant.url, JSON.stringify({ query: '{ hello }' }));
+  await constant.close();
+
+  rows.push({ section: 'api', measure: `requests/s, uncached (every request a different SQL)`, value: uncachedRps.toFixed(0), target: '-', met: undefined });
+  rows.push({ section: 'api', measure: `requests/s, cached (hit rate ${stats ? ((100 * stats.hits) / Math.max(1, stats.hits + stats.misses)).toFixed(1) : 0}%)`, value: cachedRps.toFixed(0), target: '-', met: undefined });
+  rows.push({ section: 'api', measure: 'requests/s, bare graphql-yoga answering a constant', value: bareRps.toFixed(0), target: '-', met: undefined });
+  rows.push({ section: 'api', measure: 'cached / bare graphql-yoga', value: `${((100 * cachedRps) / bareRps).toFixed(0)}%`, target: '≥ 80%', met: cachedRps >= 0.8 * bareRps });
+  rows.push({ section: 'api', measure: 'cached / uncached', value: `${(cachedRps / uncachedRps).toFixed(1)}×`, target: '-', met: undefined });
+  return rows;
+}

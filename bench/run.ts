@@ -1,0 +1,102 @@
+/**
+ * `npm run bench`: medians and ratios measured side by side in one run, each beside its target.
+ * `--quick` uses 1M events instead of 10M; `--events N` sets the size; `--only load,compile,sql,api`.
+ */
+import { existsSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { compileRequest, DuckDBEngine, loadProject, projectFromSources, runQuery } from '../src/index.js';
+import { seedDemoDatabase } from '../src/seed/demo.js';
+import { apiBenchmarks } from './api.js';
+import { generatedGroupBys, generatedProject } from './generated-project.js';
+import { BENCH_CASES, spineRangeJoin } from './hand-written.js';
+import { canonical, ms, printTable, type Row, timeSideBySide, timeSync } from './measure.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const events = Number(flag('--events') ?? (args.includes('--quick') ? 1_000_000 : 10_000_000));
+const only = new Set((flag('--only') ?? 'load,compile,sql,api').split(','));
+const rows: Row[] = [];
+const report = (row: Row): void => {
+  rows.push(row);
+  console.error(`  ${row.section}: ${row.measure} = ${row.value}${row.met === false ? '  (target missed)' : ''}`);
+};
+
+async function main(): Promise<void> {
+  const db = `.tally/bench-${events}.duckdb`;
+  if (!existsSync(db)) {
+    console.error(`building the demo data with ${events} events in ${db}…`);
+    const t = performance.now();
+    await seedDemoDatabase(db, { events });
+    console.error(`  built in ${ms(performance.now() - t)}`);
+  }
+  const project = loadProject('.');
+
+  if (only.has('load')) {
+    const example = timeSync(() => loadProject('.'), { runs: 20, warmup: 3 });
+    report({ section: 'load', measure: 'example project: load + validate', value: ms(example), target: '-', met: undefined });
+    const sources = generatedProject(200, 500);
+    const big = timeSync(() => projectFromSources(sources), { runs: 10, warmup: 2 });
+    report({ section: 'load', measure: '200 models, 500 metrics: load + validate', value: ms(big), target: '≤ 200 ms', met: big <= 200 });
+  }
+
+  if (only.has('compile')) {
+    const perMetric = [...project.graph.metrics.keys()].map((m) => {
+      const groupBy = m === 'average_order_value' ? [] : ['metric_time.day'];
+      return timeSync(() => compileRequest(project.graph, { metrics: [m], groupBy }), { runs: 200, warmup: 20 });
+    });
+    const sorted = [...perMetric].sort((a, b) => a - b);
+    const medianOfAll = sorted[sorted.length >> 1];
+    report({ section: 'compile', measure: `one example metric by day (median over ${perMetric.length} metrics; slowest ${ms(sorted[sorted.length - 1])})`, value: ms(medianOfAll), target: '≤ 0.1 ms', met: medianOfAll <= 0.1 });
+    const generated = projectFromSources(generatedProject(200, 500));
+    const metrics = [...generated.graph.metrics.keys()];
+    const twenty = timeSync(() => compileRequest(generated.graph, { metrics: metrics.slice(0, 20), groupBy: generatedGroupBys(5) }), { runs: 50, warmup: 5 });
+    report({ section: 'compile', measure: '20 metrics × 5 group-bys', value: ms(twenty), target: '-', met: undefined });
+    const eighty = timeSync(() => compileRequest(generated.graph, { metrics: metrics.slice(0, 80), groupBy: generatedGroupBys(10) }), { runs: 20, warmup: 3 });
+    report({ section: 'compile', measure: '80 metrics × 10 group-bys', value: ms(eighty), target: '≤ 5 ms', met: eighty <= 5 });
+  }
+
+  const engine = await DuckDBEngine.open({ path: db, readOnly: true });
+  try {
+    if (only.has('sql')) {
+      for (const c of BENCH_CASES) {
+        const compiled = compileRequest(project.graph, c.request);
+        const tally = await engine.query(compiled.sql);
+        for (const h of c.handWritten) {
+          const hand = await engine.query(h.sql);
+          const same = JSON.stringify(canonical(tally.rows)) === JSON.stringify(canonical(hand.rows));
+          if (!same) {
+            report({ section: 'sql', measure: `${c.name}: results differ from '${h.name}' (${tally.rows.length} vs ${hand.rows.length} rows)`, value: 'DIFFERENT', target: 'equal', met: false });
+          }
+        }
+        const contenders: Record<string, () => Promise<unknown>> = { tally: () => engine.query(compiled.sql) };
+        for (const h of c.handWritten) contenders[h.name] = () => engine.query(h.sql);
+        const times = await timeSideBySide(contenders, { runs: 3, warmup: 1 });
+        const hand = c.handWritten.map((h) => ({ name: h.name, t: times[h.name] })).sort((a, b) => a.t - b.t);
+        const ratio = times.tally / hand[0].t;
+        report({
+          section: 'sql',
+          measure: `${c.name}: Tally ${ms(times.tally)} / fastest hand-written (${hand[0].name}) ${ms(hand[0].t)}`,
+          value: `${ratio.toFixed(2)}×`,
+          target: '≤ 1.05×',
+          met: ratio <= 1.05,
+        });
+        if (c.name.startsWith('WAU and MAU')) {
+          const peers = times['spine range join (peers)'];
+          report({ section: 'sql', measure: `WAU and MAU by day over a year: spine range join ${ms(peers)} / Tally ${ms(times.tally)}`, value: `${(peers / times.tally).toFixed(1)}× faster`, target: '≥ 10×', met: peers / times.tally >= 10 });
+        }
+      }
+      void spineRangeJoin;
+    }
+    if (only.has('api')) for (const row of await apiBenchmarks(project, engine)) report(row);
+  } finally {
+    await engine.close();
+  }
+  void runQuery;
+  console.log(`\nTally benchmark: ${events.toLocaleString('en-US')} events, ${new Date().toISOString().slice(0, 16)}Z, node ${process.version}\n`);
+  printTable(rows);
+}
+
+await main();

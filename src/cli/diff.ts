@@ -1,0 +1,50 @@
+/** `tally diff`: what a change to metrics/ does, for review. A thin command over src/review. */
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type EngineConfig, loadConfig } from '../config.js';
+import { openEngine } from '../engines/open.js';
+import { compareNumbers, diffRevisions } from '../review/diff.js';
+import { formatMarkdown, formatText } from '../review/report.js';
+import { loadRevision } from '../review/revisions.js';
+import { dialectByName } from '../sql/dialects/index.js';
+
+interface DiffFlags {
+  data?: boolean;
+  db?: string;
+  format: 'text' | 'markdown';
+  timeout?: number;
+}
+
+export function diffCommand(program: Command, projectDir: () => string): void {
+  program
+    .command('diff')
+    .description('metrics added, removed and changed between two git revisions of metrics/, with the diff of their SQL')
+    .argument('[base]', 'git revision to compare from (a branch, tag or commit)', 'HEAD')
+    .argument('[head]', 'git revision to compare to (default: the working tree, uncommitted edits included)')
+    .option('--data', 'also run both versions on the database and show how the numbers move')
+    .option('--db <file>', "DuckDB database file for --data (default: tally.yml's engine, else .tally/demo.duckdb)")
+    .option('--timeout <ms>', 'stop each query after this many milliseconds', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive whole number');
+      return n;
+    })
+    .addOption(new Option('-f, --format <format>', 'output format (markdown: for a pull request comment)').choices(['text', 'markdown']).default('text'))
+    .addHelpText('after', '\nExamples:\n  tally diff                 uncommitted changes (HEAD → working tree)\n  tally diff main --data     this branch, edits included, against main, with the numbers\n  tally diff main HEAD -f markdown > report.md')
+    .action(async (baseRev: string, headRev: string | undefined, o: DiffFlags) => {
+      const dir = projectDir();
+      const base = loadRevision(dir, baseRev);
+      const head = loadRevision(dir, headRev);
+      const config = loadConfig(dir);
+      // The SQL is compared in the dialect the project compiles for (tally.yml's; DuckDB by default).
+      const diff = diffRevisions(base, head, { dialect: dialectByName(config.dialect) });
+      if (o.data && diff.changed.length) {
+        const target: EngineConfig = o.db ? { type: 'duckdb', path: o.db } : config.engine;
+        const engine = await openEngine(target);
+        try {
+          await compareNumbers(diff, base, head, engine, { timeoutMs: o.timeout });
+        } finally {
+          await engine.close();
+        }
+      }
+      process.stdout.write(o.format === 'markdown' ? formatMarkdown(diff) : formatText(diff));
+    });
+}

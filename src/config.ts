@@ -1,0 +1,116 @@
+/**
+ * The project config, tally.yml at the project root: which engine runs queries and which SQL
+ * dialect `tally compile` writes. Connection secrets never live in this file: it names the
+ * environment variable that holds them. Problems are reported at file:line:col, like metrics/.
+ *
+ *   engine:
+ *     type: postgres          # or duckdb (the default, with path: .tally/demo.duckdb)
+ *     url_env: TALLY_PG_URL   # the variable holding postgres://user:password@host:port/db
+ *     schema: analytics       # optional search_path
+ *   dialect: snowflake        # optional: what `tally compile` writes (default: the engine's)
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { z } from 'zod';
+import { parseYamlFile, problemAtPath, zodProblem } from './definitions/yaml-source.js';
+import { type DefinitionProblem, DefinitionError } from './errors.js';
+import { DIALECT_NAMES, type DialectName } from './sql/dialects/index.js';
+
+export const CONFIG_FILE = 'tally.yml';
+export const DEFAULT_DUCKDB_PATH = '.tally/demo.duckdb';
+export const DEFAULT_PG_URL_ENV = 'TALLY_PG_URL';
+
+export type EngineConfig =
+  | { type: 'duckdb'; path: string }
+  | {
+      type: 'postgres';
+      /** The environment variable with the connection URL; when unset, libpq's PGHOST, PGUSER… apply. */
+      urlEnv: string;
+      /** Whether url_env was written in tally.yml (then a missing variable is an error). */
+      urlEnvConfigured: boolean;
+      schema?: string;
+      maxConnections?: number;
+    };
+
+export interface TallyConfig {
+  /** The tally.yml that was read, if any. */
+  file?: string;
+  engine: EngineConfig;
+  /** The dialect `tally compile` writes by default. */
+  dialect: DialectName;
+}
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'name an environment variable (letters, digits and _), not its value');
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, 'a schema name: letters, digits, _ and $');
+
+const configSchema = z.strictObject({
+  engine: z
+    .discriminatedUnion('type', [
+      z.strictObject({ type: z.literal('duckdb'), path: z.string().min(1).optional() }),
+      z.strictObject({
+        type: z.literal('postgres'),
+        url_env: envName.optional(),
+        schema: identifier.optional(),
+        max_connections: z.int().min(1).max(100).optional(),
+      }),
+    ])
+    .optional(),
+  dialect: z.enum(DIALECT_NAMES).optional(),
+});
+
+/** Keys that would put a secret (or a whole connection string) in the file. */
+const SECRET_KEYS = ['password', 'url', 'uri', 'dsn', 'connection_string', 'connectionString', 'user', 'username', 'token', 'secret'];
+
+export function defaultEngine(type: EngineConfig['type']): EngineConfig {
+  return type === 'duckdb' ? { type, path: DEFAULT_DUCKDB_PATH } : { type, urlEnv: DEFAULT_PG_URL_ENV, urlEnvConfigured: false };
+}
+
+/** Reads `dir/tally.yml`; without one, embedded DuckDB on the demo database. */
+export function loadConfig(dir: string): TallyConfig {
+  const path = join(dir, CONFIG_FILE);
+  if (!existsSync(path)) return { engine: defaultEngine('duckdb'), dialect: 'duckdb' };
+  const display = relative(process.cwd(), path) || path;
+  return parseConfig(display, readFileSync(path, 'utf8'), dir);
+}
+
+/** Parses config text (shown as `display` in messages); relative paths are taken from `dir`. */
+export function parseConfig(display: string, text: string, dir = '.'): TallyConfig {
+  const { file, data, problems } = parseYamlFile(display, text);
+  if (problems.length) throw new DefinitionError(problems);
+  const secretProblems = secretKeys(data).map((path): DefinitionProblem =>
+    problemAtPath(
+      file,
+      path,
+      `'${String(path[path.length - 1])}' would put a connection secret in ${CONFIG_FILE}, which is committed; put the connection URL in an environment variable and name it with url_env (for example url_env: ${DEFAULT_PG_URL_ENV})`,
+      true,
+    ),
+  );
+  if (secretProblems.length) throw new DefinitionError(secretProblems);
+  const result = configSchema.safeParse(data);
+  if (!result.success) {
+    throw new DefinitionError(result.error.issues.map((issue) => zodProblem(file, issue, 'The engine `type` must be duckdb or postgres, with the keys that type takes')));
+  }
+  const engine = result.data.engine;
+  let config: EngineConfig;
+  if (!engine || engine.type === 'duckdb') {
+    config = { type: 'duckdb', path: engine?.path ? resolve(dir, engine.path) : DEFAULT_DUCKDB_PATH };
+  } else {
+    config = {
+      type: 'postgres',
+      urlEnv: engine.url_env ?? DEFAULT_PG_URL_ENV,
+      urlEnvConfigured: engine.url_env !== undefined,
+      schema: engine.schema,
+      maxConnections: engine.max_connections,
+    };
+  }
+  return { file: display, engine: config, dialect: result.data.dialect ?? config.type };
+}
+
+function secretKeys(data: unknown): (string | number)[][] {
+  if (!data || typeof data !== 'object') return [];
+  const engine = (data as Record<string, unknown>).engine;
+  if (!engine || typeof engine !== 'object') return [];
+  return Object.keys(engine)
+    .filter((k) => SECRET_KEYS.includes(k))
+    .map((k) => ['engine', k]);
+}

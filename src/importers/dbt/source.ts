@@ -1,0 +1,94 @@
+/**
+ * dbt semantic YAML files read as documents that remember where every value came from, so that
+ * whatever the importer cannot map is reported as file:line:col.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { isMap, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
+import type { DefinitionProblem } from '../../errors.js';
+
+export type YamlPath = (string | number)[];
+
+export interface DbtSourceFile {
+  /** Path shown in messages. */
+  display: string;
+  /** Path relative to the imported directory, used to name the output file. */
+  relativePath: string;
+  text: string;
+}
+
+/** One YAML document of a file with a way to locate any path inside it. */
+export interface DbtDocument {
+  file: DbtSourceFile;
+  index: number;
+  data: unknown;
+  locate(path: YamlPath): { line: number; col: number };
+}
+
+export interface ImportProblem extends DefinitionProblem {
+  /** Errors stop the import; warnings say what was dropped because Tally does not need it. */
+  severity: 'error' | 'warning';
+}
+
+export function listYamlFiles(dir: string): DbtSourceFile[] {
+  const out: DbtSourceFile[] = [];
+  const walk = (d: string): void => {
+    for (const entry of readdirSync(d).sort()) {
+      if (entry.startsWith('.') || entry === 'node_modules' || entry === 'target' || entry === 'dbt_packages') continue;
+      const full = join(d, entry);
+      if (statSync(full).isDirectory()) walk(full);
+      else if (/\.ya?ml$/.test(entry)) {
+        out.push({ display: relative(process.cwd(), full) || full, relativePath: relative(dir, full), text: readFileSync(full, 'utf8') });
+      }
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+export function parseDocuments(file: DbtSourceFile, problems: ImportProblem[]): DbtDocument[] {
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(file.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const list = Array.isArray(docs) ? docs : [];
+  const out: DbtDocument[] = [];
+  list.forEach((doc, index) => {
+    if (doc.errors.length > 0) {
+      for (const e of doc.errors) {
+        const pos = lines.linePos(e.pos[0]);
+        problems.push({ file: file.display, line: pos.line, col: pos.col, message: `YAML syntax error: ${e.message.split('\n')[0]}`, severity: 'error' });
+      }
+      return;
+    }
+    out.push({ file, index, data: doc.toJS(), locate: (path) => locate(doc, lines, path) });
+  });
+  return out;
+}
+
+function locate(doc: Document.Parsed, lines: LineCounter, path: YamlPath): { line: number; col: number } {
+  let node: unknown = doc.contents;
+  let offset = rangeStart(node) ?? 0;
+  for (const key of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => keyText(p.key) === String(key));
+      if (!pair) break;
+      offset = rangeStart(pair.value) ?? rangeStart(pair.key) ?? offset;
+      node = pair.value;
+    } else if (isSeq(node) && typeof key === 'number') {
+      const item: unknown = node.items[key];
+      if (item === undefined) break;
+      offset = rangeStart(item) ?? offset;
+      node = item;
+    } else break;
+  }
+  return lines.linePos(offset);
+}
+
+function keyText(key: unknown): string | undefined {
+  if (key && typeof key === 'object' && 'value' in key) return String((key as { value: unknown }).value);
+  return undefined;
+}
+
+function rangeStart(node: unknown): number | undefined {
+  const range = (node as YamlNode | null | undefined)?.range;
+  return range ? range[0] : undefined;
+}

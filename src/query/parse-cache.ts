@@ -1,0 +1,20 @@
+/**
+ * Parsing a filter costs about a millisecond (node-sql-parser), far more than compiling the rest
+ * of a request, and the same texts (metric filters, dashboards' filters) come back again and
+ * again. Parsed trees are immutable data, so they are shared.
+ */
+import type { Expression } from './expression.js';
+import { parseExpression } from './parse-expression.js';
+
+const MAX_ENTRIES = 2000;
+const parsed = new Map<string, Expression>();
+
+export function parseExpressionCached(text: string, context: string): Expression {
+  const key = `${context}\0${text}`;
+  const hit = parsed.get(key);
+  if (hit) return hit;
+  const expr = parseExpression(text, { context });
+  if (parsed.size >= MAX_ENTRIES) parsed.delete(parsed.keys().next().value as string);
+  parsed.set(key, expr);
+  return expr;
+}

@@ -1,0 +1,452 @@
+// The metric catalog. Everything it shows comes from the GraphQL API at /graphql, the same
+// calculation path as the CLI and the library; this page only lays the answers out.
+// Routes: #/ (searchable list, ?q=) and #/metric/NAME (?grain=&from=&to=&by=).
+/* global Chart */
+
+const CATALOG_QUERY = `{
+  catalog {
+    version
+    metrics {
+      name type label description owner formula dimensions grains requiresTime
+      deprecated { reason replacement }
+      lineage { metric type inputs measures { measure agg expr model table } }
+    }
+    dimensions { name type description }
+  }
+}`;
+
+const RUN_QUERY = `query Run($metrics: [String!]!, $groupBy: [String!], $orderBy: [String!], $from: String, $to: String, $limit: Int, $fillGaps: Boolean) {
+  query(metrics: $metrics, groupBy: $groupBy, orderBy: $orderBy, from: $from, to: $to, limit: $limit, fillGaps: $fillGaps) {
+    columns { name type role }
+    rows
+    sql
+    version
+    commit
+    warnings
+  }
+}`;
+
+const BREAKDOWN_LIMIT = 20;
+/** Grains worth a chart; finer ones the API offers are for tools, not for reading. */
+const CHART_GRAINS = ['hour', 'day', 'week', 'month', 'quarter', 'year'];
+
+class ApiError extends Error {
+  constructor(error) {
+    super(error.message);
+    this.code = error.extensions?.code;
+  }
+}
+
+async function graphql(query, variables) {
+  const response = await fetch('/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await response.json();
+  if (body.errors?.length) throw new ApiError(body.errors[0]);
+  return body.data;
+}
+
+const run = async (request) => (await graphql(RUN_QUERY, request)).query;
+
+// ---- DOM helpers: text is always set as text, never parsed as HTML ----
+
+function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'class') el.className = value;
+    else if (key === 'dataset') Object.assign(el.dataset, value);
+    else if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
+    else if (key === 'value') el.value = value;
+    else el.setAttribute(key, value === true ? '' : String(value));
+  }
+  el.append(...nodes(children));
+  return el;
+}
+
+/** Children as nodes: nested arrays flattened, null/undefined/false dropped, the rest as text. */
+function nodes(children) {
+  return children
+    .flat(Infinity)
+    .filter((child) => child !== null && child !== undefined && child !== false)
+    .map((child) => (child instanceof Node ? child : String(child)));
+}
+
+function fill(el, ...children) {
+  el.replaceChildren(...nodes(children));
+  return el;
+}
+
+// ---- numbers: exact values stay exact strings; only the display groups digits ----
+
+function groupDigits(digits) {
+  return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+function formatValue(value) {
+  if (value === null || value === undefined) return '–';
+  if (typeof value === 'number') {
+    return Number.isInteger(value) ? groupDigits(String(value)) : value.toLocaleString('en-US', { maximumFractionDigits: 4 });
+  }
+  const m = /^(-?)(\d+)(\.\d+)?$/.exec(String(value));
+  return m ? `${m[1]}${groupDigits(m[2])}${m[3] ?? ''}` : String(value);
+}
+
+const rawValue = (value) => (value === null || value === undefined ? '' : String(value));
+const chartNumber = (value) => (value === null || value === undefined ? null : Number(value));
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+function periodLabel(text, grain) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(text ?? '');
+  if (!m) return text ?? '(none)';
+  if (grain === 'year') return m[1];
+  if (grain === 'quarter') return `${m[1]} Q${Math.floor((Number(m[2]) - 1) / 3) + 1}`;
+  if (grain === 'month') return `${MONTHS[Number(m[2]) - 1]} ${m[1]}`;
+  return text;
+}
+
+// ---- state ----
+
+let catalog;
+const charts = new Map();
+let renderToken = 0;
+
+function drawChart(id, canvas, config) {
+  charts.get(id)?.destroy();
+  charts.set(id, new Chart(canvas, config));
+}
+
+function parseRoute() {
+  const [path, query = ''] = (location.hash.replace(/^#/, '') || '/').split('?');
+  const params = new URLSearchParams(query);
+  const m = /^\/metric\/([^/]+)$/.exec(path);
+  return m ? { view: 'metric', name: decodeURIComponent(m[1]), params } : { view: 'list', params };
+}
+
+/** Keeps the page's state in its address without re-rendering, so that it can be shared. */
+function replaceParams(path, params) {
+  const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v)).toString();
+  history.replaceState(null, '', `#${path}${query ? `?${query}` : ''}`);
+}
+
+const title = (metric) => metric.label || metric.name;
+
+// ---- the list ----
+
+function matches(metric, words) {
+  const text = [metric.name, metric.label, metric.description, metric.owner, metric.type, metric.formula].filter(Boolean).join(' ').toLowerCase();
+  return words.every((w) => text.includes(w));
+}
+
+function renderList(params) {
+  const app = document.getElementById('app');
+  const rows = h('tbody');
+  const count = h('p', { id: 'result-count', class: 'muted' });
+  const search = h('input', {
+    id: 'search',
+    class: 'search',
+    type: 'search',
+    placeholder: 'Search metrics by name, description, owner or type',
+    'aria-label': 'Search metrics',
+    value: params.get('q') ?? '',
+    autocomplete: 'off',
+  });
+  const update = () => {
+    const q = search.value.trim().toLowerCase();
+    const words = q.split(/\s+/).filter(Boolean);
+    const found = catalog.metrics.filter((m) => matches(m, words));
+    fill(rows,
+      ...found.map((m) =>
+        h(
+          'tr',
+          { dataset: { metric: m.name } },
+          h('td', {}, h('a', { class: 'name', href: `#/metric/${encodeURIComponent(m.name)}` }, title(m)), h('code', {}, m.name)),
+          h('td', {}, h('span', { class: 'badge' }, m.type), m.deprecated ? [' ', h('span', { class: 'badge deprecated' }, 'deprecated')] : null),
+          h('td', { class: 'owner' }, m.owner ?? ''),
+          h('td', { class: 'description' }, m.description ?? ''),
+        ),
+      ),
+    );
+    count.textContent = `${found.length} of ${catalog.metrics.length} metrics`;
+    replaceParams('/', { q: search.value.trim() });
+  };
+  search.addEventListener('input', update);
+  fill(app,
+    h('h1', {}, 'Metrics'),
+    h('p', { class: 'muted' }, 'Every number here has one definition, reviewed like code. Open a metric for its chart, breakdown, lineage and SQL.'),
+    search,
+    count,
+    h('table', { class: 'metrics-table', id: 'metric-list' }, h('thead', {}, h('tr', {}, h('th', {}, 'Metric'), h('th', {}, 'Type'), h('th', {}, 'Owner'), h('th', {}, 'Description'))), rows),
+  );
+  update();
+  search.focus();
+}
+
+// ---- one metric ----
+
+function lineageTree(metric) {
+  const byName = new Map(metric.lineage.map((l) => [l.metric, l]));
+  const node = (name, seen) => {
+    const entry = byName.get(name);
+    if (!entry || seen.has(name)) return h('li', {}, h('span', { class: 'node' }, name));
+    const next = new Set(seen).add(name);
+    return h(
+      'li',
+      { dataset: { metric: name } },
+      h('span', { class: 'kind' }, `${entry.type} metric`),
+      name === metric.name ? h('strong', { class: 'node' }, name) : h('a', { class: 'node', href: `#/metric/${encodeURIComponent(name)}` }, name),
+      h(
+        'ul',
+        {},
+        entry.inputs.map((input) => node(input, next)),
+        entry.measures.map((m) =>
+          h(
+            'li',
+            { dataset: { measure: m.measure } },
+            h('span', { class: 'kind' }, 'measure'),
+            h('span', { class: 'node' }, `${m.measure} = ${m.agg}(${m.expr})`),
+            h('ul', {}, h('li', {}, h('span', { class: 'kind' }, 'model'), h('span', { class: 'node' }, m.model), h('ul', {}, h('li', { dataset: { table: m.table } }, h('span', { class: 'kind' }, 'table'), h('span', { class: 'node' }, m.table))))),
+          ),
+        ),
+      ),
+    );
+  };
+  const tables = [...new Set(metric.lineage.flatMap((l) => l.measures.map((m) => m.table)))];
+  return [h('ul', { class: 'lineage', id: 'lineage' }, node(metric.name, new Set())), h('p', { class: 'tables' }, 'Reads ', tables.length ? tables.map((t, i) => [i ? ', ' : '', h('code', {}, t)]) : '(no tables)')];
+}
+
+function valuesTable(id, keyName, metric, rows, keyOf) {
+  return h(
+    'table',
+    { id },
+    h('thead', {}, h('tr', {}, h('th', {}, keyName), h('th', { class: 'num' }, metric.name))),
+    h(
+      'tbody',
+      {},
+      rows.map((row) => {
+        const key = keyOf(row);
+        const value = row[metric.name];
+        return h('tr', { dataset: { key: rawValue(key), value: rawValue(value) } }, h('td', {}, key ?? '(none)'), h('td', { class: 'num' }, formatValue(value)));
+      }),
+    ),
+  );
+}
+
+function requestText(request) {
+  const parts = [`${request.metrics.join(', ')}`];
+  if (request.groupBy?.length) parts.push(`by ${request.groupBy.join(', ')}`);
+  if (request.from) parts.push(`from ${request.from}`);
+  if (request.to) parts.push(`to ${request.to}`);
+  return parts.join(' ');
+}
+
+function errorBanner(error) {
+  return h('div', { class: 'banner error', role: 'alert' }, error.code ? `${error.code}: ` : '', error.message);
+}
+
+function renderMetric(name, params) {
+  const app = document.getElementById('app');
+  const metric = catalog.metrics.find((m) => m.name === name);
+  if (!metric) {
+    fill(app, h('p', { class: 'crumbs' }, h('a', { href: '#/' }, '← All metrics')), errorBanner({ code: 'UNKNOWN_METRIC', message: `There is no metric '${name}'.` }));
+    return;
+  }
+  const grains = metric.grains.map((g) => g.toLowerCase()).filter((g) => CHART_GRAINS.includes(g));
+  const dimensionTypes = new Map(catalog.dimensions.map((d) => [d.name, d.type]));
+  const breakdownChoices = metric.dimensions.filter((d) => dimensionTypes.get(d) === 'categorical');
+  const state = {
+    grain: grains.includes(params.get('grain')) ? params.get('grain') : grains.includes('month') ? 'month' : grains[0],
+    from: params.get('from') ?? '',
+    to: params.get('to') ?? '',
+    by: breakdownChoices.includes(params.get('by')) ? params.get('by') : (breakdownChoices.find((d) => d === 'user.country') ?? breakdownChoices[0]),
+  };
+
+  const seriesCard = h('section', { class: 'card', id: 'series' });
+  const breakdownCard = h('section', { class: 'card', id: 'breakdown' });
+  const sqlCard = h('section', { class: 'card', id: 'sql-card' });
+  const audit = h('footer', { class: 'audit', id: 'audit' });
+  const apiWarnings = h('div', { id: 'warnings' });
+
+  const grainSelect = grains.length
+    ? h('label', {}, 'Grain', h('select', { id: 'grain', onchange: (e) => ((state.grain = e.target.value), refresh()) }, grains.map((g) => h('option', { value: g, selected: g === state.grain }, g))))
+    : null;
+  const dateInput = (key, label) => h('label', {}, label, h('input', { id: key, type: 'date', value: state[key], onchange: (e) => ((state[key] = e.target.value), refresh()) }));
+  const controls = grains.length
+    ? h('div', { class: 'controls' }, grainSelect, dateInput('from', 'From'), dateInput('to', 'To'), h('button', { type: 'button', onclick: () => ((state.from = state.to = ''), (document.getElementById('from').value = ''), (document.getElementById('to').value = ''), refresh()) }, 'All time'))
+    : null;
+
+  fill(app,
+    h('p', { class: 'crumbs' }, h('a', { href: '#/' }, '← All metrics')),
+    h('h1', { id: 'metric-title' }, title(metric), metric.deprecated ? [' ', h('span', { class: 'badge deprecated' }, 'deprecated')] : null),
+    h('div', { class: 'subtitle' }, h('code', {}, metric.name), h('span', { class: 'badge' }, metric.type), metric.owner ? h('span', {}, `Owner: ${metric.owner}`) : null),
+    metric.deprecated
+      ? h(
+          'div',
+          { class: 'banner', id: 'deprecation', role: 'note' },
+          h('strong', {}, 'Deprecated. '),
+          metric.deprecated.replacement ? ['Use ', h('a', { href: `#/metric/${encodeURIComponent(metric.deprecated.replacement)}` }, metric.deprecated.replacement), ' instead. '] : null,
+          metric.deprecated.reason,
+        )
+      : null,
+    apiWarnings,
+    metric.description ? h('p', { class: 'description' }, metric.description) : null,
+    controls,
+    seriesCard,
+    h(
+      'div',
+      { class: 'grid' },
+      breakdownCard,
+      h('section', { class: 'card', id: 'definition' }, h('h2', {}, 'Definition'), h('p', { class: 'formula', id: 'formula' }, metric.formula), h('h2', {}, 'Lineage'), lineageTree(metric)),
+    ),
+    sqlCard,
+    audit,
+  );
+
+  async function refresh() {
+    const token = ++renderToken;
+    replaceParams(`/metric/${encodeURIComponent(metric.name)}`, { grain: grains.length ? state.grain : '', from: state.from, to: state.to, by: state.by });
+    const from = state.from || undefined;
+    const to = state.to || undefined;
+    const timeKey = grains.length ? `metric_time.${state.grain}` : undefined;
+    const seriesRequest = timeKey ? { metrics: [metric.name], groupBy: [timeKey], orderBy: [timeKey], from, to, fillGaps: true } : { metrics: [metric.name] };
+    seriesCard.dataset.state = breakdownCard.dataset.state = 'loading';
+    let series;
+    try {
+      series = await run(seriesRequest);
+    } catch (error) {
+      if (token !== renderToken) return;
+      fill(seriesCard, h('h2', {}, 'Over time'), errorBanner(error));
+      seriesCard.dataset.state = 'error';
+      breakdownCard.dataset.state = 'error';
+      return;
+    }
+    if (token !== renderToken) return;
+    showSeries(seriesRequest, series, timeKey);
+    await showBreakdown(token, series, timeKey, from, to);
+  }
+
+  function showSeries(request, result, timeKey) {
+    seriesCard.dataset.request = JSON.stringify(request);
+    const header = h('header', {}, h('h2', {}, timeKey ? `${title(metric)} by ${state.grain}` : title(metric)), h('span', { class: 'request' }, requestText(request)));
+    if (timeKey) {
+      const canvas = h('canvas', { id: 'series-chart', 'aria-label': `${title(metric)} by ${state.grain}`, role: 'img' });
+      const table = valuesTable('series-table', timeKey, metric, result.rows, (row) => row[timeKey]);
+      fill(seriesCard, header, h('div', { class: 'chart' }, canvas), h('details', { open: result.rows.length <= 36 }, h('summary', {}, `The ${result.rows.length} values in the chart`), h('div', { class: 'scroll' }, table)));
+      drawChart('series', canvas, {
+        type: 'line',
+        data: {
+          labels: result.rows.map((row) => periodLabel(row[timeKey], state.grain)),
+          datasets: [
+            {
+              label: title(metric),
+              data: result.rows.map((row) => chartNumber(row[metric.name])),
+              borderColor: '#2563eb',
+              backgroundColor: 'rgba(37, 99, 235, 0.10)',
+              fill: true,
+              cubicInterpolationMode: 'monotone',
+              pointRadius: result.rows.length > 60 ? 0 : 3,
+            },
+          ],
+        },
+        options: {
+          animation: false,
+          maintainAspectRatio: false,
+          interaction: { mode: 'index', intersect: false },
+          plugins: { legend: { display: false }, tooltip: { callbacks: { label: (ctx) => formatValue(result.rows[ctx.dataIndex][metric.name]) } } },
+          scales: { y: { beginAtZero: true }, x: { ticks: { maxRotation: 0, autoSkipPadding: 12 } } },
+        },
+      });
+    } else {
+      const value = result.rows[0]?.[metric.name] ?? null;
+      fill(seriesCard,
+        header,
+        h('p', { class: 'big-number', id: 'total', dataset: { value: rawValue(value) } }, formatValue(value)),
+        h('p', { class: 'muted' }, 'This metric has no time axis, so it is shown as one number.'),
+      );
+    }
+    seriesCard.dataset.state = 'ready';
+    fill(apiWarnings,
+      ...(metric.deprecated ? [] : result.warnings.map((w) => h('div', { class: 'banner', role: 'note' }, w))),
+    );
+    fill(sqlCard, h('header', {}, h('h2', {}, 'SQL'), h('span', { class: 'request' }, `behind the ${timeKey ? 'chart' : 'number'} above: ${requestText(request)}`)), h('pre', { class: 'sql', id: 'sql' }, result.sql));
+    fill(audit, 'Definitions version ', h('code', { id: 'definitions-version' }, result.version), result.commit ? [' · commit ', h('code', {}, result.commit)] : null, ' · every number on this page comes from the GraphQL API at ', h('a', { href: '/graphql' }, '/graphql'), '.');
+  }
+
+  async function showBreakdown(token, series, timeKey, from, to) {
+    const header = (request) => h('header', {}, h('h2', {}, 'Breakdown'), request ? h('span', { class: 'request' }, requestText(request)) : null);
+    if (!state.by) {
+      fill(breakdownCard, header(), h('p', { class: 'muted' }, 'No dimension to break this metric down by.'));
+      breakdownCard.dataset.state = 'ready';
+      return;
+    }
+    const select = (note) => h('p', { class: 'by' }, h('label', {}, 'By ', h('select', { id: 'breakdown-by', onchange: (e) => ((state.by = e.target.value), refresh()) }, breakdownChoices.map((d) => h('option', { value: d, selected: d === state.by }, d)))), note ? h('span', { class: 'muted' }, note) : null);
+    // A metric computed per period (a window, a comparison) is broken down over the latest period.
+    const latest = metric.requiresTime ? [...series.rows].reverse().find((row) => row[metric.name] !== null)?.[timeKey] : undefined;
+    const request = latest
+      ? { metrics: [metric.name], groupBy: [timeKey, state.by], orderBy: [`-${metric.name}`], from: latest, to: latest, limit: BREAKDOWN_LIMIT }
+      : { metrics: [metric.name], groupBy: [state.by], orderBy: [`-${metric.name}`], from, to, limit: BREAKDOWN_LIMIT };
+    const note = latest
+      ? `${title(metric)} is computed per period, so this is the latest ${state.grain}: ${periodLabel(latest, state.grain)}.`
+      : `Top ${BREAKDOWN_LIMIT} over the ${from || to ? 'chosen range' : 'whole history'}.`;
+    let result;
+    try {
+      result = await run(request);
+    } catch (error) {
+      if (token !== renderToken) return;
+      fill(breakdownCard, header(), select(), errorBanner(error));
+      breakdownCard.dataset.state = 'error';
+      return;
+    }
+    if (token !== renderToken) return;
+    breakdownCard.dataset.request = JSON.stringify(request);
+    const canvas = h('canvas', { id: 'breakdown-chart', role: 'img', 'aria-label': `${title(metric)} by ${state.by}` });
+    const table = valuesTable('breakdown-table', state.by, metric, result.rows, (row) => row[state.by]);
+    fill(breakdownCard, header(request), select(note), h('div', { class: 'chart bars' }, canvas), h('details', {}, h('summary', {}, `The ${result.rows.length} values in the chart`), h('div', { class: 'scroll' }, table)));
+    drawChart('breakdown', canvas, {
+      type: 'bar',
+      data: {
+        labels: result.rows.map((row) => row[state.by] ?? '(none)'),
+        datasets: [{ label: title(metric), data: result.rows.map((row) => chartNumber(row[metric.name])), backgroundColor: '#60a5fa', borderRadius: 3 }],
+      },
+      options: {
+        animation: false,
+        maintainAspectRatio: false,
+        indexAxis: 'y',
+        plugins: { legend: { display: false }, tooltip: { callbacks: { label: (ctx) => formatValue(result.rows[ctx.dataIndex][metric.name]) } } },
+        scales: { x: { beginAtZero: true } },
+      },
+    });
+    breakdownCard.dataset.state = 'ready';
+  }
+
+  refresh();
+}
+
+// ---- start ----
+
+function route() {
+  const { view, name, params } = parseRoute();
+  renderToken++;
+  for (const chart of charts.values()) chart.destroy();
+  charts.clear();
+  if (view === 'metric') renderMetric(name, params);
+  else renderList(params);
+  window.scrollTo(0, 0);
+}
+
+async function start() {
+  try {
+    catalog = (await graphql(CATALOG_QUERY)).catalog;
+  } catch (error) {
+    fill(document.getElementById('app'), errorBanner(error));
+    return;
+  }
+  document.getElementById('version').textContent = `definitions ${catalog.version}`;
+  document.body.dataset.ready = 'true';
+  window.addEventListener('hashchange', route);
+  route();
+}
+
+start();

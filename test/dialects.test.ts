@@ -1,0 +1,359 @@
+/**
+ * SQL for every dialect, without a warehouse: for a request of each metric type and each
+ * aggregation, the compiled SQL is compared with a reviewed golden file in
+ * test/golden/<dialect>/<case>.sql and parsed by node-sql-parser in that dialect's grammar.
+ * DuckDB and Postgres goldens are also run on the fixture tables. Where a dialect cannot express a
+ * feature exactly, compiling must fail with UNSUPPORTED naming the dialect, never emit SQL.
+ *
+ * Update the goldens after an intended change with: TALLY_UPDATE_GOLDEN=1 npx vitest run test/dialects.test.ts
+ * and review the diff like any other code.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sqlParser from 'node-sql-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileRequest, DIALECT_NAMES, dialectByName, type DialectName, type Project, projectFromSources, type RequestInput, TallyError } from '../src/index.js';
+import type { Expression } from '../src/query/expression.js';
+import type { DuckDBEngine, PostgresEngine } from '../src/index.js';
+import { openFixtureDb } from './helpers/fixture-db.js';
+import { openFixturePostgres } from './helpers/postgres-db.js';
+
+const { Parser } = sqlParser;
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const GOLDEN = join(ROOT, 'test', 'golden');
+const UPDATE = process.env.TALLY_UPDATE_GOLDEN === '1';
+
+/** Aggregations the example shop does not use, on the same orders table. */
+const EXTRA_DEFINITIONS = `
+semantic_models:
+  - name: order_stats
+    description: Order amounts, for the aggregations the example metrics do not use.
+    table: orders
+    defaults:
+      agg_time_dimension: placed_at
+    entities:
+      - { name: order_stat, type: primary, expr: order_id }
+    dimensions:
+      - { name: placed_at, type: time, granularity: day, expr: ordered_at }
+    measures:
+      - { name: median_amount, agg: median, expr: amount }
+      - { name: p90_amount, agg: percentile, expr: amount, percentile: 0.9 }
+      - { name: p50_amount_discrete, agg: percentile, expr: amount, percentile: 0.5, discrete: true }
+      - { name: p90_amount_approximate, agg: percentile, expr: amount, percentile: 0.9, approximate: true }
+      - { name: mean_amount, agg: average, expr: amount }
+      - { name: paid_flags, agg: sum_boolean, expr: "status = 'paid'" }
+      - { name: smallest_amount, agg: min, expr: amount }
+      - { name: largest_amount, agg: max, expr: amount }
+      - { name: buyers, agg: count_distinct, expr: user_id }
+metrics:
+  - { name: median_order, type: simple, measure: median_amount }
+  - { name: p90_order, type: simple, measure: p90_amount }
+  - { name: p50_order_discrete, type: simple, measure: p50_amount_discrete }
+  - { name: p90_order_approximate, type: simple, measure: p90_amount_approximate }
+  - { name: mean_order, type: simple, measure: mean_amount }
+  - { name: paid_count, type: simple, measure: paid_flags }
+  - { name: smallest_order, type: simple, measure: smallest_amount }
+  - { name: largest_order, type: simple, measure: largest_amount }
+  - { name: buyer_count, type: simple, measure: buyers }
+  - name: spread_index
+    type: derived
+    expr: "round(greatest(largest_order, mean_order) / NULLIF(buyer_count, 0), 2) + buyer_count % 7"
+    metrics: [largest_order, mean_order, buyer_count]
+`;
+
+interface Case {
+  name: string;
+  request: RequestInput;
+  filters?: Expression[];
+  /** Dialects that must refuse this request (UNSUPPORTED), with what the message names. */
+  unsupported?: Partial<Record<DialectName, string>>;
+}
+
+const ref = (text: string): Expression => ({ kind: 'ref', ref: text, position: 0 });
+
+const CASES: Case[] = [
+  {
+    name: 'simple_filtered',
+    request: {
+      metrics: ['revenue'],
+      groupBy: ['metric_time.month', 'user.country'],
+      where: "user.country IN ('KR', 'US') AND user.plan ILIKE 'P%' AND user.country NOT LIKE 'X\\_%' AND order.status <> 'it''s'",
+    },
+  },
+  { name: 'ratio', request: { metrics: ['average_order_value'], groupBy: ['metric_time.week'] } },
+  { name: 'derived_offset', request: { metrics: ['revenue_growth_mom'], groupBy: ['metric_time.month'] } },
+  { name: 'cumulative_window', request: { metrics: ['wau'], groupBy: ['metric_time.month'] } },
+  { name: 'cumulative_grain_to_date', request: { metrics: ['revenue_mtd'], groupBy: ['metric_time.day'], from: '2024-12-10', to: '2025-01-31' } },
+  { name: 'conversion', request: { metrics: ['signup_to_paid_order_7d'], groupBy: ['metric_time.month', 'user.country'] } },
+  { name: 'time_zone', request: { metrics: ['dau', 'searches'], groupBy: ['metric_time.day'], timeZone: 'America/Los_Angeles' } },
+  { name: 'fill_gaps_hour', request: { metrics: ['dau'], groupBy: ['metric_time.hour'], fillGaps: true, from: '2025-01-20', to: '2025-01-21' } },
+  { name: 'fill_gaps_week', request: { metrics: ['revenue'], groupBy: ['metric_time.week', 'user.country'], fillGaps: true } },
+  {
+    name: 'fill_gaps_minute',
+    request: { metrics: ['searches'], groupBy: ['metric_time.minute'], fillGaps: true, from: '2025-01-20 12:00', to: '2025-01-20 13:00' },
+    unsupported: { redshift: 'time spine at minute grain' },
+  },
+  {
+    name: 'multi_metric',
+    request: { metrics: ['revenue', 'orders', 'new_users', 'items_sold'], groupBy: ['metric_time.quarter'], orderBy: ['-revenue'], limit: 10 },
+  },
+  {
+    name: 'text_match',
+    request: { metrics: ['orders'], groupBy: ['user.country'] },
+    filters: [
+      { kind: 'textMatch', arg: ref('user.country'), value: 'K', at: 'start' },
+      { kind: 'textMatch', arg: ref('order.status'), value: "a'i", at: 'anywhere' },
+      { kind: 'textMatch', arg: ref('user.plan'), value: 'o', at: 'end' },
+    ],
+  },
+  { name: 'percentile_approximate', request: { metrics: ['p90_order_approximate'], groupBy: ['metric_time.month'] } },
+  {
+    name: 'date_parts',
+    request: { metrics: ['orders'], groupBy: ['metric_time.extract_dow', 'metric_time.extract_week', 'metric_time.extract_doy', 'metric_time.extract_quarter'] },
+  },
+  { name: 'aggregations', request: { metrics: ['mean_order', 'paid_count', 'smallest_order', 'largest_order', 'buyer_count'], groupBy: ['metric_time.month'] } },
+  { name: 'derived_functions', request: { metrics: ['spread_index'], groupBy: ['metric_time.year'] } },
+  { name: 'median', request: { metrics: ['median_order'], groupBy: ['metric_time.month'] }, unsupported: { bigquery: 'exact median', trino: 'exact median' } },
+  { name: 'percentile', request: { metrics: ['p90_order'], groupBy: ['metric_time.month'] }, unsupported: { bigquery: 'exact percentile', trino: 'exact percentile' } },
+  {
+    name: 'percentile_discrete',
+    request: { metrics: ['p50_order_discrete'], groupBy: ['metric_time.month'] },
+    unsupported: { bigquery: 'exact percentile', trino: 'exact percentile', redshift: 'discrete percentile' },
+  },
+];
+
+/**
+ * Valid SQL that node-sql-parser 5.4's grammars reject, each checked against the dialect's own
+ * reference. Before parsing, the test rewrites only that construct, so the rest of the statement
+ * is still checked; `sample` is a minimal valid statement with the construct, which the parser
+ * must still reject (when it stops rejecting it, the workaround goes).
+ */
+interface ParserGap {
+  dialect: DialectName;
+  construct: string;
+  sample: string;
+  rewrite: (sql: string, check: (subquery: string) => void) => string;
+}
+
+const PARSER_GAPS: ParserGap[] = [
+  {
+    // A quoted CTE name is valid GoogleSQL; the grammar only takes bare names after WITH.
+    dialect: 'bigquery',
+    construct: 'backtick-quoted CTE names',
+    sample: "WITH\n  `c` AS (\n    SELECT 1 AS a\n  )\nSELECT a FROM `c`",
+    rewrite: (sql) => sql.replace(/^(\s*)`([A-Za-z0-9_]+)` AS \($/gm, '$1$2 AS ('),
+  },
+  {
+    // DAYOFYEAR is one of GoogleSQL's EXTRACT parts; the grammar lists only some of them.
+    dialect: 'bigquery',
+    construct: 'EXTRACT(DAYOFYEAR FROM …)',
+    sample: 'SELECT EXTRACT(DAYOFYEAR FROM x) AS d FROM t',
+    rewrite: (sql) => sql.replace(/EXTRACT\(DAYOFYEAR FROM /g, 'EXTRACT(DAY FROM '),
+  },
+  {
+    // Redshift's approximate percentile is spelled with the APPROXIMATE keyword before it.
+    dialect: 'redshift',
+    construct: 'APPROXIMATE PERCENTILE_DISC',
+    sample: 'SELECT APPROXIMATE PERCENTILE_DISC(0.9) WITHIN GROUP (ORDER BY x) AS p FROM t',
+    rewrite: (sql) => sql.replace(/APPROXIMATE PERCENTILE_DISC/g, 'PERCENTILE_DISC'),
+  },
+  {
+    // `ts AT TIME ZONE 'zone'` is Trino's documented conversion operator.
+    dialect: 'trino',
+    construct: 'AT TIME ZONE',
+    sample: "SELECT CAST(with_timezone(x, 'UTC') AT TIME ZONE 'Asia/Seoul' AS TIMESTAMP(6)) FROM t",
+    rewrite: (sql) => sql.replace(/ AT TIME ZONE /g, ' || '),
+  },
+  {
+    // Uncorrelated scalar subqueries are valid anywhere an expression is in Trino; the grammar
+    // refuses them in a select list. Each one is parsed on its own, then replaced by NULL.
+    dialect: 'trino',
+    construct: 'scalar subqueries in expressions',
+    sample: 'SELECT (SELECT max(x) FROM t) AS hi',
+    rewrite: (sql, check) => replaceScalarSubqueries(sql, check),
+  },
+  {
+    // PARTITION BY takes any expression in Trino; the grammar only takes column names there.
+    // The expressions are parsed on their own (as a select list), then replaced by a column.
+    dialect: 'trino',
+    construct: 'expressions in PARTITION BY',
+    sample: "SELECT row_number() OVER (PARTITION BY date_trunc('month', p) ORDER BY p) AS r FROM t",
+    rewrite: (sql, check) => replacePartitionExpressions(sql, check),
+  },
+  {
+    // A column alias list after a table function's alias is valid Postgres.
+    dialect: 'postgres',
+    construct: 'column alias lists (AS "t"("c"))',
+    sample: 'SELECT s FROM generate_series(1, 3) AS "p"("s")',
+    rewrite: (sql) => sql.replace(/ AS ("[A-Za-z0-9_]+")\("[A-Za-z0-9_]+"\)/g, ' AS $1'),
+  },
+  {
+    dialect: 'postgres',
+    construct: 'AT TIME ZONE',
+    sample: "SELECT (x AT TIME ZONE 'UTC') AT TIME ZONE 'Asia/Seoul' FROM t",
+    rewrite: (sql) => sql.replace(/ AT TIME ZONE /g, ' || '),
+  },
+];
+
+/** Replaces each PARTITION BY list by one column, handing the list to `check` as a select list. */
+function replacePartitionExpressions(sql: string, check: (select: string) => void): string {
+  const marker = 'PARTITION BY ';
+  let out = '';
+  let i = 0;
+  for (let at = sql.indexOf(marker, i); at >= 0; at = sql.indexOf(marker, i)) {
+    const start = at + marker.length;
+    let depth = 0;
+    let end = start;
+    for (; end < sql.length; end++) {
+      if (sql[end] === '(') depth++;
+      else if (sql[end] === ')' && --depth < 0) break;
+      else if (depth === 0 && sql.startsWith(' ORDER BY ', end)) break;
+    }
+    check(`SELECT ${sql.slice(start, end)}`);
+    out += sql.slice(i, start) + 'partition_key';
+    i = end;
+  }
+  return out + sql.slice(i);
+}
+
+/** Replaces `(SELECT …)` used as a value (not after FROM, JOIN or AS) by NULL, handing each to `check`. */
+function replaceScalarSubqueries(sql: string, check: (subquery: string) => void): string {
+  let out = '';
+  let i = 0;
+  while (i < sql.length) {
+    const open = sql.indexOf('(', i);
+    if (open < 0) break;
+    const isSelect = /^\(\s*SELECT\b/.test(sql.slice(open));
+    const before = sql.slice(0, open).trimEnd();
+    if (!isSelect || /\b(FROM|JOIN|AS)$/i.test(before)) {
+      out += sql.slice(i, open + 1);
+      i = open + 1;
+      continue;
+    }
+    let depth = 0;
+    let end = open;
+    for (; end < sql.length; end++) {
+      if (sql[end] === '(') depth++;
+      else if (sql[end] === ')' && --depth === 0) break;
+    }
+    check(replaceScalarSubqueries(sql.slice(open + 1, end), check));
+    out += sql.slice(i, open) + 'NULL';
+    i = end + 1;
+  }
+  return out + sql.slice(i);
+}
+
+const PARSER_DATABASE: Partial<Record<DialectName, string>> = {
+  postgres: 'postgresql',
+  bigquery: 'bigquery',
+  snowflake: 'snowflake',
+  trino: 'trino',
+  redshift: 'redshift',
+};
+
+let project: Project;
+let duck: DuckDBEngine;
+let pg: PostgresEngine;
+
+function sources(): { display: string; text: string }[] {
+  const dir = join(ROOT, 'metrics');
+  const files = readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => ({ display: `metrics/${f}`, text: readFileSync(join(dir, f), 'utf8') }));
+  return [...files, { display: 'test/extra-aggregations.yml', text: EXTRA_DEFINITIONS }];
+}
+
+/** The compiled SQL without the definitions' version hash, which changes with any edit of metrics/. */
+function compile(c: Case, dialect: DialectName): string {
+  const sql = compileRequest(project.graph, c.request, { dialect, filters: c.filters }).sql;
+  return sql.replace(/^-- Tally [0-9a-f]+:/, '-- Tally <version>:');
+}
+
+beforeAll(async () => {
+  project = projectFromSources(sources());
+  [duck, pg] = await Promise.all([openFixtureDb(), openFixturePostgres('dialects')]);
+});
+
+afterAll(async () => {
+  await Promise.all([duck?.close(), pg?.close()]);
+});
+
+describe.each(DIALECT_NAMES)('%s', (dialect) => {
+  for (const c of CASES) {
+    const refusal = c.unsupported?.[dialect];
+    if (refusal) {
+      it(`${c.name}: refused as UNSUPPORTED`, () => {
+        let error: unknown;
+        try {
+          compile(c, dialect);
+        } catch (e) {
+          error = e;
+        }
+        expect(error).toBeInstanceOf(TallyError);
+        expect((error as TallyError).code).toBe('UNSUPPORTED');
+        expect((error as TallyError).message).toContain(`the ${dialect} dialect`);
+        expect((error as TallyError).message).toContain(refusal);
+        expect(existsSync(join(GOLDEN, dialect, `${c.name}.sql`)), 'no golden file for a refused case').toBe(false);
+      });
+      continue;
+    }
+
+    it(`${c.name}: matches test/golden/${dialect}/${c.name}.sql`, () => {
+      const sql = compile(c, dialect);
+      const file = join(GOLDEN, dialect, `${c.name}.sql`);
+      if (UPDATE) {
+        mkdirSync(join(GOLDEN, dialect), { recursive: true });
+        writeFileSync(file, sql);
+      }
+      expect(existsSync(file), `missing ${file}; run with TALLY_UPDATE_GOLDEN=1 and review it`).toBe(true);
+      expect(sql).toBe(readFileSync(file, 'utf8'));
+    });
+
+    const database = PARSER_DATABASE[dialect];
+    if (database) {
+      it(`${c.name}: parses as ${database} (node-sql-parser)`, () => {
+        const parse = (sql: string): void => void new Parser().astify(sql, { database });
+        let sql = compile(c, dialect);
+        for (const gap of PARSER_GAPS.filter((g) => g.dialect === dialect)) sql = gap.rewrite(sql, parse);
+        expect(() => parse(sql)).not.toThrow();
+      });
+    }
+
+    if (dialect === 'duckdb' || dialect === 'postgres') {
+      it(`${c.name}: runs on ${dialect} over the fixture tables`, async () => {
+        const engine = dialect === 'duckdb' ? duck : pg;
+        const result = await engine.query(compile(c, dialect));
+        expect(result.columns.length).toBeGreaterThan(0);
+      });
+    }
+  }
+});
+
+describe('parser gaps are real', () => {
+  it.each(PARSER_GAPS)('$dialect: node-sql-parser still rejects $construct', ({ dialect, sample, rewrite }) => {
+    const database = PARSER_DATABASE[dialect] ?? dialect;
+    expect(() => new Parser().astify(sample, { database })).toThrow();
+    expect(() => new Parser().astify(rewrite(sample, () => undefined), { database })).not.toThrow();
+  });
+});
+
+describe('dialect selection', () => {
+  it('names the dialects', () => {
+    expect([...DIALECT_NAMES].sort()).toEqual(['bigquery', 'duckdb', 'postgres', 'redshift', 'snowflake', 'trino']);
+  });
+
+  it('an unknown dialect is an error that lists the known ones', () => {
+    expect(() => dialectByName('snowflak')).toThrow(/Did you mean 'snowflake'.*duckdb, postgres, bigquery, snowflake, trino, redshift/);
+  });
+
+  it('every golden file belongs to a case', () => {
+    for (const dialect of DIALECT_NAMES) {
+      const dir = join(GOLDEN, dialect);
+      const files = existsSync(dir) ? readdirSync(dir) : [];
+      const expected = CASES.filter((c) => !c.unsupported?.[dialect]).map((c) => `${c.name}.sql`);
+      expect(files.sort(), dialect).toEqual(expected.sort());
+    }
+  });
+});

@@ -1,0 +1,48 @@
+-- Tally <version>: searches by metric_time.minute
+WITH
+  -- searches: sum of events.searches
+  `cte_searches` AS (
+    SELECT
+      DATETIME_TRUNC(CAST(`events`.`occurred_at` AS DATETIME), MINUTE) AS `metric_time__minute`,
+      SUM(`events`.`searches`) AS `searches`
+    FROM (
+      SELECT
+        occurred_at AS `occurred_at`,
+        (CASE WHEN event_type = 'search' THEN 1 ELSE 0 END) AS `searches`
+      FROM events AS `source`
+    ) AS `events`
+    WHERE (CAST(`events`.`occurred_at` AS DATETIME) >= DATETIME '2025-01-20 12:00:00') AND (CAST(`events`.`occurred_at` AS DATETIME) < DATETIME '2025-01-20 13:01:00')
+    GROUP BY DATETIME_TRUNC(CAST(`events`.`occurred_at` AS DATETIME), MINUTE)
+  ),
+  -- every key combination the metrics produced
+  `cte_observed_keys` AS (
+    SELECT
+      `metric_time__minute`
+    FROM `cte_searches`
+  ),
+  -- one row per minute so that the series has no gaps
+  `cte_time_spine` AS (
+    SELECT
+      DATETIME_TRUNC(`spine`.`start`, MINUTE) AS `metric_time__minute`
+    FROM (
+      SELECT DATETIME(period_start, 'UTC') AS `start`
+      FROM (SELECT DATETIME '2025-01-20 12:00:00' AS lo, DATETIME '2025-01-20 13:00:00' AS hi) AS bounds,
+        UNNEST(GENERATE_TIMESTAMP_ARRAY(TIMESTAMP(bounds.lo, 'UTC'), TIMESTAMP(bounds.hi, 'UTC'), INTERVAL 1 MINUTE)) AS period_start
+    ) AS `spine`
+  )
+SELECT
+  `combined`.`metric_time__minute` AS `metric_time__minute`,
+  MAX(`combined`.`__v0`) AS `searches`
+FROM (
+  SELECT
+    `metric_time__minute`,
+    `searches` AS `__v0`
+  FROM `cte_searches`
+  UNION ALL
+  SELECT
+    `metric_time__minute`,
+    NULL AS `__v0`
+  FROM `cte_time_spine`
+) AS `combined`
+GROUP BY `combined`.`metric_time__minute`
+ORDER BY `metric_time__minute`

@@ -1,0 +1,32 @@
+-- Tally <version>: mean_order, paid_count, smallest_order, largest_order, buyer_count by metric_time.month
+WITH
+  -- mean_order: average of order_stats.mean_amount; paid_count: sum_boolean of paid_flags; smallest_order: min of smallest_amount; largest_order: max of largest_amount; buyer_count: count_distinct of buyers
+  "cte_mean_order" AS (
+    SELECT
+      date_trunc('month', CAST("order_stats"."placed_at" AS TIMESTAMP)) AS "metric_time__month",
+      AVG("order_stats"."mean_amount") AS "mean_order",
+      SUM(CAST("order_stats"."paid_flags" AS INTEGER)) AS "paid_count",
+      MIN("order_stats"."smallest_amount") AS "smallest_order",
+      MAX("order_stats"."largest_amount") AS "largest_order",
+      COUNT(DISTINCT "order_stats"."buyers") AS "buyer_count"
+    FROM (
+      SELECT
+        user_id AS "buyers",
+        amount AS "largest_amount",
+        amount AS "mean_amount",
+        (status = 'paid') AS "paid_flags",
+        ordered_at AS "placed_at",
+        amount AS "smallest_amount"
+      FROM orders AS "source"
+    ) AS "order_stats"
+    GROUP BY date_trunc('month', CAST("order_stats"."placed_at" AS TIMESTAMP))
+  )
+SELECT
+  CAST("metric_time__month" AS DATE) AS "metric_time.month",
+  "mean_order",
+  "paid_count",
+  "smallest_order",
+  "largest_order",
+  "buyer_count"
+FROM "cte_mean_order"
+ORDER BY "metric_time.month"

@@ -1,0 +1,20 @@
+-- Tally <version>: median_order by metric_time.month
+WITH
+  -- median_order: median of order_stats.median_amount
+  "cte_median_order" AS (
+    SELECT
+      date_trunc('month', CAST("order_stats"."placed_at" AS TIMESTAMP)) AS "metric_time__month",
+      MEDIAN("order_stats"."median_amount") AS "median_order"
+    FROM (
+      SELECT
+        amount AS "median_amount",
+        ordered_at AS "placed_at"
+      FROM orders AS "source"
+    ) AS "order_stats"
+    GROUP BY date_trunc('month', CAST("order_stats"."placed_at" AS TIMESTAMP))
+  )
+SELECT
+  CAST("metric_time__month" AS DATE) AS "metric_time.month",
+  "median_order"
+FROM "cte_median_order"
+ORDER BY "metric_time.month"

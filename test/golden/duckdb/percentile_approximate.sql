@@ -1,0 +1,20 @@
+-- Tally <version>: p90_order_approximate by metric_time.month
+WITH
+  -- p90_order_approximate: percentile of order_stats.p90_amount_approximate
+  "cte_p90_order_approximate" AS (
+    SELECT
+      date_trunc('month', CAST("order_stats"."placed_at" AS TIMESTAMP)) AS "metric_time__month",
+      APPROX_QUANTILE("order_stats"."p90_amount_approximate", 0.9) AS "p90_order_approximate"
+    FROM (
+      SELECT
+        amount AS "p90_amount_approximate",
+        ordered_at AS "placed_at"
+      FROM orders AS "source"
+    ) AS "order_stats"
+    GROUP BY date_trunc('month', CAST("order_stats"."placed_at" AS TIMESTAMP))
+  )
+SELECT
+  CAST("metric_time__month" AS DATE) AS "metric_time.month",
+  "p90_order_approximate"
+FROM "cte_p90_order_approximate"
+ORDER BY "metric_time.month"

@@ -1,0 +1,44 @@
+-- Tally <version>: searches by metric_time.minute
+WITH
+  -- searches: sum of events.searches
+  "cte_searches" AS (
+    SELECT
+      date_trunc('minute', CAST("events"."occurred_at" AS TIMESTAMP)) AS "metric_time__minute",
+      SUM("events"."searches") AS "searches"
+    FROM (
+      SELECT
+        occurred_at AS "occurred_at",
+        (CASE WHEN event_type = 'search' THEN 1 ELSE 0 END) AS "searches"
+      FROM events AS "source"
+    ) AS "events"
+    WHERE (CAST("events"."occurred_at" AS TIMESTAMP) >= TIMESTAMP '2025-01-20 12:00:00') AND (CAST("events"."occurred_at" AS TIMESTAMP) < TIMESTAMP '2025-01-20 13:01:00')
+    GROUP BY date_trunc('minute', CAST("events"."occurred_at" AS TIMESTAMP))
+  ),
+  -- every key combination the metrics produced
+  "cte_observed_keys" AS (
+    SELECT
+      "metric_time__minute"
+    FROM "cte_searches"
+  ),
+  -- one row per minute so that the series has no gaps
+  "cte_time_spine" AS (
+    SELECT
+      date_trunc('minute', "spine"."start") AS "metric_time__minute"
+    FROM generate_series(TIMESTAMP '2025-01-20 12:00:00', TIMESTAMP '2025-01-20 13:00:00', INTERVAL '1 minute') AS "spine"("start")
+  )
+SELECT
+  "combined"."metric_time__minute" AS "metric_time.minute",
+  MAX("combined"."__v0") AS "searches"
+FROM (
+  SELECT
+    "metric_time__minute",
+    "searches" AS "__v0"
+  FROM "cte_searches"
+  UNION ALL
+  SELECT
+    "metric_time__minute",
+    NULL AS "__v0"
+  FROM "cte_time_spine"
+) AS "combined"
+GROUP BY "combined"."metric_time__minute"
+ORDER BY "metric_time.minute"

@@ -1,0 +1,71 @@
+-- Tally <version>: revenue by metric_time.week, user.country
+WITH
+  -- revenue: sum of orders.order_amount
+  "cte_revenue" AS (
+    SELECT
+      date_trunc('week', CAST("orders"."ordered_at" AS TIMESTAMP)) AS "metric_time__week",
+      "user"."country" AS "user__country",
+      SUM("orders"."order_amount") AS "revenue"
+    FROM (
+      SELECT
+        amount AS "order_amount",
+        ordered_at AS "ordered_at",
+        status AS "status",
+        user_id AS "user"
+      FROM orders AS "source"
+    ) AS "orders"
+    LEFT JOIN (
+      SELECT
+        country AS "country",
+        user_id AS "user"
+      FROM users AS "source"
+    ) AS "user" ON "orders"."user" = "user"."user"
+    WHERE "orders"."status" IN ('paid', 'shipped')
+    GROUP BY date_trunc('week', CAST("orders"."ordered_at" AS TIMESTAMP)), "user"."country"
+  ),
+  -- every key combination the metrics produced
+  "cte_observed_keys" AS (
+    SELECT
+      "metric_time__week",
+      "user__country"
+    FROM "cte_revenue"
+  ),
+  -- one row per week so that the series has no gaps
+  "cte_time_spine" AS (
+    SELECT
+      date_trunc('week', "spine"."start") AS "metric_time__week",
+      "k"."user__country"
+    FROM generate_series((
+      SELECT
+        MIN("metric_time__week") AS "min"
+      FROM "cte_observed_keys"
+    ), (
+      SELECT
+        MAX("metric_time__week") AS "max"
+      FROM "cte_observed_keys"
+    ), INTERVAL '7 days') AS "spine"("start")
+    CROSS JOIN (
+      SELECT DISTINCT
+        "user__country"
+      FROM "cte_observed_keys"
+    ) AS "k"
+  )
+SELECT
+  CAST("combined"."metric_time__week" AS DATE) AS "metric_time.week",
+  "combined"."user__country" AS "user.country",
+  MAX("combined"."__v0") AS "revenue"
+FROM (
+  SELECT
+    "metric_time__week",
+    "user__country",
+    "revenue" AS "__v0"
+  FROM "cte_revenue"
+  UNION ALL
+  SELECT
+    "metric_time__week",
+    "user__country",
+    NULL AS "__v0"
+  FROM "cte_time_spine"
+) AS "combined"
+GROUP BY "combined"."metric_time__week", "combined"."user__country"
+ORDER BY "metric_time.week", "user.country"

@@ -1,0 +1,30 @@
+-- Tally <version>: orders by user.country
+WITH
+  -- orders: count of orders.order_count
+  "cte_orders" AS (
+    SELECT
+      "user"."country" AS "user__country",
+      COUNT("orders"."order_count") AS "orders"
+    FROM (
+      SELECT
+        order_id AS "order_count",
+        ordered_at AS "ordered_at",
+        status AS "status",
+        user_id AS "user"
+      FROM orders AS "source"
+    ) AS "orders"
+    LEFT JOIN (
+      SELECT
+        country AS "country",
+        plan AS "plan",
+        user_id AS "user"
+      FROM users AS "source"
+    ) AS "user" ON "orders"."user" = "user"."user"
+    WHERE (SUBSTRING("user"."country", 1, CHAR_LENGTH('K')) = 'K') AND (POSITION('a''i' IN "orders"."status") > 0) AND (SUBSTRING("user"."plan", CHAR_LENGTH("user"."plan") - CHAR_LENGTH('o') + 1) = 'o')
+    GROUP BY "user"."country"
+  )
+SELECT
+  "user__country" AS "user.country",
+  "orders"
+FROM "cte_orders"
+ORDER BY "user.country"

@@ -1,0 +1,105 @@
+-- Tally <version>: wau by metric_time.month
+WITH
+  -- wau: events rows that can fall in a window
+  "cte_wau_rows" AS (
+    SELECT
+      CAST("events"."occurred_at" AS TIMESTAMP_NTZ) AS "__time",
+      "events"."active_users" AS "__value"
+    FROM (
+      SELECT
+        user_id AS "active_users",
+        occurred_at AS "occurred_at"
+      FROM events AS "source"
+    ) AS "events"
+  ),
+  -- wau: each member's active days
+  "cte_wau_active" AS (
+    SELECT DISTINCT
+      "__value" AS "__member",
+      DATE_TRUNC('day', "__time") AS "__day"
+    FROM "cte_wau_rows"
+  ),
+  -- wau: runs of activity whose 7-day windows overlap
+  "cte_wau_islands" AS (
+    SELECT
+      "__member",
+      "__day",
+      SUM("__starts") OVER (PARTITION BY "__member" ORDER BY "__day" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS "__island"
+    FROM (
+      SELECT
+        "__member",
+        "__day",
+        CASE WHEN "__day" <= LAG((DATEADD(day, 7, "__day"))) OVER (PARTITION BY "__member" ORDER BY "__day") THEN 0 ELSE 1 END AS "__starts"
+      FROM "cte_wau_active"
+    ) AS "marked"
+  ),
+  -- wau: distinct members in force from each change on
+  "cte_wau_running" AS (
+    SELECT
+      "__day",
+      SUM("__delta") OVER (ORDER BY "__day" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS "__active",
+      SUM("__presence") OVER (ORDER BY "__day" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS "__present",
+      LEAD("__day") OVER (ORDER BY "__day") AS "__next"
+    FROM (
+      SELECT
+        "__day",
+        SUM("__delta") AS "__delta",
+        SUM("__presence") AS "__presence"
+      FROM (
+        SELECT
+          MIN("__day") AS "__day",
+          CASE WHEN "__member" IS NULL THEN 0 ELSE 1 END AS "__delta",
+          1 AS "__presence"
+        FROM "cte_wau_islands"
+        GROUP BY "__member", "__island"
+        UNION ALL
+        SELECT
+          (DATEADD(day, 7, MAX("__day"))) AS "__day",
+          CASE WHEN "__member" IS NULL THEN 0 ELSE -1 END AS "__delta",
+          -1 AS "__presence"
+        FROM "cte_wau_islands"
+        GROUP BY "__member", "__island"
+      ) AS "edges"
+      GROUP BY "__day"
+    ) AS "changes"
+  ),
+  -- wau: count_distinct of active_users over the 7 day(s) ending at each day
+  "cte_wau_by_day" AS (
+    SELECT
+      "period"."start" AS "__period",
+      "r"."__active" AS "wau"
+    FROM (
+      SELECT DATEADD(day, periods.index, bounds.lo) AS "start"
+      FROM (SELECT DATE_TRUNC('day', (
+      SELECT
+        MIN("__time") AS "min"
+      FROM "cte_wau_rows"
+    )) AS lo, DATE_TRUNC('day', (
+      SELECT
+        MAX("__time") AS "max"
+      FROM "cte_wau_rows"
+    )) AS hi) AS bounds,
+        LATERAL FLATTEN(INPUT => ARRAY_GENERATE_RANGE(0, DATEDIFF(day, bounds.lo, bounds.hi) + 1)) AS periods
+    ) AS "period"
+    INNER JOIN "cte_wau_running" AS "r" ON ("period"."start" >= "r"."__day") AND ("period"."start" < "r"."__next")
+    WHERE "r"."__present" > 0
+  ),
+  -- wau: the value on the first day of each metric_time.month
+  "cte_wau" AS (
+    SELECT
+      "ranked"."metric_time__month",
+      "ranked"."wau"
+    FROM (
+      SELECT
+        DATE_TRUNC('month', "__period") AS "metric_time__month",
+        "wau",
+        ROW_NUMBER() OVER (PARTITION BY DATE_TRUNC('month', "__period") ORDER BY "__period") AS "__rank"
+      FROM "cte_wau_by_day"
+    ) AS "ranked"
+    WHERE "ranked"."__rank" = 1
+  )
+SELECT
+  CAST("metric_time__month" AS DATE) AS "metric_time.month",
+  "wau"
+FROM "cte_wau"
+ORDER BY "metric_time.month"

@@ -1,0 +1,78 @@
+-- Tally <version>: revenue_growth_mom by metric_time.month
+WITH
+  -- revenue: sum of orders.order_amount
+  "cte_revenue" AS (
+    SELECT
+      DATE_TRUNC('month', CAST("orders"."ordered_at" AS TIMESTAMP_NTZ)) AS "metric_time__month",
+      SUM("orders"."order_amount") AS "revenue"
+    FROM (
+      SELECT
+        amount AS "order_amount",
+        ordered_at AS "ordered_at",
+        status AS "status"
+      FROM orders AS "source"
+    ) AS "orders"
+    WHERE "orders"."status" IN ('paid', 'shipped')
+    GROUP BY DATE_TRUNC('month', CAST("orders"."ordered_at" AS TIMESTAMP_NTZ))
+  ),
+  -- revenue: sum of orders.order_amount
+  "cte_revenue_2" AS (
+    SELECT
+      DATE_TRUNC('month', "period"."start") AS "metric_time__month",
+      SUM("orders"."order_amount") AS "revenue"
+    FROM (
+      SELECT DATEADD(month, periods.index, bounds.lo) AS "start"
+      FROM (SELECT (DATEADD(month, 1, (
+      SELECT
+        MIN(DATE_TRUNC('month', CAST("orders"."ordered_at" AS TIMESTAMP_NTZ))) AS "min"
+      FROM (
+        SELECT
+          ordered_at AS "ordered_at"
+        FROM orders AS "source"
+      ) AS "orders"
+    ))) AS lo, (DATEADD(month, 1, (
+      SELECT
+        MAX(DATE_TRUNC('month', CAST("orders"."ordered_at" AS TIMESTAMP_NTZ))) AS "max"
+      FROM (
+        SELECT
+          ordered_at AS "ordered_at"
+        FROM orders AS "source"
+      ) AS "orders"
+    ))) AS hi) AS bounds,
+        LATERAL FLATTEN(INPUT => ARRAY_GENERATE_RANGE(0, DATEDIFF(month, bounds.lo, bounds.hi) + 1)) AS periods
+    ) AS "period"
+    INNER JOIN (
+      SELECT
+        amount AS "order_amount",
+        ordered_at AS "ordered_at",
+        status AS "status"
+      FROM orders AS "source"
+    ) AS "orders" ON DATE_TRUNC('month', CAST("orders"."ordered_at" AS TIMESTAMP_NTZ)) = (DATEADD(month, -1, "period"."start"))
+    WHERE "orders"."status" IN ('paid', 'shipped')
+    GROUP BY DATE_TRUNC('month', "period"."start")
+  ),
+  -- revenue_growth_mom: derived from revenue, revenue_last_month
+  "cte_revenue_growth_mom" AS (
+    SELECT
+      "combined"."metric_time__month",
+      CAST((MAX("combined"."__v0") - MAX("combined"."__v1")) AS DOUBLE) / NULLIF(MAX("combined"."__v1"), 0) AS "revenue_growth_mom"
+    FROM (
+      SELECT
+        "metric_time__month",
+        "revenue" AS "__v0",
+        NULL AS "__v1"
+      FROM "cte_revenue"
+      UNION ALL
+      SELECT
+        "metric_time__month",
+        NULL AS "__v0",
+        "revenue" AS "__v1"
+      FROM "cte_revenue_2"
+    ) AS "combined"
+    GROUP BY "combined"."metric_time__month"
+  )
+SELECT
+  CAST("metric_time__month" AS DATE) AS "metric_time.month",
+  "revenue_growth_mom"
+FROM "cte_revenue_growth_mom"
+ORDER BY "metric_time.month"

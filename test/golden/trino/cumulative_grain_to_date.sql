@@ -1,0 +1,56 @@
+-- Tally <version>: revenue_mtd by metric_time.day
+WITH
+  -- revenue_mtd: orders rows that can fall in a window
+  "cte_revenue_mtd_rows" AS (
+    SELECT
+      CAST("orders"."ordered_at" AS TIMESTAMP(6)) AS "__time",
+      "orders"."order_amount" AS "__value"
+    FROM (
+      SELECT
+        amount AS "order_amount",
+        ordered_at AS "ordered_at",
+        status AS "status"
+      FROM orders AS "source"
+    ) AS "orders"
+    WHERE ("orders"."status" IN ('paid', 'shipped')) AND (CAST("orders"."ordered_at" AS TIMESTAMP(6)) >= TIMESTAMP '2024-12-01 00:00:00') AND (CAST("orders"."ordered_at" AS TIMESTAMP(6)) < TIMESTAMP '2025-02-01 00:00:00')
+  ),
+  -- revenue_mtd: the last time with data, in or after the range
+  "cte_revenue_mtd_last" AS (
+    SELECT
+      MAX(CAST("orders"."ordered_at" AS TIMESTAMP(6))) AS "__time"
+    FROM (
+      SELECT
+        ordered_at AS "ordered_at",
+        status AS "status"
+      FROM orders AS "source"
+    ) AS "orders"
+    WHERE ("orders"."status" IN ('paid', 'shipped')) AND (CAST("orders"."ordered_at" AS TIMESTAMP(6)) >= TIMESTAMP '2024-12-01 00:00:00')
+  ),
+  -- revenue_mtd: sum of order_amount over the month to date at each day
+  "cte_revenue_mtd" AS (
+    SELECT
+      "period"."start" AS "metric_time__day",
+      SUM("r"."__value") AS "revenue_mtd"
+    FROM (
+      SELECT date_add('day', high.n * 10000 + low.n, bounds.lo) AS "start"
+      FROM (SELECT TIMESTAMP '2024-12-10 00:00:00' AS lo, LEAST(COALESCE(TIMESTAMP '2025-01-31 00:00:00', date_trunc('day', (
+      SELECT
+        MAX("__time") AS "max"
+      FROM "cte_revenue_mtd_last"
+    ))), COALESCE(date_trunc('day', (
+      SELECT
+        MAX("__time") AS "max"
+      FROM "cte_revenue_mtd_last"
+    )), TIMESTAMP '2025-01-31 00:00:00')) AS hi) AS bounds
+      CROSS JOIN UNNEST(sequence(0, date_diff('day', bounds.lo, bounds.hi) / 10000)) AS high(n)
+      CROSS JOIN UNNEST(sequence(0, 9999)) AS low(n)
+      WHERE high.n * 10000 + low.n <= date_diff('day', bounds.lo, bounds.hi)
+    ) AS "period"
+    INNER JOIN "cte_revenue_mtd_rows" AS "r" ON ("r"."__time" < (date_add('day', 1, "period"."start"))) AND ("r"."__time" >= date_trunc('month', "period"."start"))
+    GROUP BY "period"."start"
+  )
+SELECT
+  CAST("metric_time__day" AS DATE) AS "metric_time.day",
+  "revenue_mtd"
+FROM "cte_revenue_mtd"
+ORDER BY "metric_time.day"

@@ -1,0 +1,26 @@
+-- Tally <version>: orders by metric_time.extract_dow, metric_time.extract_week, metric_time.extract_doy, metric_time.extract_quarter
+WITH
+  -- orders: count of orders.order_count
+  "cte_orders" AS (
+    SELECT
+      day_of_week(CAST("orders"."ordered_at" AS TIMESTAMP(6))) AS "metric_time__extract_dow",
+      week(CAST("orders"."ordered_at" AS TIMESTAMP(6))) AS "metric_time__extract_week",
+      day_of_year(CAST("orders"."ordered_at" AS TIMESTAMP(6))) AS "metric_time__extract_doy",
+      quarter(CAST("orders"."ordered_at" AS TIMESTAMP(6))) AS "metric_time__extract_quarter",
+      COUNT("orders"."order_count") AS "orders"
+    FROM (
+      SELECT
+        order_id AS "order_count",
+        ordered_at AS "ordered_at"
+      FROM orders AS "source"
+    ) AS "orders"
+    GROUP BY day_of_week(CAST("orders"."ordered_at" AS TIMESTAMP(6))), week(CAST("orders"."ordered_at" AS TIMESTAMP(6))), day_of_year(CAST("orders"."ordered_at" AS TIMESTAMP(6))), quarter(CAST("orders"."ordered_at" AS TIMESTAMP(6)))
+  )
+SELECT
+  "metric_time__extract_dow" AS "metric_time.extract_dow",
+  "metric_time__extract_week" AS "metric_time.extract_week",
+  "metric_time__extract_doy" AS "metric_time.extract_doy",
+  "metric_time__extract_quarter" AS "metric_time.extract_quarter",
+  "orders"
+FROM "cte_orders"
+ORDER BY "metric_time.extract_dow", "metric_time.extract_week", "metric_time.extract_doy", "metric_time.extract_quarter"

@@ -1,0 +1,431 @@
+/**
+ * Every example metric (metrics/metrics.yml) against hand-written SQL over the fixture tables
+ * (fixtures/shop.sql): by time and, where it applies, by a dimension of a joined model. The
+ * expected SQL is written directly over the tables and never produced by Tally.
+ */
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadProject, runQuery, type DuckDBEngine, type Project, type RequestInput } from '../src/index.js';
+import { type CompareOptions, expectSameRows, openFixtureDb, sqlRows } from './helpers/fixture-db.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+let project: Project;
+let engine: DuckDBEngine;
+
+beforeAll(async () => {
+  project = loadProject(ROOT);
+  engine = await openFixtureDb();
+});
+
+afterAll(async () => {
+  await engine.close();
+});
+
+/** Runs the request through Tally and the SQL by hand, and compares the rows. */
+async function check(request: RequestInput, expectedSql: string, options: CompareOptions = {}): Promise<void> {
+  const expected = await sqlRows(engine, expectedSql);
+  expect(expected.length, 'the hand-written SQL returns rows (a vacuous test proves nothing)').toBeGreaterThan(0);
+  const result = await runQuery(project, engine, request);
+  expectSameRows(result.rows, expected, options);
+}
+
+const PAID = "status IN ('paid', 'shipped')";
+
+// Days covered by 7- and 30-day windows: an event on day D is inside the window of days D..D+6
+// (D..D+29). Only days from the first to the last day with events are reported.
+const daily = (window: number, name: string): string => `
+  WITH cover AS (
+    SELECT CAST(occurred_at AS DATE) + CAST(k AS INTEGER) AS d, user_id
+    FROM events, range(0, ${window}) AS r(k)
+  ), bounds AS (
+    SELECT MIN(CAST(occurred_at AS DATE)) AS lo, MAX(CAST(occurred_at AS DATE)) AS hi FROM events
+  )
+  SELECT d, COUNT(DISTINCT user_id) AS ${name}
+  FROM cover, bounds
+  WHERE d BETWEEN lo AND hi
+  GROUP BY d`;
+
+describe('revenue (simple, filtered)', () => {
+  it('by metric_time.day', async () => {
+    await check(
+      { metrics: ['revenue'], groupBy: ['metric_time.day'] },
+      `SELECT CAST(date_trunc('day', ordered_at) AS DATE) AS "metric_time.day", SUM(amount) AS revenue
+       FROM orders WHERE ${PAID} GROUP BY 1`,
+    );
+  });
+
+  it('by metric_time.month and user.country (orders of unknown or NULL users fall in the NULL group)', async () => {
+    await check(
+      { metrics: ['revenue'], groupBy: ['metric_time.month', 'user.country'] },
+      `SELECT CAST(date_trunc('month', o.ordered_at) AS DATE) AS "metric_time.month", u.country AS "user.country", SUM(o.amount) AS revenue
+       FROM orders AS o LEFT JOIN users AS u ON u.user_id = o.user_id
+       WHERE o.status IN ('paid', 'shipped')
+       GROUP BY 1, 2`,
+    );
+  });
+});
+
+describe('orders (simple, unfiltered)', () => {
+  it('by metric_time.day', async () => {
+    await check(
+      { metrics: ['orders'], groupBy: ['metric_time.day'] },
+      `SELECT CAST(ordered_at AS DATE) AS "metric_time.day", COUNT(*) AS orders FROM orders GROUP BY 1`,
+    );
+  });
+
+  it('by metric_time.month and user.country', async () => {
+    await check(
+      { metrics: ['orders'], groupBy: ['metric_time.month', 'user.country'] },
+      `SELECT CAST(date_trunc('month', o.ordered_at) AS DATE) AS "metric_time.month", u.country AS "user.country", COUNT(*) AS orders
+       FROM orders AS o LEFT JOIN users AS u ON u.user_id = o.user_id
+       GROUP BY 1, 2`,
+    );
+  });
+
+  it('by its own dimension order.status', async () => {
+    await check(
+      { metrics: ['orders'], groupBy: ['order.status', 'metric_time.month'] },
+      `SELECT status AS "order.status", CAST(date_trunc('month', ordered_at) AS DATE) AS "metric_time.month", COUNT(*) AS orders
+       FROM orders GROUP BY 1, 2`,
+    );
+  });
+});
+
+describe('paid_orders (simple, filtered)', () => {
+  it('by metric_time.day', async () => {
+    await check(
+      { metrics: ['paid_orders'], groupBy: ['metric_time.day'] },
+      `SELECT CAST(ordered_at AS DATE) AS "metric_time.day", COUNT(*) AS paid_orders FROM orders WHERE ${PAID} GROUP BY 1`,
+    );
+  });
+
+  it('by metric_time.month and user.plan', async () => {
+    await check(
+      { metrics: ['paid_orders'], groupBy: ['metric_time.month', 'user.plan'] },
+      `SELECT CAST(date_trunc('month', o.ordered_at) AS DATE) AS "metric_time.month", u.plan AS "user.plan", COUNT(*) AS paid_orders
+       FROM orders AS o LEFT JOIN users AS u ON u.user_id = o.user_id
+       WHERE o.status IN ('paid', 'shipped')
+       GROUP BY 1, 2`,
+    );
+  });
+});
+
+describe('average_order_value (ratio)', () => {
+  it('by metric_time.month', async () => {
+    await check(
+      { metrics: ['average_order_value'], groupBy: ['metric_time.month'] },
+      `SELECT CAST(date_trunc('month', ordered_at) AS DATE) AS "metric_time.month",
+              CAST(SUM(amount) AS DOUBLE) / COUNT(*) AS average_order_value
+       FROM orders WHERE ${PAID} GROUP BY 1`,
+      { doubles: ['average_order_value'] },
+    );
+  });
+
+  it('by metric_time.month and user.country', async () => {
+    await check(
+      { metrics: ['average_order_value'], groupBy: ['metric_time.month', 'user.country'] },
+      `SELECT CAST(date_trunc('month', o.ordered_at) AS DATE) AS "metric_time.month", u.country AS "user.country",
+              CAST(SUM(o.amount) AS DOUBLE) / COUNT(*) AS average_order_value
+       FROM orders AS o LEFT JOIN users AS u ON u.user_id = o.user_id
+       WHERE o.status IN ('paid', 'shipped')
+       GROUP BY 1, 2`,
+      { doubles: ['average_order_value'] },
+    );
+  });
+});
+
+describe('new_users (simple, on users)', () => {
+  it('by metric_time.day', async () => {
+    await check(
+      { metrics: ['new_users'], groupBy: ['metric_time.day'] },
+      `SELECT CAST(signed_up_at AS DATE) AS "metric_time.day", COUNT(*) AS new_users FROM users GROUP BY 1`,
+    );
+  });
+
+  it('by metric_time.month, user.country and user.plan', async () => {
+    await check(
+      { metrics: ['new_users'], groupBy: ['metric_time.month', 'user.country', 'user.plan'] },
+      `SELECT CAST(date_trunc('month', signed_up_at) AS DATE) AS "metric_time.month", country AS "user.country", plan AS "user.plan",
+              COUNT(*) AS new_users
+       FROM users GROUP BY 1, 2, 3`,
+    );
+  });
+});
+
+describe('dau (simple, count distinct)', () => {
+  it('by metric_time.day (a day with only anonymous events has dau 0)', async () => {
+    await check(
+      { metrics: ['dau'], groupBy: ['metric_time.day'] },
+      `SELECT CAST(occurred_at AS DATE) AS "metric_time.day", COUNT(DISTINCT user_id) AS dau FROM events GROUP BY 1`,
+    );
+  });
+
+  it('by metric_time.month and user.country', async () => {
+    await check(
+      { metrics: ['dau'], groupBy: ['metric_time.month', 'user.country'] },
+      `SELECT CAST(date_trunc('month', e.occurred_at) AS DATE) AS "metric_time.month", u.country AS "user.country",
+              COUNT(DISTINCT e.user_id) AS dau
+       FROM events AS e LEFT JOIN users AS u ON u.user_id = e.user_id
+       GROUP BY 1, 2`,
+    );
+  });
+});
+
+describe('wau (cumulative, 7-day window)', () => {
+  it('by metric_time.day: rows only on days whose window holds events', async () => {
+    await check({ metrics: ['wau'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", wau FROM (${daily(7, 'wau')})`);
+  });
+
+  it('by metric_time.week: the value of the first day of each ISO week that has one', async () => {
+    await check(
+      { metrics: ['wau'], groupBy: ['metric_time.week'] },
+      `SELECT d - CAST(isodow(d) - 1 AS INTEGER) AS "metric_time.week", arg_min(wau, d) AS wau
+       FROM (${daily(7, 'wau')}) GROUP BY 1`,
+    );
+  });
+
+  it('by metric_time.month', async () => {
+    await check(
+      { metrics: ['wau'], groupBy: ['metric_time.month'] },
+      `SELECT make_date(year(d), month(d), 1) AS "metric_time.month", arg_min(wau, d) AS wau
+       FROM (${daily(7, 'wau')}) GROUP BY 1`,
+    );
+  });
+});
+
+describe('mau (cumulative, 30-day window)', () => {
+  it('by metric_time.day: no rows after a gap of more than 30 days', async () => {
+    await check({ metrics: ['mau'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", mau FROM (${daily(30, 'mau')})`);
+  });
+
+  it('by metric_time.month', async () => {
+    await check(
+      { metrics: ['mau'], groupBy: ['metric_time.month'] },
+      `SELECT make_date(year(d), month(d), 1) AS "metric_time.month", arg_min(mau, d) AS mau
+       FROM (${daily(30, 'mau')}) GROUP BY 1`,
+    );
+  });
+});
+
+describe('stickiness (ratio of a simple and a cumulative metric)', () => {
+  it('by metric_time.day: days inside a 30-day window without events have NULL stickiness', async () => {
+    await check(
+      { metrics: ['stickiness'], groupBy: ['metric_time.day'] },
+      `WITH dau AS (SELECT CAST(occurred_at AS DATE) AS d, COUNT(DISTINCT user_id) AS dau FROM events GROUP BY 1),
+            mau AS (${daily(30, 'mau')})
+       SELECT COALESCE(dau.d, mau.d) AS "metric_time.day", CAST(dau.dau AS DOUBLE) / NULLIF(mau.mau, 0) AS stickiness
+       FROM dau FULL OUTER JOIN mau ON dau.d = mau.d`,
+      { doubles: ['stickiness'] },
+    );
+  });
+
+  it('by metric_time.month', async () => {
+    await check(
+      { metrics: ['stickiness'], groupBy: ['metric_time.month'] },
+      `WITH dau AS (SELECT make_date(year(occurred_at), month(occurred_at), 1) AS m, COUNT(DISTINCT user_id) AS dau FROM events GROUP BY 1),
+            mau AS (SELECT make_date(year(d), month(d), 1) AS m, arg_min(mau, d) AS mau FROM (${daily(30, 'mau')}) GROUP BY 1)
+       SELECT COALESCE(dau.m, mau.m) AS "metric_time.month", CAST(dau.dau AS DOUBLE) / NULLIF(mau.mau, 0) AS stickiness
+       FROM dau FULL OUTER JOIN mau ON dau.m = mau.m`,
+      { doubles: ['stickiness'] },
+    );
+  });
+});
+
+describe('searches, search_clicks, search_ctr', () => {
+  it('searches by metric_time.day (0 on days with events but no search)', async () => {
+    await check(
+      { metrics: ['searches'], groupBy: ['metric_time.day'] },
+      `SELECT CAST(occurred_at AS DATE) AS "metric_time.day", count_if(event_type = 'search') AS searches FROM events GROUP BY 1`,
+    );
+  });
+
+  it('searches by metric_time.month and user.country', async () => {
+    await check(
+      { metrics: ['searches'], groupBy: ['metric_time.month', 'user.country'] },
+      `SELECT CAST(date_trunc('month', e.occurred_at) AS DATE) AS "metric_time.month", u.country AS "user.country",
+              count_if(e.event_type = 'search') AS searches
+       FROM events AS e LEFT JOIN users AS u ON u.user_id = e.user_id GROUP BY 1, 2`,
+    );
+  });
+
+  it('search_clicks by metric_time.day', async () => {
+    await check(
+      { metrics: ['search_clicks'], groupBy: ['metric_time.day'] },
+      `SELECT CAST(occurred_at AS DATE) AS "metric_time.day", count_if(event_type = 'search_click') AS search_clicks FROM events GROUP BY 1`,
+    );
+  });
+
+  it('search_clicks by metric_time.month and user.plan', async () => {
+    await check(
+      { metrics: ['search_clicks'], groupBy: ['metric_time.month', 'user.plan'] },
+      `SELECT CAST(date_trunc('month', e.occurred_at) AS DATE) AS "metric_time.month", u.plan AS "user.plan",
+              count_if(e.event_type = 'search_click') AS search_clicks
+       FROM events AS e LEFT JOIN users AS u ON u.user_id = e.user_id GROUP BY 1, 2`,
+    );
+  });
+
+  it('search_ctr by metric_time.day (NULL where there were clicks but no searches)', async () => {
+    await check(
+      { metrics: ['search_ctr'], groupBy: ['metric_time.day'] },
+      `SELECT CAST(occurred_at AS DATE) AS "metric_time.day",
+              CAST(count_if(event_type = 'search_click') AS DOUBLE) / NULLIF(count_if(event_type = 'search'), 0) AS search_ctr
+       FROM events GROUP BY 1`,
+      { doubles: ['search_ctr'] },
+    );
+  });
+
+  it('search_ctr by metric_time.month and user.country', async () => {
+    await check(
+      { metrics: ['search_ctr'], groupBy: ['metric_time.month', 'user.country'] },
+      `SELECT CAST(date_trunc('month', e.occurred_at) AS DATE) AS "metric_time.month", u.country AS "user.country",
+              CAST(count_if(e.event_type = 'search_click') AS DOUBLE) / NULLIF(count_if(e.event_type = 'search'), 0) AS search_ctr
+       FROM events AS e LEFT JOIN users AS u ON u.user_id = e.user_id GROUP BY 1, 2`,
+      { doubles: ['search_ctr'] },
+    );
+  });
+});
+
+describe('items_sold (simple, on a SQL model joined to orders)', () => {
+  it('by metric_time.day (lines of a missing order are dropped by the model SQL)', async () => {
+    await check(
+      { metrics: ['items_sold'], groupBy: ['metric_time.day'] },
+      `SELECT CAST(o.ordered_at AS DATE) AS "metric_time.day", SUM(i.quantity) AS items_sold
+       FROM order_items AS i JOIN orders AS o ON o.order_id = i.order_id GROUP BY 1`,
+    );
+  });
+
+  it('by metric_time.month and user.country (two hops: order_items -> orders -> users)', async () => {
+    await check(
+      { metrics: ['items_sold'], groupBy: ['metric_time.month', 'user.country'] },
+      `SELECT CAST(date_trunc('month', o.ordered_at) AS DATE) AS "metric_time.month", u.country AS "user.country", SUM(i.quantity) AS items_sold
+       FROM order_items AS i JOIN orders AS o ON o.order_id = i.order_id
+       LEFT JOIN users AS u ON u.user_id = o.user_id
+       GROUP BY 1, 2`,
+    );
+  });
+
+  it('by product.category (unknown product -> NULL group; a never-sold product has no row)', async () => {
+    await check(
+      { metrics: ['items_sold'], groupBy: ['product.category'] },
+      `SELECT p.category AS "product.category", SUM(i.quantity) AS items_sold
+       FROM order_items AS i JOIN orders AS o ON o.order_id = i.order_id
+       LEFT JOIN products AS p ON p.product_id = i.product_id
+       GROUP BY 1`,
+    );
+  });
+});
+
+describe('revenue_mtd (cumulative, grain to date)', () => {
+  const mtdDaily = `
+    WITH paid AS (SELECT CAST(ordered_at AS DATE) AS day, amount FROM orders WHERE ${PAID}),
+    days AS (
+      SELECT CAST(g AS DATE) AS d
+      FROM generate_series(CAST((SELECT MIN(day) FROM paid) AS TIMESTAMP), CAST((SELECT MAX(day) FROM paid) AS TIMESTAMP), INTERVAL 1 DAY) AS s(g)
+    )
+    SELECT d, SUM(amount) AS revenue_mtd
+    FROM days JOIN paid ON paid.day <= days.d AND year(paid.day) = year(days.d) AND month(paid.day) = month(days.d)
+    GROUP BY d`;
+
+  it('by metric_time.day', async () => {
+    await check({ metrics: ['revenue_mtd'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", revenue_mtd FROM (${mtdDaily})`);
+  });
+
+  it('by metric_time.month: the value on the first day of the month that has one', async () => {
+    await check(
+      { metrics: ['revenue_mtd'], groupBy: ['metric_time.month'] },
+      `SELECT make_date(year(d), month(d), 1) AS "metric_time.month", arg_min(revenue_mtd, d) AS revenue_mtd FROM (${mtdDaily}) GROUP BY 1`,
+    );
+  });
+});
+
+describe('revenue_growth_mom (derived with an offset)', () => {
+  it('by metric_time.month: a month without revenue, a 0.00 month and one extra month at the end', async () => {
+    await check(
+      { metrics: ['revenue_growth_mom'], groupBy: ['metric_time.month'] },
+      `WITH m AS (
+         SELECT make_date(year(ordered_at), month(ordered_at), 1) AS month, SUM(amount) AS revenue
+         FROM orders WHERE ${PAID} GROUP BY 1
+       ), months AS (
+         SELECT month FROM m UNION SELECT CAST(month + INTERVAL 1 MONTH AS DATE) FROM m
+       )
+       SELECT months.month AS "metric_time.month",
+              (cur.revenue - prev.revenue) / NULLIF(prev.revenue, 0) AS revenue_growth_mom
+       FROM months
+       LEFT JOIN m AS cur ON cur.month = months.month
+       LEFT JOIN m AS prev ON prev.month = CAST(months.month - INTERVAL 1 MONTH AS DATE)`,
+      { doubles: ['revenue_growth_mom'] },
+    );
+  });
+
+  it('by metric_time.month and user.country', async () => {
+    await check(
+      { metrics: ['revenue_growth_mom'], groupBy: ['metric_time.month', 'user.country'] },
+      `WITH m AS (
+         SELECT make_date(year(o.ordered_at), month(o.ordered_at), 1) AS month, u.country, SUM(o.amount) AS revenue
+         FROM orders AS o LEFT JOIN users AS u ON u.user_id = o.user_id
+         WHERE o.status IN ('paid', 'shipped') GROUP BY 1, 2
+       ), keys AS (
+         SELECT month, country FROM m UNION SELECT CAST(month + INTERVAL 1 MONTH AS DATE), country FROM m
+       )
+       SELECT keys.month AS "metric_time.month", keys.country AS "user.country",
+              (cur.revenue - prev.revenue) / NULLIF(prev.revenue, 0) AS revenue_growth_mom
+       FROM keys
+       LEFT JOIN m AS cur ON cur.month = keys.month AND cur.country IS NOT DISTINCT FROM keys.country
+       LEFT JOIN m AS prev ON prev.month = CAST(keys.month - INTERVAL 1 MONTH AS DATE) AND prev.country IS NOT DISTINCT FROM keys.country`,
+      { doubles: ['revenue_growth_mom'] },
+    );
+  });
+});
+
+describe('signup_to_paid_order_7d (conversion)', () => {
+  // Users with a paid or shipped order within [signed_up_at, signed_up_at + 7 days].
+  const converted = `
+    SELECT DISTINCT u.user_id
+    FROM users AS u JOIN orders AS o ON o.user_id = u.user_id
+    WHERE o.status IN ('paid', 'shipped')
+      AND o.ordered_at >= u.signed_up_at
+      AND o.ordered_at <= u.signed_up_at + INTERVAL 7 DAY`;
+
+  it('by metric_time.month (exactly +7 days converts, +7 days +1 second does not)', async () => {
+    await check(
+      { metrics: ['signup_to_paid_order_7d'], groupBy: ['metric_time.month'] },
+      `SELECT CAST(date_trunc('month', u.signed_up_at) AS DATE) AS "metric_time.month",
+              CAST(COUNT(DISTINCT c.user_id) AS DOUBLE) / COUNT(DISTINCT u.user_id) AS signup_to_paid_order_7d
+       FROM users AS u LEFT JOIN (${converted}) AS c ON c.user_id = u.user_id
+       GROUP BY 1`,
+      { doubles: ['signup_to_paid_order_7d'] },
+    );
+  });
+
+  it('by metric_time.day', async () => {
+    await check(
+      { metrics: ['signup_to_paid_order_7d'], groupBy: ['metric_time.day'] },
+      `SELECT CAST(u.signed_up_at AS DATE) AS "metric_time.day",
+              CAST(COUNT(DISTINCT c.user_id) AS DOUBLE) / COUNT(DISTINCT u.user_id) AS signup_to_paid_order_7d
+       FROM users AS u LEFT JOIN (${converted}) AS c ON c.user_id = u.user_id
+       GROUP BY 1`,
+      { doubles: ['signup_to_paid_order_7d'] },
+    );
+  });
+
+  it('by user.country and user.plan (base-side dimensions, NULL groups included)', async () => {
+    await check(
+      { metrics: ['signup_to_paid_order_7d'], groupBy: ['user.country', 'user.plan'] },
+      `SELECT u.country AS "user.country", u.plan AS "user.plan",
+              CAST(COUNT(DISTINCT c.user_id) AS DOUBLE) / COUNT(DISTINCT u.user_id) AS signup_to_paid_order_7d
+       FROM users AS u LEFT JOIN (${converted}) AS c ON c.user_id = u.user_id
+       GROUP BY 1, 2`,
+      { doubles: ['signup_to_paid_order_7d'] },
+    );
+  });
+});
+
+describe('coverage', () => {
+  it('every metric of the example project is tested here', () => {
+    const tested = [
+      'revenue', 'orders', 'paid_orders', 'average_order_value', 'new_users', 'dau', 'wau', 'mau', 'stickiness', 'searches',
+      'search_clicks', 'search_ctr', 'items_sold', 'revenue_mtd', 'revenue_growth_mom', 'signup_to_paid_order_7d',
+    ];
+    expect([...project.graph.metrics.keys()].sort()).toEqual([...tested].sort());
+  });
+});
