@@ -14,6 +14,7 @@ import { join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseYamlFile, problemAtPath, zodProblem } from './definitions/yaml-source.js';
 import { type DefinitionProblem, DefinitionError } from './errors.js';
+import { AUTH_SECRET_KEYS, type AuthConfig, authSchema, type LimitsConfig, limitsSchema } from './access/auth-config.js';
 import { DIALECT_NAMES, type DialectName } from './sql/dialects/index.js';
 
 export const CONFIG_FILE = 'tally.yml';
@@ -38,6 +39,10 @@ export interface TallyConfig {
   engine: EngineConfig;
   /** The dialect `tally compile` writes by default. */
   dialect: DialectName;
+  /** Who may call the API (src/access/auth-config.ts); absent without tally.yml, the open demo. Paths are absolute. */
+  auth?: AuthConfig;
+  /** Limits on requests and answers served by the API. */
+  limits?: LimitsConfig;
 }
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'name an environment variable (letters, digits and _), not its value');
@@ -56,6 +61,8 @@ const configSchema = z.strictObject({
     ])
     .optional(),
   dialect: z.enum(DIALECT_NAMES).optional(),
+  auth: authSchema.optional(),
+  limits: limitsSchema.optional(),
 });
 
 /** Keys that would put a secret (or a whole connection string) in the file. */
@@ -81,7 +88,9 @@ export function parseConfig(display: string, text: string, dir = '.'): TallyConf
     problemAtPath(
       file,
       path,
-      `'${String(path[path.length - 1])}' would put a connection secret in ${CONFIG_FILE}, which is committed; put the connection URL in an environment variable and name it with url_env (for example url_env: ${DEFAULT_PG_URL_ENV})`,
+      path[0] === 'auth'
+        ? `'${String(path[path.length - 1])}' would put a secret in ${CONFIG_FILE}, which is committed; write an API key's hash (hash: sha256:…, printed by \`tally key create\`) and name the JWT secret's environment variable (jwt.secret_env)`
+        : `'${String(path[path.length - 1])}' would put a connection secret in ${CONFIG_FILE}, which is committed; put the connection URL in an environment variable and name it with url_env (for example url_env: ${DEFAULT_PG_URL_ENV})`,
       true,
     ),
   );
@@ -103,14 +112,36 @@ export function parseConfig(display: string, text: string, dir = '.'): TallyConf
       maxConnections: engine.max_connections,
     };
   }
-  return { file: display, engine: config, dialect: result.data.dialect ?? config.type };
+  const auth = result.data.auth;
+  // Without an auth section, tally.yml serves nobody: anonymous access must be asked for.
+  const resolvedAuth: AuthConfig = auth
+    ? { ...auth, api_keys_file: auth.api_keys_file && resolve(dir, auth.api_keys_file), jwt: auth.jwt && { ...auth.jwt, jwks_file: auth.jwt.jwks_file && resolve(dir, auth.jwt.jwks_file) } }
+    : authSchema.parse({});
+  return { file: display, engine: config, dialect: result.data.dialect ?? config.type, auth: resolvedAuth, limits: result.data.limits };
 }
 
 function secretKeys(data: unknown): (string | number)[][] {
   if (!data || typeof data !== 'object') return [];
   const engine = (data as Record<string, unknown>).engine;
-  if (!engine || typeof engine !== 'object') return [];
-  return Object.keys(engine)
-    .filter((k) => SECRET_KEYS.includes(k))
-    .map((k) => ['engine', k]);
+  const out: (string | number)[][] = [];
+  if (engine && typeof engine === 'object') {
+    out.push(
+      ...Object.keys(engine)
+        .filter((k) => SECRET_KEYS.includes(k))
+        .map((k) => ['engine', k]),
+    );
+  }
+  // Under auth: an API key or a JWT secret written out instead of its hash or its variable.
+  const auth = (data as Record<string, unknown>).auth;
+  const under = (value: unknown, path: (string | number)[]): void => {
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return;
+    for (const k of Object.keys(value)) if (AUTH_SECRET_KEYS.includes(k)) out.push([...path, k]);
+  };
+  if (auth && typeof auth === 'object') {
+    under(auth, ['auth']);
+    under((auth as Record<string, unknown>).jwt, ['auth', 'jwt']);
+    const keys = (auth as Record<string, unknown>).api_keys;
+    if (Array.isArray(keys)) keys.forEach((k, i) => under(k, ['auth', 'api_keys', i]));
+  }
+  return out;
 }

@@ -13,7 +13,19 @@ export type ErrorCode =
   | 'UNSUPPORTED'
   | 'QUERY_TIMEOUT'
   | 'QUERY_CANCELLED'
-  | 'ENGINE_ERROR';
+  | 'ENGINE_ERROR'
+  /** The engine cannot be reached (server down, file unreadable); retry later, it recovers by itself. */
+  | 'ENGINE_UNAVAILABLE'
+  /** No valid credentials (API key or bearer token). */
+  | 'UNAUTHENTICATED'
+  /** Valid credentials, but the access policy does not allow this. */
+  | 'FORBIDDEN'
+  /** Too many queries waiting for the engine. */
+  | 'BUSY'
+  /** The answer would have more rows than the server's limit. */
+  | 'TOO_MANY_ROWS'
+  /** The request is larger or more complex than the server's limits. */
+  | 'REQUEST_TOO_LARGE';
 
 export class TallyError extends Error {
   readonly code: ErrorCode;

@@ -1,5 +1,6 @@
 /** Tally as a library: load a project, compile a request, run it. */
 export { loadProject, projectFromSources, type Project } from './project.js';
+export { loadDbtProject, importDbtDirectory, type DbtImport, type DbtImportOptions } from './importers/dbt/index.js';
 export { compileRequest, type CompiledQuery } from './compile.js';
 export { runQuery, type QueryResult, type RunOptions } from './run.js';
 export { DuckDBEngine } from './engines/duckdb.js';
@@ -17,3 +18,7 @@ export type { Dialect } from './sql/dialect.js';
 export { loadRevision, type Revision } from './review/revisions.js';
 export { diffRevisions, compareNumbers, type DefinitionsDiff, type MetricChange } from './review/diff.js';
 export { formatText as formatDiffText, formatMarkdown as formatDiffMarkdown } from './review/report.js';
+export { AccessControl, type Caller } from './access/control.js';
+export { accessPolicyOf, type AccessPolicy } from './access/policy.js';
+export { Authenticator, createApiKey } from './access/authenticate.js';
+export { ReopeningEngine } from './engines/reopening.js';

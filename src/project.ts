@@ -5,7 +5,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { compileRequest } from './compile.js';
+import { accessPolicyOf } from './access/policy.js';
+import { lowerPlan } from './planner/lower.js';
+import { buildPlan } from './planner/plan.js';
+import { parseRequest } from './query/request.js';
 import { SemanticGraph } from './definitions/graph.js';
 import { type LoadedDefinitions, loadDefinitionFiles, loadDefinitionSources, type DefinitionSource } from './definitions/load.js';
 import { type DefinitionProblem, DefinitionError, TallyError } from './errors.js';
@@ -35,7 +38,8 @@ export function projectFromSources(sources: DefinitionSource[]): Project {
 
 function buildGraph(definitions: LoadedDefinitions): SemanticGraph {
   const graph = new SemanticGraph(definitions);
-  const problems = checkMetricsCompile(graph);
+  // Access policies (roles, row filters, restrictions) are checked like every other definition.
+  const problems = [...checkMetricsCompile(graph), ...accessPolicyOf(graph).problems];
   if (problems.length) throw new DefinitionError(problems);
   return graph;
 }
@@ -73,7 +77,8 @@ function checkMetricsCompile(graph: SemanticGraph): DefinitionProblem[] {
     if (broken) continue;
     const tryCompile = (groupBy: string[]): TallyError | undefined => {
       try {
-        compileRequest(graph, { metrics: [metric.name], groupBy });
+        // Planning and lowering resolve every reference; rendering text would add nothing here.
+        lowerPlan(graph, buildPlan(graph, parseRequest({ metrics: [metric.name], groupBy })));
         return undefined;
       } catch (e) {
         if (e instanceof TallyError) return e;

@@ -115,14 +115,14 @@ function rowFilter(graph: SemanticGraph, def: RowFilterDef, problem: (sub: (stri
  * A role's row filters with the caller's claims bound as literals in the tree (never as text):
  * undefined when the role sees every row; `missing` names a claim the caller lacks.
  */
-export function bindRowFilters(role: Role, claims: Record<string, unknown>): { expr?: Expression; missing?: string } {
+export function bindRowFilters(role: Role, claims: Record<string, unknown> | 'placeholder'): { expr?: Expression; missing?: string } {
   const parts: Expression[] = [];
   for (const f of role.rowFilters) {
     if (f.kind === 'fixed') {
       parts.push(f.expr);
       continue;
     }
-    const values = claimValues(claims, f.claim);
+    const values = claims === 'placeholder' ? [valueOf('x')] : claimValues(claims, f.claim);
     if (!values) return { missing: f.claim };
     parts.push(membership(f.dimension, values));
   }
@@ -141,9 +141,7 @@ function claimValues(claims: Record<string, unknown>, path: string): Expression[
   const out: Expression[] = [];
   for (const v of list) {
     if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) {
-      const value = valueOf(v);
-      if (!value) return undefined;
-      out.push(value);
+      out.push(valueOf(v));
     } else return undefined;
   }
   return out;

@@ -41,6 +41,8 @@ import { typedFilter, type FilterInput, type FilterShape } from './typed-filter.
 /** What resolvers need: run a request (with structured filters) through the one calculation path. */
 export interface ApiContext {
   run(request: RequestInput, filters: Expression[]): Promise<QueryResult>;
+  /** The metrics this caller may query (the catalog shows only those); undefined: all of them. */
+  visibleMetrics?(): ReadonlySet<string> | undefined;
 }
 
 const nonNull = <T extends GraphQLNullableType>(t: T): GraphQLNonNull<T> => new GraphQLNonNull(t);
@@ -283,7 +285,14 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
             [],
           ),
       },
-      catalog: { type: nonNull(catalogType), description: 'Every metric and dimension that can be asked for.', resolve: () => catalog },
+      catalog: {
+        type: nonNull(catalogType),
+        description: 'Every metric and dimension that can be asked for.',
+        resolve: (_root, _args, ctx) => {
+          const visible = ctx.visibleMetrics?.();
+          return visible ? { ...catalog, metrics: catalog.metrics.filter((m) => visible.has(m.name)) } : catalog;
+        },
+      },
     },
   });
   return new GraphQLSchema({ query, types: [...entityTypes.values()] });

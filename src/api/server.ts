@@ -3,12 +3,16 @@
  * through the same compile-and-run path as the CLI and the library.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { type Authenticator } from '../access/authenticate.js';
+import { AccessControl, type Caller, TRUSTED_CALLER } from '../access/control.js';
+import { accessPolicyOf } from '../access/policy.js';
 import { compileRequest, type CompiledQuery } from '../compile.js';
 import type { Engine, ResultSet } from '../engines/engine.js';
 import { DefinitionError, TallyError } from '../errors.js';
@@ -17,6 +21,7 @@ import type { Expression } from '../query/expression.js';
 import type { RequestInput } from '../query/request.js';
 import type { QueryResult } from '../run.js';
 import { type CacheOptions, TtlCache } from './cache.js';
+import { DEFAULT_LIMITS, type Limits, QueryGate } from './limits.js';
 import { serveCatalogAsset } from '../web/assets.js';
 import { type ApiContext, buildSchema } from './schema.js';
 
@@ -25,7 +30,16 @@ export interface ServerOptions {
   engine: Engine;
   /** Reload definitions when metrics/ changes; a broken edit keeps the last valid version serving. */
   watch?: boolean;
+  /** Per-query timeout; overrides limits.queryTimeoutMs. */
   timeoutMs?: number;
+  /**
+   * Who may call: without one, every request is served as a trusted caller to whom policies do
+   * not apply (the library's default and the open demo); with one, credentials are checked and
+   * the definitions' access policy decides what each caller sees.
+   */
+  auth?: Authenticator;
+  /** Request, answer and engine limits; DEFAULT_LIMITS for what is not given. */
+  limits?: Partial<Limits>;
   /** Answers kept for identical requests; `false` turns this cache off. Default: 60 s, 1000 answers. */
   cache?: CacheOptions | false;
   log?: (line: string) => void;
@@ -34,6 +48,7 @@ export interface ServerOptions {
 interface Served {
   project: Project;
   schema: GraphQLSchema;
+  access: AccessControl;
 }
 
 export class TallyServer {
@@ -47,18 +62,27 @@ export class TallyServer {
   private http?: Server;
   readonly yoga: YogaServerInstance<Record<string, unknown>, ApiContext>;
   private readonly log: (line: string) => void;
+  readonly limits: Limits;
+  /** Engine queries running at once, and the queue in front of them. */
+  readonly gate: QueryGate;
 
   constructor(private readonly options: ServerOptions) {
     this.log = options.log ?? ((line) => console.log(line));
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits, ...(options.timeoutMs !== undefined ? { queryTimeoutMs: options.timeoutMs } : {}) };
+    this.gate = new QueryGate(this.limits.maxConcurrentQueries, this.limits.maxQueuedQueries);
     const cache = options.cache ?? { ttlMs: 60_000, maxEntries: 1000 };
     if (cache) this.results = new TtlCache(cache);
     this.served = this.load();
     this.yoga = createYoga<Record<string, unknown>, ApiContext>({
       schema: () => this.served.schema,
-      context: () => this.context(),
+      context: async ({ request }) => this.context(await this.authenticate(request)),
+      plugins: [this.armor(), variableNesting(MAX_VARIABLE_NESTING), errorCodes()],
       renderGraphiQL,
       graphiql: { title: 'Tally', defaultQuery: DEFAULT_QUERY },
       landingPage: false,
+      // Errors Tally raises on purpose are answers, not incidents; unexpected ones are logged
+      // (without request headers, so no credential ever reaches a log) by maskError below.
+      logging: false,
       maskedErrors: {
         maskError: (error, message) => {
           const original = error instanceof GraphQLError ? error.originalError : error;
@@ -81,20 +105,63 @@ export class TallyServer {
 
   private load(): Served {
     const project = loadProject(this.options.projectDir);
-    return { project, schema: buildSchema(project.graph) };
+    return { project, schema: buildSchema(project.graph), access: new AccessControl(project.graph, accessPolicyOf(project.graph).policy) };
   }
 
-  private context(): ApiContext {
-    const { project } = this.served;
+  /** The caller of a request; UNAUTHENTICATED (HTTP 401) without valid credentials where they are required. */
+  private async authenticate(request: Request): Promise<Caller> {
+    const auth = this.options.auth;
+    if (!auth) return TRUSTED_CALLER;
+    try {
+      return await auth.authenticate(request.headers);
+    } catch (e) {
+      if (e instanceof TallyError) {
+        throw new GraphQLError(e.message, { extensions: { code: e.code, http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } } });
+      }
+      throw e;
+    }
+  }
+
+  /** GraphQL documents deeper, wider or longer than the limits are refused before they run. */
+  private armor(): Plugin {
+    const tag = (_ctx: unknown, error: GraphQLError): void => {
+      (error.extensions as Record<string, unknown>).code = 'REQUEST_TOO_LARGE';
+    };
+    const callbacks = { onReject: [tag], propagateOnRejection: true };
+    return EnvelopArmorPlugin({
+      maxDepth: { n: this.limits.maxDepth, ...callbacks },
+      maxAliases: { n: this.limits.maxAliases, ...callbacks },
+      costLimit: { maxCost: this.limits.maxCost, ...callbacks },
+      maxTokens: { n: this.limits.maxTokens, ...callbacks },
+      maxDirectives: { n: 20, ...callbacks },
+      // The schema is public and self-documenting: suggestions help more than they reveal.
+      blockFieldSuggestion: { enabled: false },
+    }) as Plugin;
+  }
+
+  private context(caller: Caller): ApiContext {
+    const { project, access } = this.served;
     return {
-      run: async (request, filters): Promise<QueryResult> => {
-        // Requests are keyed by definitions version and the request itself: an answer computed
-        // by older definitions is never served after a reload.
-        const key = `${project.version}\0${JSON.stringify(request)}\0${JSON.stringify(filters)}`;
+      visibleMetrics: () => access.visibleMetrics(caller),
+      run: async (input, filters): Promise<QueryResult> => {
+        if (input.where !== undefined && input.where.length > this.limits.maxFilterLength) {
+          throw new TallyError('REQUEST_TOO_LARGE', `the filter is ${input.where.length} characters long, more than the ${this.limits.maxFilterLength} this server accepts; shorten it`);
+        }
+        // What the caller may see: FORBIDDEN, or the row filters every metric leaf is compiled with.
+        const rowFilters = access.authorize(caller, input, filters);
+        // One row more than the limit is read, so that an answer over the limit is known as such.
+        const maxRows = this.limits.maxRows;
+        const request: RequestInput = input.limit !== undefined && input.limit <= maxRows ? input : { ...input, limit: maxRows + 1 };
+        // Requests are keyed by definitions version, the request and the caller's row filters: an
+        // answer computed by older definitions, or for a caller who sees other rows, is never served.
+        const key = `${project.version}\0${JSON.stringify(request)}\0${JSON.stringify(filters)}\0${JSON.stringify(rowFilters)}`;
         const answered = this.results?.get(key);
         if (answered) return answered;
-        const compiled = this.compile(key, project, request, filters);
+        const compiled = this.compile(key, project, request, filters, rowFilters);
         const result = await this.execute(project.version, compiled.sql);
+        if (result.rows.length > maxRows) {
+          throw new TallyError('TOO_MANY_ROWS', `the answer has more than ${maxRows} rows, the most this server returns; narrow it with a filter, a shorter time range, a coarser grain or a limit`);
+        }
         const names = compiled.columns.map((c) => c.name);
         const answer: QueryResult = {
           columns: compiled.columns.map((c, i) => ({ ...c, type: result.columns[i]?.type ?? 'UNKNOWN' })),
@@ -111,10 +178,20 @@ export class TallyServer {
     };
   }
 
-  private compile(key: string, project: Project, request: RequestInput, filters: Expression[]): CompiledQuery {
+  private compile(key: string, project: Project, request: RequestInput, filters: Expression[], rowFilters: Expression[]): CompiledQuery {
     const cached = this.compiled.get(key);
     if (cached) return cached;
-    const compiled = compileRequest(project.graph, request, { dialect: this.options.engine.dialect, filters });
+    const dialect = this.options.engine.dialect;
+    let compiled: CompiledQuery;
+    try {
+      compiled = compileRequest(project.graph, request, { dialect, filters, rowFilters });
+    } catch (e) {
+      // A request that only fails once the caller's row filters are added would read rows they
+      // may not see (a model that does not reach the filtered dimension): refused, not answered.
+      if (!(e instanceof TallyError) || rowFilters.length === 0) throw e;
+      compileRequest(project.graph, request, { dialect, filters });
+      throw new TallyError('FORBIDDEN', `not allowed: this request cannot be limited to the rows you may see (${e.message})`);
+    }
     this.compiled.set(key, compiled);
     return compiled;
   }
@@ -124,7 +201,8 @@ export class TallyServer {
     const key = `${version}\0${sql}`;
     const running = this.inFlight.get(key);
     if (running) return running;
-    const promise = this.options.engine.query(sql, { timeoutMs: this.options.timeoutMs }).finally(() => this.inFlight.delete(key));
+    const timeoutMs = this.limits.queryTimeoutMs;
+    const promise = this.gate.run(() => this.options.engine.query(sql, { timeoutMs }), timeoutMs).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, promise);
     return promise;
   }
@@ -157,7 +235,15 @@ export class TallyServer {
   async listen(port: number, host: string): Promise<string> {
     // The catalog page at / (and its assets) beside the API; everything else is GraphQL's.
     const http = createServer((req, res) => {
-      if (!serveCatalogAsset(req, res)) void this.yoga(req, res);
+      if (serveCatalogAsset(req, res)) return;
+      const refusal = bodyRefusal(req, this.limits.maxBodyBytes);
+      if (refusal) {
+        res.writeHead(refusal.status, { 'content-type': 'application/json', connection: 'close' });
+        res.end(JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: 'REQUEST_TOO_LARGE' } }] }));
+        req.resume();
+        return;
+      }
+      void this.yoga(req, res);
     });
     this.http = http;
     await new Promise<void>((resolve, reject) => {
@@ -176,6 +262,67 @@ export class TallyServer {
       await new Promise<void>((resolve) => http.close(() => resolve()));
     }
   }
+}
+
+/** Variables nest at most this deep: GraphQL's own limits count the document, not its variables. */
+const MAX_VARIABLE_NESTING = 64;
+
+/** Refuses variables nested deeper than `max` (they would exhaust the stack while being coerced). */
+function variableNesting(max: number): Plugin {
+  return {
+    onParams({ params, setResult }) {
+      if (nestingOf(params.variables, max) > max) {
+        setResult({ errors: [new GraphQLError(`the variables are nested more than ${max} deep; flatten the filter (use in: [...] instead of nested or)`, { extensions: { code: 'REQUEST_TOO_LARGE' } })] });
+      }
+    },
+  };
+}
+
+/** How deep a JSON value nests, counted without recursion, stopping past `max`. */
+function nestingOf(value: unknown, max: number): number {
+  let deepest = 0;
+  const stack: { v: unknown; d: number }[] = [{ v: value, d: 0 }];
+  while (stack.length) {
+    const { v, d } = stack.pop() as { v: unknown; d: number };
+    if (d > deepest) deepest = d;
+    if (deepest > max) return deepest;
+    if (v && typeof v === 'object') for (const child of Object.values(v)) stack.push({ v: child, d: d + 1 });
+  }
+  return deepest;
+}
+
+/** A body that is too large (413), or whose size is not announced (411), is refused unread. */
+function bodyRefusal(req: IncomingMessage, maxBytes: number): { status: number; message: string } | undefined {
+  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return undefined;
+  const length = req.headers['content-length'];
+  if (length === undefined) {
+    return req.headers['transfer-encoding'] ? { status: 411, message: 'send the request with a Content-Length header' } : undefined;
+  }
+  const bytes = Number(length);
+  if (!Number.isSafeInteger(bytes) || bytes < 0) return { status: 400, message: 'the Content-Length header is not a number of bytes' };
+  if (bytes > maxBytes) return { status: 413, message: `the request body is ${bytes} bytes, more than the ${maxBytes} this server accepts` };
+  return undefined;
+}
+
+/**
+ * Every error leaves with a stable `extensions.code`: errors of Tally's own carry theirs, and
+ * GraphQL's own (a document that does not parse or validate, a malformed HTTP request) get one.
+ */
+function errorCodes(): Plugin {
+  const tag = (result: unknown): void => {
+    const errors = (result as { errors?: readonly GraphQLError[] } | undefined)?.errors;
+    for (const error of errors ?? []) {
+      const extensions = error.extensions as Record<string, unknown> | undefined;
+      if (!extensions || extensions.code !== undefined) continue;
+      extensions.code = /^Syntax Error/.test(error.message) ? 'GRAPHQL_PARSE_FAILED' : error.path === undefined ? 'GRAPHQL_VALIDATION_FAILED' : 'BAD_REQUEST';
+    }
+  };
+  return {
+    onResultProcess({ result }) {
+      if (Array.isArray(result)) result.forEach(tag);
+      else tag(result);
+    },
+  };
 }
 
 const DEFAULT_QUERY = `# Revenue and average order value by month and country, with the SQL that produced them.

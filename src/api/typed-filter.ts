@@ -24,15 +24,19 @@ export interface FilterInput {
 const ref = (text: string): Expression => ({ kind: 'ref', ref: text, position: 0 });
 const str = (value: string): Expression => ({ kind: 'literal', literal: { kind: 'string', value } });
 
-export function typedFilter(input: FilterInput, shape: FilterShape): Expression {
+/** and / or / not nest at most this deep in a typed filter. */
+const MAX_NESTING = 32;
+
+export function typedFilter(input: FilterInput, shape: FilterShape, depth = 0): Expression {
+  if (depth > MAX_NESTING) throw new TallyError('INVALID_FILTER', `the filter nests and / or / not more than ${MAX_NESTING} deep; flatten it (in: [...] instead of nested or)`);
   const parts: Expression[] = [];
   for (const [key, value] of Object.entries(input)) {
     if (value === null || value === undefined) continue;
     if (key === 'and' || key === 'or') {
-      const list = (value as FilterInput[]).map((f) => typedFilter(f, shape));
+      const list = (value as FilterInput[]).map((f) => typedFilter(f, shape, depth + 1));
       if (list.length) parts.push(list.length === 1 ? list[0] : { kind: key, args: list });
     } else if (key === 'not') {
-      parts.push({ kind: 'not', arg: typedFilter(value as FilterInput, shape) });
+      parts.push({ kind: 'not', arg: typedFilter(value as FilterInput, shape, depth + 1) });
     } else if (key === 'metricTime') {
       parts.push(...conditions('metric_time', 'time', value as Conditions));
     } else {

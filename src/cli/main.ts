@@ -5,6 +5,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { printSchema } from 'graphql';
 import { buildSchema } from '../api/schema.js';
 import { TallyServer } from '../api/server.js';
+import { limitsFromConfig } from '../api/limits.js';
+import { Authenticator, createApiKey } from '../access/authenticate.js';
+import { ReopeningEngine } from '../engines/reopening.js';
 import { compileRequest } from '../compile.js';
 import { DEFAULT_DUCKDB_PATH, defaultEngine, type EngineConfig, loadConfig } from '../config.js';
 import { openEngine, openPostgres } from '../engines/open.js';
@@ -17,6 +20,7 @@ import { DEFAULT_SEED, DEFAULT_SEED_EVENTS, seedDemoDatabase } from '../seed/dem
 import { seedPostgres } from '../seed/postgres.js';
 import { DIALECT_NAMES, dialectByName } from '../sql/dialects/index.js';
 import { diffCommand } from './diff.js';
+import { importCommand } from './import.js';
 
 export const DEFAULT_DB = DEFAULT_DUCKDB_PATH;
 
@@ -184,21 +188,29 @@ program
   .option('--db <file>', `DuckDB database file (default: tally.yml's engine, else ${DEFAULT_DB})`)
   .addOption(engineOption())
   .option('--watch', 'reload the definitions when metrics/ changes')
-  .option('--timeout <ms>', 'stop a query after this many milliseconds', positive, 30_000)
-  .action(async (o: EngineFlags & { port: number; host: string; watch?: boolean; timeout: number }) => {
+  .option('--timeout <ms>', "stop a query after this many milliseconds (default: tally.yml's limits.query_timeout_ms, else 30000)", positive)
+  .action(async (o: EngineFlags & { port: number; host: string; watch?: boolean; timeout?: number }) => {
     const target = chosenEngine(o);
+    const config = loadConfig(projectDir());
+    // Without tally.yml this is the demo: open to anyone who can reach it, and it says so.
+    const auth = config.file && config.auth ? Authenticator.fromConfig(config.auth) : undefined;
     if (target.type === 'duckdb' && !existsSync(target.path) && resolve(target.path) === resolve(DEFAULT_DB)) {
       console.log(`creating the demo data in ${target.path} (first run only)…`);
       const summary = await seedDemoDatabase(target.path, {});
       console.log(`seeded ${Object.entries(summary.tables).map(([t, n]) => `${t}=${n}`).join(' ')}`);
     }
-    const engine = await openEngine(target);
-    const server = new TallyServer({ projectDir: projectDir(), engine, watch: o.watch, timeoutMs: o.timeout });
+    // DuckDB is opened again after a failure (a file that became unreadable); Postgres's pool reconnects.
+    const engine = target.type === 'duckdb' ? await ReopeningEngine.open(() => openEngine(target)) : await openEngine(target);
+    const server = new TallyServer({ projectDir: projectDir(), engine, watch: o.watch, timeoutMs: o.timeout, auth, limits: limitsFromConfig(config.limits) });
     const url = await server.listen(o.port, o.host);
     const { graph, version } = server.project;
     console.log(`Tally serves ${graph.metrics.size} metrics (definitions ${version}) at ${url}`);
     console.log(`Metric catalog: ${url.replace(/graphql$/, '')}`);
-    console.log('Open the API in a browser for GraphiQL. Anyone who can reach this address may query it: there is no authentication yet.');
+    console.log(
+      auth
+        ? `Open the API in a browser for GraphiQL. ${auth.describe()}`
+        : 'Open the API in a browser for GraphiQL. No tally.yml, so no authentication: anyone who can reach this address may query every metric (access policies are not applied). Add an auth section to tally.yml to require API keys or tokens.',
+    );
     const stop = async (): Promise<void> => {
       await server.close();
       await engine.close();
@@ -206,6 +218,29 @@ program
     };
     process.once('SIGINT', () => void stop());
     process.once('SIGTERM', () => void stop());
+  });
+
+program
+  .command('key')
+  .description('API keys for the GraphQL API')
+  .command('create')
+  .description('make a new API key: prints the key (shown once) and the entry with its hash for auth.api_keys in tally.yml')
+  .requiredOption('--name <name>', 'who holds the key, e.g. dashboards')
+  .option('--roles <roles>', 'roles, comma-separated (from the access policy in metrics/)', list, [])
+  .option('--claim <name=value...>', 'a claim for row filters, e.g. --claim country=KR (repeat for more)')
+  .action((o: { name: string; roles: string[]; claim?: string[] }) => {
+    const claims: Record<string, string> = {};
+    for (const c of o.claim ?? []) {
+      const i = c.indexOf('=');
+      if (i <= 0) throw new InvalidArgumentError(`--claim ${c}: write name=value`);
+      claims[c.slice(0, i)] = c.slice(i + 1);
+    }
+    const { key, hash } = createApiKey();
+    console.error('The key (shown only now; store it where its holder keeps secrets):');
+    console.log(key);
+    console.error('\nAdd this under auth.api_keys in tally.yml (or in the file named by api_keys_file); it holds only the hash:');
+    const entry = { name: o.name, hash, roles: o.roles, ...(Object.keys(claims).length ? { claims } : {}) };
+    console.error(`  - ${JSON.stringify(entry)}`);
   });
 
 program
@@ -217,6 +252,7 @@ program
   });
 
 diffCommand(program, projectDir);
+importCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof DefinitionError) {

@@ -66,7 +66,10 @@ export class DuckDBEngine implements Engine {
     } catch (e) {
       if (reason === 'timeout') throw new TallyError('QUERY_TIMEOUT', `the query took longer than ${timeoutMs} ms and was stopped; narrow the time range or raise the timeout`);
       if (reason === 'cancel') throw new TallyError('QUERY_CANCELLED', 'the query was cancelled');
-      throw new TallyError('ENGINE_ERROR', `DuckDB: ${(e as Error).message}`);
+      const message = (e as Error).message;
+      // The database file cannot be read (truncated, replaced, gone): not the statement's fault.
+      if (UNREADABLE.test(message)) throw new TallyError('ENGINE_UNAVAILABLE', `DuckDB cannot read its database (${message}); retry shortly`);
+      throw new TallyError('ENGINE_ERROR', `DuckDB: ${message}`);
     } finally {
       if (timer) clearTimeout(timer);
       if (repeat) clearInterval(repeat);
@@ -80,6 +83,8 @@ export class DuckDBEngine implements Engine {
     this.instance.closeSync();
   }
 }
+
+const UNREADABLE = /IO Error|Could not read|database has been invalidated|FATAL Error|Corrupt database|checksum|No such file|Cannot open file|connection (is )?closed/i;
 
 function toCell(value: DuckDBValue): Cell {
   if (value === null || value === undefined) return null;

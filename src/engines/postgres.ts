@@ -126,6 +126,23 @@ export function redactor(connectionString: string | undefined): (text: string) =
   return (text) => ordered.reduce((t, s) => t.split(s).join('[redacted]'), text);
 }
 
+/**
+ * Whether an error means the server cannot be reached or went away (stopped, restarted, network
+ * lost), as opposed to a problem with the statement: the connection is then dropped, the error is
+ * ENGINE_UNAVAILABLE, and the pool connects afresh for the next query.
+ */
+export function isConnectionLost(e: unknown): boolean {
+  const state = sqlState(e);
+  // 08: connection exception; 57P01-57P03: admin shutdown, crash shutdown, cannot connect now.
+  if (state && (state.startsWith('08') || ['57P01', '57P02', '57P03'].includes(state))) return true;
+  if (state && /^[0-9A-Z]{5}$/.test(state)) return false;
+  const message = e instanceof Error ? e.message : String(e);
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(state ?? '') ||
+    /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect|Client was closed/i.test(message)
+  );
+}
+
 function sqlState(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null && 'code' in e && typeof (e as { code: unknown }).code === 'string' ? (e as { code: string }).code : undefined;
 }
@@ -161,6 +178,9 @@ export class PostgresEngine implements Engine {
     const pool = new pg.Pool(config);
     // An idle connection that the server drops must not crash the process.
     pool.on('error', () => undefined);
+    // Nor may one that drops while a query holds it (the server stopped mid-request): the query
+    // fails with ENGINE_UNAVAILABLE instead and the connection is discarded.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     const engine = new PostgresEngine(pool, config, source, redact);
     try {
       const client = await pool.connect();
@@ -172,7 +192,24 @@ export class PostgresEngine implements Engine {
     return engine;
   }
 
-  async query(sql: string, { timeoutMs, signal }: QueryOptions = {}): Promise<ResultSet> {
+  /**
+   * Runs a statement. One whose connection was lost (a pooled connection the server dropped when
+   * it restarted) runs once more on a fresh connection within what is left of its timeout: Tally's
+   * statements only read, so running one again is harmless.
+   */
+  async query(sql: string, options: QueryOptions = {}): Promise<ResultSet> {
+    const started = Date.now();
+    try {
+      return await this.run(sql, options);
+    } catch (e) {
+      if (!(e instanceof TallyError) || e.code !== 'ENGINE_UNAVAILABLE' || options.signal?.aborted) throw e;
+      const left = options.timeoutMs === undefined ? undefined : options.timeoutMs - (Date.now() - started);
+      if (left !== undefined && left < 1) throw e;
+      return this.run(sql, { ...options, timeoutMs: left });
+    }
+  }
+
+  private async run(sql: string, { timeoutMs, signal }: QueryOptions = {}): Promise<ResultSet> {
     if (signal?.aborted) throw new TallyError('QUERY_CANCELLED', 'the query was cancelled before it started');
     const client = await this.connect();
     let reason: 'cancel' | undefined;
@@ -182,6 +219,7 @@ export class PostgresEngine implements Engine {
       cancelling ??= this.cancelBackend(client);
     };
     signal?.addEventListener('abort', onAbort);
+    let lost = false;
     try {
       if (timeoutMs) await client.query(`SET statement_timeout = ${Math.max(1, Math.trunc(timeoutMs))}`);
       if (signal?.aborted) throw new TallyError('QUERY_CANCELLED', 'the query was cancelled');
@@ -196,10 +234,17 @@ export class PostgresEngine implements Engine {
         if (reason === 'cancel') throw new TallyError('QUERY_CANCELLED', 'the query was cancelled');
         if (timeoutMs) throw new TallyError('QUERY_TIMEOUT', `the query took longer than ${timeoutMs} ms and was stopped; narrow the time range or raise the timeout`);
       }
+      if (isConnectionLost(e)) {
+        lost = true;
+        throw new TallyError('ENGINE_UNAVAILABLE', `Postgres is unavailable (the connection was lost: ${this.redact((e as Error).message)}); retry shortly`);
+      }
       throw new TallyError('ENGINE_ERROR', `Postgres: ${this.redact((e as Error).message)}`);
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      if (cancelling) {
+      if (lost) {
+        // A dead connection must never go back to the pool.
+        client.release(true);
+      } else if (cancelling) {
         // A cancel request may still be in flight: this connection is not reused.
         await cancelling;
         client.release(true);
@@ -248,6 +293,7 @@ export class PostgresEngine implements Engine {
     try {
       return await this.pool.connect();
     } catch (e) {
+      if (isConnectionLost(e)) throw new TallyError('ENGINE_UNAVAILABLE', `Postgres is unavailable: cannot connect (from ${this.source}): ${this.redact((e as Error).message)}; retry shortly`);
       throw new TallyError('ENGINE_ERROR', `cannot connect to Postgres (from ${this.source}): ${this.redact((e as Error).message)}`);
     }
   }

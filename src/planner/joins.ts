@@ -20,7 +20,22 @@ export interface ResolvedColumn {
 
 type Target = Extract<Reference, { kind: 'dimension' | 'entity' }>;
 
+/** Join paths found, per graph: a path depends only on the model and the reference. */
+const resolvedByGraph = new WeakMap<SemanticGraph, Map<string, ResolvedColumn>>();
+
 export function resolveFrom(graph: SemanticGraph, base: Model, ref: Target, purpose: string): ResolvedColumn {
+  let resolved = resolvedByGraph.get(graph);
+  if (!resolved) resolvedByGraph.set(graph, (resolved = new Map()));
+  const key = `${base.name}\0${ref.text}`;
+  const hit = resolved.get(key);
+  if (hit) return hit;
+  // Failures are not kept: their messages name the purpose that asked.
+  const found = findPath(graph, base, ref, purpose);
+  if (resolved.size < 100_000) resolved.set(key, found);
+  return found;
+}
+
+function findPath(graph: SemanticGraph, base: Model, ref: Target, purpose: string): ResolvedColumn {
   const matches = (model: Model, hops: JoinHop[]): ResolvedColumn | undefined => {
     const path = ref.entityPath;
     const hopEntities = hops.map((h) => h.entity);

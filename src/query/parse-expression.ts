@@ -110,6 +110,42 @@ const ARITY: Record<AllowedFunction, [number, number]> = {
 };
 
 const MAX_PAREN_DEPTH = 100;
+const MAX_EXPRESSION_DEPTH = 200;
+
+/** How deep an expression tree goes (flat AND/OR lists count once). */
+function depthOf(e: Expression, limit = MAX_EXPRESSION_DEPTH + 1): number {
+  if (limit <= 0) return 1;
+  const children = ((): Expression[] => {
+    switch (e.kind) {
+      case 'ref':
+      case 'literal':
+        return [];
+      case 'comparison':
+      case 'arithmetic':
+        return [e.left, e.right];
+      case 'negate':
+      case 'not':
+      case 'isNull':
+      case 'textMatch':
+        return [e.arg];
+      case 'and':
+      case 'or':
+      case 'call':
+        return e.args;
+      case 'in':
+        return [e.arg, ...e.list];
+      case 'between':
+        return [e.arg, e.low, e.high];
+      case 'like':
+        return [e.arg, e.pattern];
+      case 'case':
+        return [...e.branches.flatMap((b) => [b.when, b.then]), ...(e.otherwise ? [e.otherwise] : [])];
+    }
+  })();
+  let deepest = 0;
+  for (const c of children) deepest = Math.max(deepest, depthOf(c, limit - 1));
+  return 1 + deepest;
+}
 const EXAMPLE = "user.country = 'KR' AND order.amount > 10";
 const SELECT_PREFIX = 'SELECT 1 FROM t WHERE ';
 
@@ -907,7 +943,11 @@ export function parseExpression(text: string, options: ParseExpressionOptions = 
     if (tokens.length === 0) r.fail(undefined, 'it is empty', `Write an expression such as ${EXAMPLE}`);
     const rw = rewrite(tokens);
     const where = parseSql(text, tokens, rw, r);
-    return new Walker(rw.slots, r).convert(where);
+    const expr = new Walker(rw.slots, r).convert(where);
+    // Unparenthesized chains (NOT NOT …, 1 + 1 + …) nest too: bounded like parentheses, so that
+    // no accepted filter is deeper than renderers and engines handle.
+    if (depthOf(expr) > MAX_EXPRESSION_DEPTH) r.fail(undefined, `the expression is nested more than ${MAX_EXPRESSION_DEPTH} deep`, 'Simplify it, for example with IN (…) instead of a chain of ORs');
+    return expr;
   } catch (err) {
     if (err instanceof TallyError) throw err;
     if (err instanceof RangeError) return r.fail(undefined, 'the expression is too long or too deeply nested', 'Simplify it');

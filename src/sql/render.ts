@@ -4,6 +4,7 @@
  */
 import type { Cte, FromItem, Join, OrderItem, Query, Select, SqlExpr, SqlLiteral, Statement } from './ast.js';
 import type { Dialect } from './dialect.js';
+import { TallyError } from '../errors.js';
 
 export function renderStatement(statement: Statement, dialect: Dialect): string {
   const r = new Renderer(dialect);
@@ -93,9 +94,13 @@ class Renderer {
   private literal(l: SqlLiteral): string {
     switch (l.kind) {
       case 'string':
+        // A NUL would end the statement early in engines that take C strings (DuckDB), and no
+        // engine stores it in text: refused, so that the SQL that runs is the SQL rendered.
+        if (l.value.includes('\u0000')) throw new TallyError('INVALID_FILTER', 'a text value contains a NUL character (\\u0000), which databases cannot store or compare; remove it');
         return this.d.stringLiteral(l.value);
       case 'number':
-        if (!/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(l.text)) throw new Error(`not a number literal: ${l.text}`);
+        // The filter language's number shapes (`.5` included); anything else is a bug, never user text.
+        if (!/^-?(\d+(\.\d+)?|\.\d+)([eE][-+]?\d+)?$/.test(l.text)) throw new Error(`not a number literal: ${l.text}`);
         return l.text;
       case 'boolean':
         return l.value ? 'TRUE' : 'FALSE';

@@ -17,7 +17,11 @@ export interface PostgresServer {
   url: string;
   port: number;
   dir: string;
+  /** Shuts down and removes the cluster. */
   stop(): void;
+  /** Stops the server abruptly (as a crash would), keeping its data; `resume` starts it again on the same port. */
+  halt(): void;
+  resume(): void;
 }
 
 const USER = 'tally';
@@ -104,8 +108,10 @@ export async function startPostgres(): Promise<PostgresServer> {
       '-c timezone=UTC',
       '-c max_connections=50',
     ].join(' ');
-    run(join(bin, 'pg_ctl'), ['-D', data, '-l', log, '-o', serverOptions, '-w', '-t', '60', 'start'], options, 'pg_ctl start', log);
-    return { url: `postgres://${USER}@127.0.0.1:${port}/postgres`, port, dir, stop };
+    const start = (): void => run(join(bin, 'pg_ctl'), ['-D', data, '-l', log, '-o', serverOptions, '-w', '-t', '60', 'start'], options, 'pg_ctl start', log);
+    start();
+    const halt = (): void => run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop'], options, 'pg_ctl stop', log);
+    return { url: `postgres://${USER}@127.0.0.1:${port}/postgres`, port, dir, stop, halt, resume: start };
   } catch (e) {
     stop();
     throw e;

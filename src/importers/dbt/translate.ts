@@ -506,13 +506,13 @@ export class Translator {
     this.list(value.time_spines, at.sub('time_spines'), (s, sat) => {
       if (!isObj(s)) return void sat.report('a time spine is a mapping');
       checkKeys(s, sat, ['node_relation', 'primary_column', 'custom_granularities']);
-      const table = this.relation(s, sat);
       const pc = isObj(s.primary_column) ? s.primary_column : {};
       const grain = lower(pc.time_granularity);
       if (!grain || !TALLY_GRAINS.has(grain)) {
         sat.sub('primary_column', 'time_granularity').report(`skipped: Tally has no '${String(pc.time_granularity)}' grain, so it needs no time spine at that grain`, 'warning');
         return undefined;
       }
+      const table = this.relation(s, sat);
       if (!table) return undefined;
       const spine: Obj = { table, column: pc.name, grain };
       const custom = this.list(s.custom_granularities, sat.sub('custom_granularities'), (c, cat) => {
