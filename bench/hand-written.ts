@@ -14,7 +14,7 @@ export interface BenchCase {
 const YEAR = { from: "TIMESTAMP '2025-01-01'", to: "TIMESTAMP '2026-01-01'" };
 
 /** WAU/MAU the way time-spine tools write it: a spine joined to events on a date range, then COUNT DISTINCT. */
-export function spineRangeJoin(days: number, extraKeys = ''): string {
+function spineRangeJoin(days: number, extraKeys = ''): string {
   return `
 WITH spine AS (SELECT CAST(d AS TIMESTAMP) AS day FROM generate_series(${YEAR.from}, ${YEAR.to} - INTERVAL 1 DAY, INTERVAL 1 DAY) s(d))
 SELECT CAST(spine.day AS DATE) AS day${extraKeys ? `, ${extraKeys}` : ''}, COUNT(DISTINCT e.user_id) AS active
@@ -40,6 +40,33 @@ WITH active AS (
     SELECT ${partition ? `${partition}, ` : ''}MIN(day) AS day, 1 AS delta FROM numbered GROUP BY ${partition ? `${partition}, ` : ''}user_id, island
     UNION ALL
     SELECT ${partition ? `${partition}, ` : ''}MAX(day) + ${days} AS day, -1 AS delta FROM numbered GROUP BY ${partition ? `${partition}, ` : ''}user_id, island
+  ) GROUP BY ALL
+), running AS (
+  SELECT *, SUM(delta) OVER (${partition ? `PARTITION BY ${partition} ` : ''}ORDER BY day ROWS UNBOUNDED PRECEDING) AS active,
+         LEAD(day, 1, DATE '2026-01-01') OVER (${partition ? `PARTITION BY ${partition} ` : ''}ORDER BY day) AS next_day
+  FROM changes
+)
+SELECT CAST(g.d AS DATE) AS day${partition ? `, ${partition}` : ''}, active
+FROM running JOIN generate_series(DATE '2025-01-01', DATE '2025-12-31', INTERVAL 1 DAY) g(d)
+  ON g.d >= running.day AND g.d < running.next_day
+WHERE active > 0`;
+}
+
+/** The same sweep, finding where each member's coverage starts and ends from its neighbours. */
+function neighbours(days: number, partition: string, select: string, from: string): string {
+  const by = `${partition ? `${partition}, ` : ''}user_id`;
+  return `
+WITH active AS (
+  SELECT DISTINCT ${select ? `${select}, ` : ''}e.user_id, CAST(date_trunc('day', e.occurred_at) AS DATE) AS day
+  FROM ${from}
+  WHERE e.occurred_at >= ${YEAR.from} - INTERVAL ${days - 1} DAY AND e.occurred_at < ${YEAR.to}
+), near AS (
+  SELECT *, LAG(day) OVER (PARTITION BY ${by} ORDER BY day) AS prev, LEAD(day) OVER (PARTITION BY ${by} ORDER BY day) AS next FROM active
+), changes AS (
+  SELECT ${partition ? `${partition}, ` : ''}day, SUM(delta) AS delta FROM (
+    SELECT ${partition ? `${partition}, ` : ''}day, 1 AS delta FROM near WHERE prev IS NULL OR day > prev + ${days}
+    UNION ALL
+    SELECT ${partition ? `${partition}, ` : ''}day + ${days}, -1 FROM near WHERE next IS NULL OR next > day + ${days}
   ) GROUP BY ALL
 ), running AS (
   SELECT *, SUM(delta) OVER (${partition ? `PARTITION BY ${partition} ` : ''}ORDER BY day ROWS UNBOUNDED PRECEDING) AS active,
@@ -90,6 +117,11 @@ export const BENCH_CASES: BenchCase[] = [
         sql: `WITH w AS (${islands(7, '', '', 'events e')}), m AS (${islands(30, '', '', 'events e')})
               SELECT m.day, w.active, m.active FROM m LEFT JOIN w ON w.day = m.day`,
       },
+      {
+        name: 'neighbours and sweep',
+        sql: `WITH w AS (${neighbours(7, '', '', 'events e')}), m AS (${neighbours(30, '', '', 'events e')})
+              SELECT m.day, w.active, m.active FROM m LEFT JOIN w ON w.day = m.day`,
+      },
     ],
   },
   {
@@ -98,6 +130,7 @@ export const BENCH_CASES: BenchCase[] = [
     handWritten: [
       { name: 'spine range join (peers)', sql: spineRangeJoin(7, 'u.country') },
       { name: 'islands and sweep', sql: islands(7, 'country', 'u.country', 'events e LEFT JOIN users u ON u.user_id = e.user_id') },
+      { name: 'neighbours and sweep', sql: neighbours(7, 'country', 'u.country', 'events e LEFT JOIN users u ON u.user_id = e.user_id') },
     ],
   },
   {

@@ -2,6 +2,7 @@
  * The GraphQL API over HTTP (graphql-yoga), with GraphiQL in the browser. Every request goes
  * through the same compile-and-run path as the CLI and the library.
  */
+import { createHash, randomUUID } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { createInMemoryCache, useResponseCache } from '@graphql-yoga/plugin-response-cache';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { type Authenticator } from '../access/authenticate.js';
 import { AccessControl, type Caller, TRUSTED_CALLER } from '../access/control.js';
@@ -76,7 +78,7 @@ export class TallyServer {
     this.yoga = createYoga<Record<string, unknown>, ApiContext>({
       schema: () => this.served.schema,
       context: async ({ request }) => this.context(await this.authenticate(request)),
-      plugins: [this.armor(), variableNesting(MAX_VARIABLE_NESTING), errorCodes()],
+      plugins: [this.armor(), variableNesting(MAX_VARIABLE_NESTING), errorCodes(), ...(cache ? [this.responseCache(cache)] : [])],
       renderGraphiQL,
       graphiql: { title: 'Tally', defaultQuery: DEFAULT_QUERY },
       landingPage: false,
@@ -120,6 +122,34 @@ export class TallyServer {
       }
       throw e;
     }
+  }
+
+  /**
+   * Whole responses for repeated identical requests, so that a dashboard's refresh skips execution.
+   * Keyed by definitions version, the caller's credentials (authentication still runs first, in
+   * the context) and the document with its variables; responses with errors are never kept.
+   */
+  private responseCache(options: CacheOptions): Plugin {
+    return useResponseCache({
+      cache: createInMemoryCache({ max: options.maxEntries }),
+      ttl: options.ttlMs,
+      session: (request) => {
+        const credentials = `${request.headers.get('authorization') ?? ''}\0${request.headers.get('x-api-key') ?? ''}`;
+        return credentials === '\0' ? null : createHash('sha256').update(credentials).digest('hex');
+      },
+      // Runs even for requests that variableNesting refuses: those get a key that never matches,
+      // rather than a JSON.stringify that would overflow the stack.
+      buildResponseCacheKey: ({ documentString, variableValues, operationName, sessionId }) =>
+        nestingOf(variableValues, MAX_VARIABLE_NESTING) > MAX_VARIABLE_NESTING
+          ? `refused:${randomUUID()}`
+          : createHash('sha256')
+              .update([this.served.project.version, sessionId ?? '', operationName ?? '', documentString, JSON.stringify(variableValues ?? {})].join('\0'))
+              .digest('hex'),
+      includeExtensionMetadata: false,
+      // The plugin would add `id` to selections to track entities; here a selected field is a
+      // group-by, so the document must stay exactly as the client wrote it.
+      idFields: [],
+    }) as Plugin;
   }
 
   /** GraphQL documents deeper, wider or longer than the limits are refused before they run. */

@@ -428,10 +428,13 @@ class Lowering {
       const spineStart = bounds.start ? ts(bounds.start) : minTime;
       let spineStop: SqlExpr = { t: 'truncate', grain: base, arg: aggregateOf(rowsCte, 'max') };
       if (bounds.end) {
-        const unbounded = this.scan(use, { start: rowBounds.start }, purpose, { keys: 'none' });
-        const last: Select = { t: 'select', columns: [{ expr: { t: 'aggregate', agg: 'max', arg: unbounded.time ?? time }, alias: TIME }], ...unbounded.scan.build() };
-        const lastCte = this.addCte(`${node.id}_last`, last, `${node.metric}: the last time with data, in or after the range`);
-        spineStop = { t: 'call', fn: 'least', args: [ts(add(bounds.end, -1, base)), { t: 'truncate', grain: base, arg: aggregateOf(lastCte, 'max') }] };
+        // Data in the range's last period or after it: the periods run to the range's end.
+        // Only that tail is read, so a sorted table is barely touched.
+        const lastPeriod = add(bounds.end, -1, base);
+        const tail = this.scan(use, { start: lastPeriod }, purpose, { keys: 'none' });
+        const later: Select = { t: 'select', columns: [{ expr: { t: 'aggregate', agg: 'max', arg: tail.time ?? time }, alias: TIME }], ...tail.scan.build() };
+        const laterCte = this.addCte(`${node.id}_last`, later, `${node.metric}: whether there is data in the range's last ${base} or after it`);
+        spineStop = { t: 'case', branches: [{ when: { t: 'isNull', arg: aggregateOf(laterCte, 'max'), negated: false }, then: spineStop }], otherwise: ts(lastPeriod) };
       }
       series = { t: 'series', start: spineStart, stop: spineStop, grain: base, alias: 'period', column: 'start' };
     }
@@ -534,37 +537,37 @@ class Lowering {
       from: { t: 'cte', name: rowsCte },
     };
     const activeCte = this.addCte(`${node.id}_active`, active, `${node.metric}: each member's active ${base}s`);
+    // One pass over each member's active periods finds where its coverage starts (no active
+    // period within a window before) and ends (none within a window after): no island numbering.
     const byMember = [...keyExprs, member];
-    const previousEnd: SqlExpr = { t: 'window', fn: 'lag', arg: coverageEnd(day), partitionBy: byMember, orderBy: [{ expr: day }] };
-    const starts: SqlExpr = { t: 'case', branches: [{ when: { t: 'binary', op: '<=', left: day, right: previousEnd }, then: num(0) }], otherwise: num(1) };
-    const marked: Select = {
-      t: 'select',
-      columns: [...keyCols, { expr: member, alias: '__member' }, { expr: day, alias: '__day' }, { expr: starts, alias: '__starts' }],
-      from: { t: 'cte', name: activeCte },
-    };
-    const islands: Select = {
+    const neighbours: Select = {
       t: 'select',
       columns: [
         ...keyCols,
         { expr: member, alias: '__member' },
         { expr: day, alias: '__day' },
-        { expr: { t: 'window', fn: 'sum', arg: col(undefined, '__starts'), partitionBy: byMember, orderBy: [{ expr: day }], frame: 'unbounded_to_current' }, alias: '__island' },
+        { expr: { t: 'window', fn: 'lag', arg: day, partitionBy: byMember, orderBy: [{ expr: day }] }, alias: '__previous' },
+        { expr: { t: 'window', fn: 'lead', arg: day, partitionBy: byMember, orderBy: [{ expr: day }] }, alias: '__following' },
       ],
-      from: { t: 'query', query: marked, alias: 'marked' },
+      from: { t: 'cte', name: activeCte },
     };
-    const islandsCte = this.addCte(`${node.id}_islands`, islands, `${node.metric}: runs of activity whose ${window.count}-${window.grain} windows overlap`);
+    const neighboursCte = this.addCte(`${node.id}_neighbours`, neighbours, `${node.metric}: each active ${base} beside the member's previous and next one`);
+    const after = (arg: SqlExpr, than: SqlExpr): SqlExpr => ({ t: 'or', args: [{ t: 'isNull', arg, negated: false }, { t: 'binary', op: '>', left: arg, right: coverageEnd(than) }] });
     // Rows whose member is NULL count toward no one but still make a period present (with 0), as
     // COUNT(DISTINCT …) over them would.
-    const edge = (fn: 'min' | 'max', delta: number): Select => ({
+    const edge = (delta: number): Select => ({
       t: 'select',
       columns: [
         ...keyCols,
-        { expr: fn === 'min' ? { t: 'aggregate', agg: 'min', arg: day } : coverageEnd({ t: 'aggregate', agg: 'max', arg: day }), alias: '__day' },
+        { expr: delta > 0 ? day : coverageEnd(day), alias: '__day' },
         { expr: { t: 'case', branches: [{ when: { t: 'isNull', arg: member, negated: false }, then: num(0) }], otherwise: num(delta) }, alias: '__delta' },
         { expr: num(delta), alias: '__presence' },
       ],
-      from: { t: 'cte', name: islandsCte },
-      groupBy: [...keyExprs, member, col(undefined, '__island')],
+      from: { t: 'cte', name: neighboursCte },
+      where:
+        delta > 0
+          ? { t: 'or', args: [{ t: 'isNull', arg: col(undefined, '__previous'), negated: false }, { t: 'binary', op: '>', left: day, right: coverageEnd(col(undefined, '__previous')) }] }
+          : after(col(undefined, '__following'), day),
     });
     const changes: Select = {
       t: 'select',
@@ -574,7 +577,7 @@ class Lowering {
         { expr: { t: 'aggregate', agg: 'sum', arg: col(undefined, '__delta') }, alias: '__delta' },
         { expr: { t: 'aggregate', agg: 'sum', arg: col(undefined, '__presence') }, alias: '__presence' },
       ],
-      from: { t: 'query', alias: 'edges', query: { t: 'union_all', queries: [edge('min', 1), edge('max', -1)] } },
+      from: { t: 'query', alias: 'edges', query: { t: 'union_all', queries: [edge(1), edge(-1)] } },
       groupBy: [...keyExprs, day],
     };
     const running: Select = {

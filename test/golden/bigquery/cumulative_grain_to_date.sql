@@ -14,7 +14,7 @@ WITH
     ) AS `orders`
     WHERE (`orders`.`status` IN ('paid', 'shipped')) AND (CAST(`orders`.`ordered_at` AS DATETIME) >= DATETIME '2024-12-01 00:00:00') AND (CAST(`orders`.`ordered_at` AS DATETIME) < DATETIME '2025-02-01 00:00:00')
   ),
-  -- revenue_mtd: the last time with data, in or after the range
+  -- revenue_mtd: whether there is data in the range's last day or after it
   `cte_revenue_mtd_last` AS (
     SELECT
       MAX(CAST(`orders`.`ordered_at` AS DATETIME)) AS `__time`
@@ -24,7 +24,7 @@ WITH
         status AS `status`
       FROM orders AS `source`
     ) AS `orders`
-    WHERE (`orders`.`status` IN ('paid', 'shipped')) AND (CAST(`orders`.`ordered_at` AS DATETIME) >= DATETIME '2024-12-01 00:00:00')
+    WHERE (`orders`.`status` IN ('paid', 'shipped')) AND (CAST(`orders`.`ordered_at` AS DATETIME) >= DATETIME '2025-01-31 00:00:00')
   ),
   -- revenue_mtd: sum of order_amount over the month to date at each day
   `cte_revenue_mtd` AS (
@@ -33,15 +33,15 @@ WITH
       SUM(`r`.`__value`) AS `revenue_mtd`
     FROM (
       SELECT CAST(period_start AS DATETIME) AS `start`
-      FROM (SELECT DATETIME '2024-12-10 00:00:00' AS lo, LEAST(COALESCE(DATETIME '2025-01-31 00:00:00', DATETIME_TRUNC((
+      FROM (SELECT DATETIME '2024-12-10 00:00:00' AS lo, CASE WHEN (
       SELECT
         MAX(`__time`) AS `max`
       FROM `cte_revenue_mtd_last`
-    ), DAY)), COALESCE(DATETIME_TRUNC((
+    ) IS NULL THEN DATETIME_TRUNC((
       SELECT
         MAX(`__time`) AS `max`
-      FROM `cte_revenue_mtd_last`
-    ), DAY), DATETIME '2025-01-31 00:00:00')) AS hi) AS bounds,
+      FROM `cte_revenue_mtd_rows`
+    ), DAY) ELSE DATETIME '2025-01-31 00:00:00' END AS hi) AS bounds,
         UNNEST(GENERATE_DATE_ARRAY(DATE(bounds.lo), DATE(bounds.hi), INTERVAL 1 DAY)) AS period_start
     ) AS `period`
     INNER JOIN `cte_revenue_mtd_rows` AS `r` ON (`r`.`__time` < (DATETIME_ADD(`period`.`start`, INTERVAL 1 DAY))) AND (`r`.`__time` >= DATETIME_TRUNC(`period`.`start`, MONTH))

@@ -19,19 +19,14 @@ WITH
       DATE_TRUNC('day', "__time") AS "__day"
     FROM "cte_wau_rows"
   ),
-  -- wau: runs of activity whose 7-day windows overlap
-  "cte_wau_islands" AS (
+  -- wau: each active day beside the member's previous and next one
+  "cte_wau_neighbours" AS (
     SELECT
       "__member",
       "__day",
-      SUM("__starts") OVER (PARTITION BY "__member" ORDER BY "__day" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS "__island"
-    FROM (
-      SELECT
-        "__member",
-        "__day",
-        CASE WHEN "__day" <= LAG((DATEADD(day, 7, "__day"))) OVER (PARTITION BY "__member" ORDER BY "__day") THEN 0 ELSE 1 END AS "__starts"
-      FROM "cte_wau_active"
-    ) AS "marked"
+      LAG("__day") OVER (PARTITION BY "__member" ORDER BY "__day") AS "__previous",
+      LEAD("__day") OVER (PARTITION BY "__member" ORDER BY "__day") AS "__following"
+    FROM "cte_wau_active"
   ),
   -- wau: distinct members in force from each change on
   "cte_wau_running" AS (
@@ -47,18 +42,18 @@ WITH
         SUM("__presence") AS "__presence"
       FROM (
         SELECT
-          MIN("__day") AS "__day",
+          "__day",
           CASE WHEN "__member" IS NULL THEN 0 ELSE 1 END AS "__delta",
           1 AS "__presence"
-        FROM "cte_wau_islands"
-        GROUP BY "__member", "__island"
+        FROM "cte_wau_neighbours"
+        WHERE ("__previous" IS NULL) OR ("__day" > (DATEADD(day, 7, "__previous")))
         UNION ALL
         SELECT
-          (DATEADD(day, 7, MAX("__day"))) AS "__day",
+          (DATEADD(day, 7, "__day")) AS "__day",
           CASE WHEN "__member" IS NULL THEN 0 ELSE -1 END AS "__delta",
           -1 AS "__presence"
-        FROM "cte_wau_islands"
-        GROUP BY "__member", "__island"
+        FROM "cte_wau_neighbours"
+        WHERE ("__following" IS NULL) OR ("__following" > (DATEADD(day, 7, "__day")))
       ) AS "edges"
       GROUP BY "__day"
     ) AS "changes"
