@@ -94,11 +94,14 @@ export async function apiBenchmarks(project: Project, engine: Engine): Promise<R
   const uncachedRps = await rps(uncachedUrl, (i) => query(1_000_000 + i));
   await uncached.close();
 
-  const cached = new TallyServer({ projectDir: project.dir, engine, log: quiet });
+  let engineRuns = 0;
+  const counted: Engine = { name: engine.name, dialect: engine.dialect, close: () => engine.close(), query: (q, o) => ((engineRuns += 1), engine.query(q, o)) };
+  const cached = new TallyServer({ projectDir: project.dir, engine: counted, log: quiet });
   const cachedUrl = await cached.listen(0, '127.0.0.1');
   await post(cachedUrl, query());
+  const before = engineRuns;
   const cachedRps = await rps(cachedUrl, query());
-  const stats = cached.results;
+  const cachedEngineRuns = engineRuns - before;
   await cached.close();
 
   const constant = await bareYoga();
@@ -106,7 +109,7 @@ export async function apiBenchmarks(project: Project, engine: Engine): Promise<R
   await constant.close();
 
   rows.push({ section: 'api', measure: `requests/s, uncached (every request a different SQL)`, value: uncachedRps.toFixed(0), target: '-', met: undefined });
-  rows.push({ section: 'api', measure: `requests/s, cached (hit rate ${stats ? ((100 * stats.hits) / Math.max(1, stats.hits + stats.misses)).toFixed(1) : 0}%)`, value: cachedRps.toFixed(0), target: '-', met: undefined });
+  rows.push({ section: 'api', measure: `requests/s, cached (the engine ran ${cachedEngineRuns} queries meanwhile)`, value: cachedRps.toFixed(0), target: '-', met: undefined });
   rows.push({ section: 'api', measure: 'requests/s, bare graphql-yoga answering a constant', value: bareRps.toFixed(0), target: '-', met: undefined });
   rows.push({ section: 'api', measure: 'cached / bare graphql-yoga', value: `${((100 * cachedRps) / bareRps).toFixed(0)}%`, target: '≥ 80%', met: cachedRps >= 0.8 * bareRps });
   rows.push({ section: 'api', measure: 'cached / uncached', value: `${(cachedRps / uncachedRps).toFixed(1)}×`, target: '-', met: undefined });

@@ -59,7 +59,12 @@ export function parseYamlFile(display: string, text: string): { file: ParsedFile
 
 /** The deepest node that exists along a path, pointing at the key when the value is missing. */
 export function locate(file: ParsedFile, path: YamlPath, atKey = false): { line: number; col: number } {
-  let node: unknown = file.doc.contents;
+  return locateInDocument(file.doc, file.lines, path, atKey);
+}
+
+/** The same for any parsed document (a file may hold several, as dbt's do). */
+export function locateInDocument(doc: Document.Parsed, lines: LineCounter, path: YamlPath, atKey = false): { line: number; col: number } {
+  let node: unknown = doc.contents;
   let offset = rangeStart(node) ?? 0;
   for (const [i, key] of path.entries()) {
     if (isMap(node)) {
@@ -76,7 +81,7 @@ export function locate(file: ParsedFile, path: YamlPath, atKey = false): { line:
       node = item;
     } else break;
   }
-  return file.lines.linePos(offset);
+  return lines.linePos(offset);
 }
 
 /** A problem at a path in a parsed file. */

@@ -248,11 +248,10 @@ class NodeBuilder {
 
   constructor(private readonly graph: SemanticGraph) {}
 
-  private id(preferred: string, signature: string): string {
+  private id(preferred: string): string {
     let id = preferred;
     for (let n = 2; this.ids.has(id); n++) id = `${preferred}_${n}`;
     this.ids.add(id);
-    void signature;
     return id;
   }
 
@@ -260,7 +259,7 @@ class NodeBuilder {
   private memo(signature: string, make: () => NodeSpec, preferred: string): PlanNode {
     const existing = this.bySignature.get(signature);
     if (existing) return existing;
-    const node = { ...make(), id: this.id(preferred, signature) } as PlanNode;
+    const node = { ...make(), id: this.id(preferred) } as PlanNode;
     this.bySignature.set(signature, node);
     return node;
   }

@@ -4,10 +4,12 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { isMap, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
+import { LineCounter, parseAllDocuments } from 'yaml';
+import { locateInDocument } from '../../definitions/yaml-source.js';
 import type { DefinitionProblem } from '../../errors.js';
 
-export type YamlPath = (string | number)[];
+export type { YamlPath } from '../../definitions/yaml-source.js';
+import type { YamlPath } from '../../definitions/yaml-source.js';
 
 export interface DbtSourceFile {
   /** Path shown in messages. */
@@ -59,36 +61,7 @@ export function parseDocuments(file: DbtSourceFile, problems: ImportProblem[]): 
       }
       return;
     }
-    out.push({ file, index, data: doc.toJS(), locate: (path) => locate(doc, lines, path) });
+    out.push({ file, index, data: doc.toJS(), locate: (path) => locateInDocument(doc, lines, path) });
   });
   return out;
-}
-
-function locate(doc: Document.Parsed, lines: LineCounter, path: YamlPath): { line: number; col: number } {
-  let node: unknown = doc.contents;
-  let offset = rangeStart(node) ?? 0;
-  for (const key of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => keyText(p.key) === String(key));
-      if (!pair) break;
-      offset = rangeStart(pair.value) ?? rangeStart(pair.key) ?? offset;
-      node = pair.value;
-    } else if (isSeq(node) && typeof key === 'number') {
-      const item: unknown = node.items[key];
-      if (item === undefined) break;
-      offset = rangeStart(item) ?? offset;
-      node = item;
-    } else break;
-  }
-  return lines.linePos(offset);
-}
-
-function keyText(key: unknown): string | undefined {
-  if (key && typeof key === 'object' && 'value' in key) return String((key as { value: unknown }).value);
-  return undefined;
-}
-
-function rangeStart(node: unknown): number | undefined {
-  const range = (node as YamlNode | null | undefined)?.range;
-  return range ? range[0] : undefined;
 }
