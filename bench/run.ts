@@ -76,7 +76,7 @@ async function main(): Promise<void> {
         // Fast queries get more rounds: their medians are noisier.
         const probe = performance.now();
         await engine.query(compiled.sql);
-        const runs = performance.now() - probe < 300 ? 9 : 3;
+        const runs = performance.now() - probe < 300 ? 15 : 3;
         const times = await timeSideBySide(contenders, { runs, warmup: 1 });
         const hand = c.handWritten.map((h) => ({ name: h.name, t: times[h.name] })).sort((a, b) => a.t - b.t);
         const ratio = times.tally / hand[0].t;
