@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authSchema } from '../src/access/auth-config.js';
+import { Authenticator, createApiKey } from '../src/access/authenticate.js';
 import { TallyServer } from '../src/api/server.js';
 import { DuckDBEngine } from '../src/index.js';
 import { seedDemoDatabase } from '../src/seed/demo.js';
@@ -225,6 +227,34 @@ describe('metric catalog page', () => {
     await page.click('#deprecation a');
     await page.waitForURL(/#\/metric\/revenue(\?|$)/);
     expect(await page.textContent('#metric-title')).toBe('revenue');
+  });
+
+  it('behind authentication, the page asks once for a key, sends it with every request and shows what the API shows', async () => {
+    const { key, hash } = createApiKey();
+    const secured = new TallyServer({ projectDir: project, engine, log: () => {}, auth: Authenticator.fromConfig(authSchema.parse({ api_keys: [{ name: 'executive', hash }] })) });
+    const securedUrl = await secured.listen(0, '127.0.0.1');
+    const securedPage = await context.newPage();
+    try {
+      const refused = await fetch(securedUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ catalog { version } }' }) });
+      expect(refused.status).toBe(401);
+      const prompts: string[] = [];
+      securedPage.on('dialog', (dialog) => {
+        prompts.push(dialog.message());
+        void dialog.accept(key);
+      });
+      await securedPage.goto(securedUrl.replace(/graphql$/, ''));
+      await securedPage.waitForSelector('#metric-list tbody tr');
+      const { catalog } = await gql<{ catalog: { metrics: { name: string }[] } }>('{ catalog { metrics { name } } }');
+      const listed = await securedPage.$$eval('#metric-list tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.metric));
+      expect(listed.sort()).toEqual(catalog.metrics.map((m) => m.name).sort());
+      await securedPage.goto(`${securedUrl.replace(/graphql$/, '')}#/metric/revenue`);
+      await securedPage.waitForFunction(() => document.getElementById('series')?.dataset.state === 'ready');
+      expect(prompts).toHaveLength(1);
+      expect(prompts[0]).toContain('API key or a bearer token');
+    } finally {
+      await securedPage.close();
+      await secured.close();
+    }
   });
 
   it('an unknown metric is reported, and the page logged no errors', async () => {

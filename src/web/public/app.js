@@ -37,14 +37,46 @@ class ApiError extends Error {
   }
 }
 
-async function graphql(query, variables) {
+// A server with authentication asks for an API key or a bearer token: the page prompts once,
+// keeps it for this tab only (sessionStorage) and sends it the way the API expects.
+const CREDENTIAL = 'tally.credential';
+let credentialPrompt = null;
+
+function credentialHeaders() {
+  const credential = sessionStorage.getItem(CREDENTIAL);
+  if (!credential) return {};
+  return /^[\w-]+\.[\w-]+\.[\w-]+$/.test(credential) ? { authorization: `Bearer ${credential}` } : { 'x-api-key': credential };
+}
+
+/** One prompt however many requests were refused at once; false when the reader declines. */
+function askForCredential() {
+  credentialPrompt ??= Promise.resolve().then(() => {
+    const answer = window.prompt('This Tally server needs credentials. Paste an API key or a bearer token (kept for this tab only):');
+    credentialPrompt = null;
+    if (!answer?.trim()) return false;
+    sessionStorage.setItem(CREDENTIAL, answer.trim());
+    return true;
+  });
+  return credentialPrompt;
+}
+
+async function graphql(query, variables, afterPrompt = false) {
+  const sent = sessionStorage.getItem(CREDENTIAL);
   const response = await fetch('/graphql', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    headers: { 'content-type': 'application/json', accept: 'application/json', ...credentialHeaders() },
     body: JSON.stringify({ query, variables }),
   });
   const body = await response.json();
-  if (body.errors?.length) throw new ApiError(body.errors[0]);
+  if (body.errors?.length) {
+    if (body.errors[0].extensions?.code === 'UNAUTHENTICATED' && !afterPrompt) {
+      // Another request may have been given a credential meanwhile: use it before asking.
+      if (sessionStorage.getItem(CREDENTIAL) !== sent) return graphql(query, variables, true);
+      sessionStorage.removeItem(CREDENTIAL);
+      if (await askForCredential()) return graphql(query, variables, true);
+    }
+    throw new ApiError(body.errors[0]);
+  }
   return body.data;
 }
 
