@@ -1,6 +1,6 @@
 /** Compile a request and run it on an engine: the answer with its audit record. */
 import { compileRequest, type CompiledQuery, type CompileOptions } from './compile.js';
-import type { Cell, Engine } from './engines/engine.js';
+import type { Cell, Engine, ResultSet } from './engines/engine.js';
 import type { Lineage } from './lineage.js';
 import type { Project } from './project.js';
 import type { RequestInput } from './query/request.js';
@@ -24,7 +24,11 @@ export interface RunOptions extends Pick<CompileOptions, 'filters'> {
 
 export async function runQuery(project: Project, engine: Engine, request: RequestInput, options: RunOptions = {}): Promise<QueryResult> {
   const compiled: CompiledQuery = compileRequest(project.graph, request, { dialect: engine.dialect, filters: options.filters });
-  const result = await engine.query(compiled.sql, options);
+  return answerOf(project, compiled, await engine.query(compiled.sql, options));
+}
+
+/** The engine's rows as the request's answer, keyed by what was asked, with the audit record. */
+export function answerOf(project: Project, compiled: CompiledQuery, result: ResultSet): QueryResult {
   const names = compiled.columns.map((c) => c.name);
   return {
     columns: compiled.columns.map((c, i) => ({ ...c, type: result.columns[i]?.type ?? 'UNKNOWN' })),

@@ -21,7 +21,7 @@ import { DefinitionError, TallyError } from '../errors.js';
 import { loadProject, type Project } from '../project.js';
 import type { Expression } from '../query/expression.js';
 import type { RequestInput } from '../query/request.js';
-import type { QueryResult } from '../run.js';
+import { answerOf, type QueryResult } from '../run.js';
 import { type CacheOptions, TtlCache } from './cache.js';
 import { DEFAULT_LIMITS, type Limits, QueryGate } from './limits.js';
 import { serveCatalogAsset } from '../web/assets.js';
@@ -192,16 +192,7 @@ export class TallyServer {
         if (result.rows.length > maxRows) {
           throw new TallyError('TOO_MANY_ROWS', `the answer has more than ${maxRows} rows, the most this server returns; narrow it with a filter, a shorter time range, a coarser grain or a limit`);
         }
-        const names = compiled.columns.map((c) => c.name);
-        const answer: QueryResult = {
-          columns: compiled.columns.map((c, i) => ({ ...c, type: result.columns[i]?.type ?? 'UNKNOWN' })),
-          rows: result.rows.map((row) => Object.fromEntries(names.map((n, i) => [n, row[i]]))),
-          sql: compiled.sql,
-          version: project.version,
-          commit: project.commit,
-          lineage: compiled.lineage,
-          warnings: compiled.warnings,
-        };
+        const answer = answerOf(project, compiled, result);
         this.results?.set(key, answer);
         return answer;
       },
