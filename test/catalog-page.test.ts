@@ -70,6 +70,26 @@ function pairsOf(rows: Row[], key: string, metric: string): [string, string][] {
   return rows.map((r) => [r[key] === null ? '' : String(r[key]), r[metric] === null ? '' : String(r[metric])]);
 }
 
+/**
+ * The line drawn between two periods never leaves the range of their two values: every Bézier
+ * control point Chart.js computed lies between the segment's ends (straight lines have none off it).
+ */
+async function expectNoOvershoot(canvas: string): Promise<void> {
+  const segments = await page.$eval(canvas, (el) => {
+    const chart = (window as unknown as { Chart: { getChart(c: Element): { getDatasetMeta(i: number): { data: Record<string, number>[] } } } }).Chart.getChart(el);
+    const points = chart.getDatasetMeta(0).data;
+    return points.slice(1).map((p, i) => ({ a: points[i].y, b: p.y, c1: points[i].cp2y ?? points[i].y, c2: p.cp1y ?? p.y }));
+  });
+  expect(segments.length).toBeGreaterThan(1);
+  for (const s of segments) {
+    const [lo, hi] = [Math.min(s.a, s.b) - 0.01, Math.max(s.a, s.b) + 0.01];
+    expect(s.c1).toBeGreaterThanOrEqual(lo);
+    expect(s.c1).toBeLessThanOrEqual(hi);
+    expect(s.c2).toBeGreaterThanOrEqual(lo);
+    expect(s.c2).toBeLessThanOrEqual(hi);
+  }
+}
+
 async function screenshot(name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
@@ -147,6 +167,12 @@ describe('metric catalog page', () => {
     expect(found).not.toContain('paid_orders');
     expect(await page.textContent('#result-count')).toBe(`${found.length} of ${catalog.metrics.length} metrics`);
     await screenshot('catalog-search');
+
+    // A small typo still finds the metric.
+    await page.fill('#search', 'revnue');
+    const forgiven = await page.$$eval('#metric-list tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.metric));
+    expect(forgiven).toEqual(expect.arrayContaining(['revenue', 'revenue_mtd', 'revenue_growth_mom']));
+    expect(forgiven).not.toContain('dau');
   });
 
   it('a metric page shows the API’s numbers over time and by a dimension, with formula, lineage, SQL and version', async () => {
@@ -175,6 +201,9 @@ describe('metric catalog page', () => {
     expect(await page.textContent('#definitions-version')).toBe(api.version);
     expect(await page.textContent('#version')).toContain(api.version);
     expect(await page.$('#series-chart')).not.toBeNull();
+    await expectNoOvershoot('#series-chart');
+    // Periods read as people write them, under the chart and in the table.
+    expect(await page.textContent('#series-table tbody tr:first-child td:first-child')).toBe('Jan 2024');
     await screenshot('catalog-revenue');
   });
 

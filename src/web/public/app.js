@@ -2,6 +2,7 @@
 // calculation path as the CLI and the library; this page only lays the answers out.
 // Routes: #/ (searchable list, ?q=) and #/metric/NAME (?grain=&from=&to=&by=).
 /* global Chart */
+import { formatChange, formatValue, fuzzyMatches, periodLabel, relativeChange, toCsv } from './format.js';
 
 const CATALOG_QUERY = `{
   catalog {
@@ -111,33 +112,10 @@ function fill(el, ...children) {
   return el;
 }
 
-// ---- numbers: exact values stay exact strings; only the display groups digits ----
-
-function groupDigits(digits) {
-  return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
-
-function formatValue(value) {
-  if (value === null || value === undefined) return '–';
-  if (typeof value === 'number') {
-    return Number.isInteger(value) ? groupDigits(String(value)) : value.toLocaleString('en-US', { maximumFractionDigits: 4 });
-  }
-  const m = /^(-?)(\d+)(\.\d+)?$/.exec(String(value));
-  return m ? `${m[1]}${groupDigits(m[2])}${m[3] ?? ''}` : String(value);
-}
+// ---- numbers: exact values stay exact strings; only the display groups digits (format.js) ----
 
 const rawValue = (value) => (value === null || value === undefined ? '' : String(value));
 const chartNumber = (value) => (value === null || value === undefined ? null : Number(value));
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-function periodLabel(text, grain) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(text ?? '');
-  if (!m) return text ?? '(none)';
-  if (grain === 'year') return m[1];
-  if (grain === 'quarter') return `${m[1]} Q${Math.floor((Number(m[2]) - 1) / 3) + 1}`;
-  if (grain === 'month') return `${MONTHS[Number(m[2]) - 1]} ${m[1]}`;
-  return text;
-}
 
 // ---- state ----
 
@@ -168,8 +146,8 @@ const title = (metric) => metric.label || metric.name;
 // ---- the list ----
 
 function matches(metric, words) {
-  const text = [metric.name, metric.label, metric.description, metric.owner, metric.type, metric.formula].filter(Boolean).join(' ').toLowerCase();
-  return words.every((w) => text.includes(w));
+  const text = [metric.name, metric.label, metric.description, metric.owner, metric.type, metric.formula].filter(Boolean).join(' ');
+  return fuzzyMatches(text, words);
 }
 
 function renderList(params) {
@@ -249,7 +227,7 @@ function lineageTree(metric) {
   return [h('ul', { class: 'lineage', id: 'lineage' }, node(metric.name, new Set())), h('p', { class: 'tables' }, 'Reads ', tables.length ? tables.map((t, i) => [i ? ', ' : '', h('code', {}, t)]) : '(no tables)')];
 }
 
-function valuesTable(id, keyName, metric, rows, keyOf) {
+function valuesTable(id, keyName, metric, rows, keyOf, labelOf = (key) => key ?? '(none)') {
   return h(
     'table',
     { id },
@@ -260,7 +238,7 @@ function valuesTable(id, keyName, metric, rows, keyOf) {
       rows.map((row) => {
         const key = keyOf(row);
         const value = row[metric.name];
-        return h('tr', { dataset: { key: rawValue(key), value: rawValue(value) } }, h('td', {}, key ?? '(none)'), h('td', { class: 'num' }, formatValue(value)));
+        return h('tr', { dataset: { key: rawValue(key), value: rawValue(value) } }, h('td', {}, labelOf(key)), h('td', { class: 'num' }, formatValue(value)));
       }),
     ),
   );
@@ -364,7 +342,7 @@ function renderMetric(name, params) {
     const header = h('header', {}, h('h2', {}, timeKey ? `${title(metric)} by ${state.grain}` : title(metric)), h('span', { class: 'request' }, requestText(request)));
     if (timeKey) {
       const canvas = h('canvas', { id: 'series-chart', 'aria-label': `${title(metric)} by ${state.grain}`, role: 'img' });
-      const table = valuesTable('series-table', timeKey, metric, result.rows, (row) => row[timeKey]);
+      const table = valuesTable('series-table', timeKey, metric, result.rows, (row) => row[timeKey], (key) => periodLabel(key, state.grain));
       fill(seriesCard, header, h('div', { class: 'chart' }, canvas), h('details', { open: result.rows.length <= 36 }, h('summary', {}, `The ${result.rows.length} values in the chart`), h('div', { class: 'scroll' }, table)));
       drawChart('series', canvas, {
         type: 'line',
@@ -377,7 +355,8 @@ function renderMetric(name, params) {
               borderColor: '#2563eb',
               backgroundColor: 'rgba(37, 99, 235, 0.10)',
               fill: true,
-              cubicInterpolationMode: 'monotone',
+              // Straight segments: a curve between two periods would show values no period has.
+              tension: 0,
               pointRadius: result.rows.length > 60 ? 0 : 3,
             },
           ],
