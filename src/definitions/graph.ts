@@ -7,6 +7,7 @@ import { type DefinitionProblem, DefinitionError, didYouMean } from '../errors.j
 import type { LoadedDefinitions, SourceRef } from './load.js';
 import {
   type AggregationType,
+  type DashboardDef,
   type DimensionDef,
   type EntityDef,
   type Grain,
@@ -19,6 +20,7 @@ import {
   GRAIN_ORDER,
   isGrain,
   measureInputName,
+  RELATIVE_RANGE_PATTERN,
   windowUnit,
 } from './schema.js';
 
@@ -89,6 +91,13 @@ export interface SavedQuery {
   source: SourceRef;
 }
 
+/** A dashboard defined as code (`dashboards:`); its tiles name metrics of this graph. */
+export interface Dashboard {
+  name: string;
+  def: DashboardDef;
+  source: SourceRef;
+}
+
 /** One step of a join path: from `from` to `to` on an entity unique in `to`. */
 export interface JoinHop {
   entity: string;
@@ -106,6 +115,7 @@ export class SemanticGraph {
   readonly timeSpines = new Map<Grain, TimeSpine>();
   readonly customGrains = new Map<string, CustomGrain>();
   readonly savedQueries = new Map<string, SavedQuery>();
+  readonly dashboards = new Map<string, Dashboard>();
   /** Models in which an entity identifies rows. */
   readonly entityOwners = new Map<string, Model[]>();
   readonly version: string;
@@ -251,6 +261,12 @@ export class SemanticGraph {
     for (const metric of this.metrics.values()) this.checkMetric(metric, at);
     this.checkCycles(at);
 
+    for (const { def, source } of definitions.dashboards) {
+      if (this.dashboards.has(def.name)) at(source, ['name'], `dashboard '${def.name}' is defined twice; rename one of them`);
+      else this.dashboards.set(def.name, { name: def.name, def, source });
+      this.checkDashboard(def, source, at);
+    }
+
     if (problems.length > 0) {
       problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
       throw new DefinitionError(problems);
@@ -336,6 +352,48 @@ export class SemanticGraph {
         }
         break;
       }
+    }
+  }
+
+  private checkDashboard(def: DashboardDef, source: SourceRef, at: (s: SourceRef, sub: (string | number)[], m: string) => void): void {
+    const breakdowns = new Set<string>();
+    for (const [entity, owners] of this.entityOwners) {
+      for (const model of owners) for (const d of model.dimensions.values()) if (d.type === 'categorical') breakdowns.add(`${entity}.${d.name}`);
+    }
+    def.tiles.forEach((tile, i) => {
+      const metric = this.metrics.get(tile.metric);
+      if (!metric) {
+        at(source, ['tiles', i, 'metric'], `unknown metric '${tile.metric}'.${didYouMean(tile.metric, this.metrics.keys())} A tile shows one metric defined under 'metrics'`);
+      } else if (!this.hasTimeAxis(metric.name, new Set())) {
+        at(source, ['tiles', i, 'metric'], `metric '${tile.metric}' has no time axis, so a tile cannot chart it over time; choose a metric whose measures have a time dimension`);
+      }
+      if (typeof tile.range === 'string') {
+        const count = Number(RELATIVE_RANGE_PATTERN.exec(tile.range)?.[1]);
+        if (count < 1) at(source, ['tiles', i, 'range'], `a range covers at least one period, like 'last 1 month'`);
+      } else if (tile.range.from > tile.range.to) {
+        at(source, ['tiles', i, 'range', 'to'], `the range ends (${tile.range.to}) before it starts (${tile.range.from}); swap from and to`);
+      }
+      if (tile.breakdown !== undefined && !breakdowns.has(tile.breakdown)) {
+        at(source, ['tiles', i, 'breakdown'], `unknown dimension '${tile.breakdown}'.${didYouMean(tile.breakdown, breakdowns)} A breakdown is a categorical dimension reference such as entity.dimension`);
+      }
+    });
+  }
+
+  /** Whether every measure a metric is computed from has a time dimension (so it has a metric_time). */
+  private hasTimeAxis(name: string, seen: Set<string>): boolean {
+    const metric = this.metrics.get(name);
+    if (!metric || seen.has(name)) return false;
+    seen.add(name);
+    const def = metric.def;
+    const measured = (input: MeasureInputDef): boolean => this.measures.get(measureInputName(input))?.timeDimension !== undefined;
+    switch (def.type) {
+      case 'simple':
+      case 'cumulative':
+        return measured(def.measure);
+      case 'conversion':
+        return measured(def.base_measure) && measured(def.conversion_measure);
+      default:
+        return metricInputs(def).every((input) => this.hasTimeAxis(input, new Set(seen)));
     }
   }
 

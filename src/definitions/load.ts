@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { AccessDef } from '../access/schema.js';
 import { type DefinitionProblem } from '../errors.js';
-import { fileSchema, type MetricDef, type SavedQueryDef, type SemanticModelDef, type TimeSpineDef } from './schema.js';
+import { type DashboardDef, fileSchema, type MetricDef, type SavedQueryDef, type SemanticModelDef, type TimeSpineDef } from './schema.js';
 
 import { locate, type ParsedFile, parseYamlFile, type YamlPath, zodProblem } from './yaml-source.js';
 
@@ -31,6 +31,8 @@ export interface LoadedDefinitions {
   metrics: Located<MetricDef>[];
   timeSpines: Located<TimeSpineDef>[];
   savedQueries: Located<SavedQueryDef>[];
+  /** `dashboards:` sections, checked by the semantic graph. */
+  dashboards: Located<DashboardDef>[];
   /** `access:` sections (roles, row filters, restricted metrics), checked by src/access/policy.ts. */
   access: Located<AccessDef>[];
   /** Turns a place in a file into a problem with line and column. */
@@ -75,6 +77,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
   const metrics: Located<MetricDef>[] = [];
   const timeSpines: Located<TimeSpineDef>[] = [];
   const savedQueries: Located<SavedQueryDef>[] = [];
+  const dashboards: Located<DashboardDef>[] = [];
   const access: Located<AccessDef>[] = [];
   const hash = createHash('sha256');
 
@@ -97,6 +100,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
     (result.data.metrics ?? []).forEach((def, i) => metrics.push({ def, source: { file: display, path: ['metrics', i] } }));
     (result.data.time_spines ?? []).forEach((def, i) => timeSpines.push({ def, source: { file: display, path: ['time_spines', i] } }));
     (result.data.saved_queries ?? []).forEach((def, i) => savedQueries.push({ def, source: { file: display, path: ['saved_queries', i] } }));
+    (result.data.dashboards ?? []).forEach((def, i) => dashboards.push({ def, source: { file: display, path: ['dashboards', i] } }));
     if (result.data.access) access.push({ def: result.data.access, source: { file: display, path: ['access'] } });
   }
 
@@ -112,6 +116,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
     metrics,
     timeSpines,
     savedQueries,
+    dashboards,
     access,
     problemAt,
     problems,
