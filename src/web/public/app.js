@@ -1,8 +1,11 @@
 // The metric catalog. Everything it shows comes from the GraphQL API at /graphql, the same
 // calculation path as the CLI and the library; this page only lays the answers out.
-// Routes: #/ (searchable list, ?q=) and #/metric/NAME (?grain=&from=&to=&by=).
-/* global Chart */
-import { formatChange, formatValue, fuzzyMatches, periodLabel, relativeChange, toCsv } from './format.js';
+// Routes: #/ (searchable list, ?q=), #/metric/NAME (?grain=&from=&to=&by=), #/explore (explore.js)
+// and #/dashboards, #/dashboard/NAME (dashboards.js).
+import { renderDashboard, renderDashboardList } from './dashboards.js';
+import { renderExplore } from './explore.js';
+import { formatValue, fuzzyMatches, periodLabel } from './format.js';
+import { chartNumber, destroyCharts, drawChart, errorBanner, fill, graphql, h, rawValue, replaceParams, requestText, run, title, view } from './page.js';
 
 const CATALOG_QUERY = `{
   catalog {
@@ -16,132 +19,23 @@ const CATALOG_QUERY = `{
   }
 }`;
 
-const RUN_QUERY = `query Run($metrics: [String!]!, $groupBy: [String!], $orderBy: [String!], $from: String, $to: String, $limit: Int, $fillGaps: Boolean) {
-  query(metrics: $metrics, groupBy: $groupBy, orderBy: $orderBy, from: $from, to: $to, limit: $limit, fillGaps: $fillGaps) {
-    columns { name type role }
-    rows
-    sql
-    version
-    commit
-    warnings
-  }
-}`;
-
 const BREAKDOWN_LIMIT = 20;
 /** Grains worth a chart; finer ones the API offers are for tools, not for reading. */
 const CHART_GRAINS = ['hour', 'day', 'week', 'month', 'quarter', 'year'];
 
-class ApiError extends Error {
-  constructor(error) {
-    super(error.message);
-    this.code = error.extensions?.code;
-  }
-}
-
-// A server with authentication asks for an API key or a bearer token: the page prompts once,
-// keeps it for this tab only (sessionStorage) and sends it the way the API expects.
-const CREDENTIAL = 'tally.credential';
-let credentialPrompt = null;
-
-function credentialHeaders() {
-  const credential = sessionStorage.getItem(CREDENTIAL);
-  if (!credential) return {};
-  return /^[\w-]+\.[\w-]+\.[\w-]+$/.test(credential) ? { authorization: `Bearer ${credential}` } : { 'x-api-key': credential };
-}
-
-/** One prompt however many requests were refused at once; false when the reader declines. */
-function askForCredential() {
-  credentialPrompt ??= Promise.resolve().then(() => {
-    const answer = window.prompt('This Tally server needs credentials. Paste an API key or a bearer token (kept for this tab only):');
-    credentialPrompt = null;
-    if (!answer?.trim()) return false;
-    sessionStorage.setItem(CREDENTIAL, answer.trim());
-    return true;
-  });
-  return credentialPrompt;
-}
-
-async function graphql(query, variables, afterPrompt = false) {
-  const sent = sessionStorage.getItem(CREDENTIAL);
-  const response = await fetch('/graphql', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json', ...credentialHeaders() },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await response.json();
-  if (body.errors?.length) {
-    if (body.errors[0].extensions?.code === 'UNAUTHENTICATED' && !afterPrompt) {
-      // Another request may have been given a credential meanwhile: use it before asking.
-      if (sessionStorage.getItem(CREDENTIAL) !== sent) return graphql(query, variables, true);
-      sessionStorage.removeItem(CREDENTIAL);
-      if (await askForCredential()) return graphql(query, variables, true);
-    }
-    throw new ApiError(body.errors[0]);
-  }
-  return body.data;
-}
-
-const run = async (request) => (await graphql(RUN_QUERY, request)).query;
-
-// ---- DOM helpers: text is always set as text, never parsed as HTML ----
-
-function h(tag, props = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === 'class') el.className = value;
-    else if (key === 'dataset') Object.assign(el.dataset, value);
-    else if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
-    else if (key === 'value') el.value = value;
-    else el.setAttribute(key, value === true ? '' : String(value));
-  }
-  el.append(...nodes(children));
-  return el;
-}
-
-/** Children as nodes: nested arrays flattened, null/undefined/false dropped, the rest as text. */
-function nodes(children) {
-  return children
-    .flat(Infinity)
-    .filter((child) => child !== null && child !== undefined && child !== false)
-    .map((child) => (child instanceof Node ? child : String(child)));
-}
-
-function fill(el, ...children) {
-  el.replaceChildren(...nodes(children));
-  return el;
-}
-
-// ---- numbers: exact values stay exact strings; only the display groups digits (format.js) ----
-
-const rawValue = (value) => (value === null || value === undefined ? '' : String(value));
-const chartNumber = (value) => (value === null || value === undefined ? null : Number(value));
-
 // ---- state ----
 
 let catalog;
-const charts = new Map();
-let renderToken = 0;
-
-function drawChart(id, canvas, config) {
-  charts.get(id)?.destroy();
-  charts.set(id, new Chart(canvas, config));
-}
 
 function parseRoute() {
   const [path, query = ''] = (location.hash.replace(/^#/, '') || '/').split('?');
   const params = new URLSearchParams(query);
-  const m = /^\/metric\/([^/]+)$/.exec(path);
-  return m ? { view: 'metric', name: decodeURIComponent(m[1]), params } : { view: 'list', params };
+  const m = /^\/(metric|dashboard)\/([^/]+)$/.exec(path);
+  if (m) return { view: m[1], name: decodeURIComponent(m[2]), params };
+  if (path === '/explore') return { view: 'explore', params };
+  if (path === '/dashboards') return { view: 'dashboards', params };
+  return { view: 'list', params };
 }
-
-/** Keeps the page's state in its address without re-rendering, so that it can be shared. */
-function replaceParams(path, params) {
-  const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v)).toString();
-  history.replaceState(null, '', `#${path}${query ? `?${query}` : ''}`);
-}
-
-const title = (metric) => metric.label || metric.name;
 
 // ---- the list ----
 
@@ -244,17 +138,6 @@ function valuesTable(id, keyName, metric, rows, keyOf, labelOf = (key) => key ??
   );
 }
 
-function requestText(request) {
-  const parts = [`${request.metrics.join(', ')}`];
-  if (request.groupBy?.length) parts.push(`by ${request.groupBy.join(', ')}`);
-  if (request.from) parts.push(`from ${request.from}`);
-  if (request.to) parts.push(`to ${request.to}`);
-  return parts.join(' ');
-}
-
-function errorBanner(error) {
-  return h('div', { class: 'banner error', role: 'alert' }, error.code ? `${error.code}: ` : '', error.message);
-}
 
 function renderMetric(name, params) {
   const app = document.getElementById('app');
@@ -315,7 +198,7 @@ function renderMetric(name, params) {
   );
 
   async function refresh() {
-    const token = ++renderToken;
+    const token = ++view.token;
     replaceParams(`/metric/${encodeURIComponent(metric.name)}`, { grain: grains.length ? state.grain : '', from: state.from, to: state.to, by: state.by });
     const from = state.from || undefined;
     const to = state.to || undefined;
@@ -326,13 +209,13 @@ function renderMetric(name, params) {
     try {
       series = await run(seriesRequest);
     } catch (error) {
-      if (token !== renderToken) return;
+      if (token !== view.token) return;
       fill(seriesCard, h('h2', {}, 'Over time'), errorBanner(error));
       seriesCard.dataset.state = 'error';
       breakdownCard.dataset.state = 'error';
       return;
     }
-    if (token !== renderToken) return;
+    if (token !== view.token) return;
     showSeries(seriesRequest, series, timeKey);
     await showBreakdown(token, series, timeKey, from, to);
   }
@@ -405,12 +288,12 @@ function renderMetric(name, params) {
     try {
       result = await run(request);
     } catch (error) {
-      if (token !== renderToken) return;
+      if (token !== view.token) return;
       fill(breakdownCard, header(), select(), errorBanner(error));
       breakdownCard.dataset.state = 'error';
       return;
     }
-    if (token !== renderToken) return;
+    if (token !== view.token) return;
     breakdownCard.dataset.request = JSON.stringify(request);
     const canvas = h('canvas', { id: 'breakdown-chart', role: 'img', 'aria-label': `${title(metric)} by ${state.by}` });
     const table = valuesTable('breakdown-table', state.by, metric, result.rows, (row) => row[state.by]);
@@ -438,11 +321,14 @@ function renderMetric(name, params) {
 // ---- start ----
 
 function route() {
-  const { view, name, params } = parseRoute();
-  renderToken++;
-  for (const chart of charts.values()) chart.destroy();
-  charts.clear();
-  if (view === 'metric') renderMetric(name, params);
+  const { view: page, name, params } = parseRoute();
+  view.token++;
+  destroyCharts();
+  for (const link of document.querySelectorAll('.top nav a[data-view]')) link.classList.toggle('current', link.dataset.view === (page === 'dashboard' ? 'dashboards' : page === 'metric' ? 'list' : page));
+  if (page === 'metric') renderMetric(name, params);
+  else if (page === 'explore') renderExplore(catalog, params);
+  else if (page === 'dashboards') renderDashboardList(catalog);
+  else if (page === 'dashboard') renderDashboard(catalog, name, params);
   else renderList(params);
   window.scrollTo(0, 0);
 }
