@@ -173,7 +173,7 @@ function renderMetric(name, params) {
   fill(app,
     h('p', { class: 'crumbs' }, h('a', { href: '#/' }, '← All metrics')),
     h('h1', { id: 'metric-title' }, title(metric), metric.deprecated ? [' ', h('span', { class: 'badge deprecated' }, 'deprecated')] : null),
-    h('div', { class: 'subtitle' }, h('code', {}, metric.name), h('span', { class: 'badge' }, metric.type), metric.owner ? h('span', {}, `Owner: ${metric.owner}`) : null),
+    h('div', { class: 'subtitle' }, h('code', {}, metric.name), h('span', { class: 'badge' }, metric.type), metric.owner ? h('span', {}, `Owner: ${metric.owner}`) : null, h('a', { id: 'explore-link', href: `#/explore?metrics=${encodeURIComponent(metric.name)}&grain=${grains.length ? state.grain : 'none'}` }, 'Explore with other metrics →')),
     metric.deprecated
       ? h(
           'div',

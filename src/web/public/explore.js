@@ -11,6 +11,7 @@ const CHART_TYPES = ['line', 'bar', 'table'];
 const ROW_LIMIT = 5000;
 /** Series drawn at most; the table and the CSV always hold everything. */
 const SERIES_LIMIT = 24;
+const DASHES = [[], [6, 4], [2, 3]];
 const PALETTE = ['#2563eb', '#f97316', '#16a34a', '#9333ea', '#dc2626', '#0891b2', '#ca8a04', '#db2777', '#4b5563', '#65a30d'];
 
 const list = (text) => (text ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -242,7 +243,11 @@ export function renderExplore(catalog, params) {
           maintainAspectRatio: false,
           interaction: { mode: 'index', intersect: false },
           plugins: { legend: { display: series.datasets.length > 1 }, tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${formatValue(series.raw[ctx.datasetIndex][ctx.dataIndex])}` } } },
-          scales: { y: { beginAtZero: true }, x: { ticks: { maxRotation: 0, autoSkipPadding: 12 } } },
+          scales: {
+            y: { beginAtZero: true, title: { display: state.metrics.length > 1, text: state.metrics.filter((_, i) => i !== 1).map((m) => title(byName.get(m))).join(', ') } },
+            ...(state.metrics.length >= 2 ? { y1: { beginAtZero: true, position: 'right', grid: { drawOnChartArea: false }, title: { display: true, text: title(byName.get(state.metrics[1])) } } } : {}),
+            x: { ticks: { maxRotation: 0, autoSkipPadding: 12 } },
+          },
         },
       });
     }
@@ -264,14 +269,17 @@ export function renderExplore(catalog, params) {
     const datasets = [];
     const raw = [];
     const byKey = new Map();
-    for (const metric of state.metrics) {
+    const groups = new Map();
+    state.metrics.forEach((metric, m) => {
       for (const row of rows) {
         const group = timeKey ? groupOf(row) : '';
         const key = `${metric}\u0000${group}`;
         if (!byKey.has(key)) {
-          const color = PALETTE[byKey.size % PALETTE.length];
+          // One colour per group; each metric its own dash, and the second metric its own axis.
+          if (!groups.has(group)) groups.set(group, PALETTE[groups.size % PALETTE.length]);
+          const color = timeKey ? groups.get(group) : PALETTE[m % PALETTE.length];
           const label = [title(byName.get(metric)), group].filter(Boolean).join(' · ');
-          const dataset = { label, data: labels.map(() => null), borderColor: color, backgroundColor: color, tension: 0, pointRadius: labels.length > 60 ? 0 : 2 };
+          const dataset = { label, data: labels.map(() => null), borderColor: color, backgroundColor: color, borderDash: DASHES[m % DASHES.length], yAxisID: m === 1 ? 'y1' : 'y', tension: 0, pointRadius: labels.length > 60 ? 0 : 3 };
           byKey.set(key, { dataset, values: labels.map(() => null) });
           datasets.push(dataset);
           raw.push(byKey.get(key).values);
@@ -281,7 +289,7 @@ export function renderExplore(catalog, params) {
         entry.dataset.data[i] = chartNumber(row[metric]);
         entry.values[i] = row[metric];
       }
-    }
+    });
     return { labels: labels.map((x) => (timeKey ? periodLabel(x, state.grain) : x)), datasets, raw };
   }
 
