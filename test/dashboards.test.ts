@@ -29,9 +29,18 @@ const models = `semantic_models:
       - { name: country, type: categorical }
     measures:
       - { name: user_count, agg: count, expr: user_id }
+  - name: budgets
+    table: budgets
+    defaults: { agg_time_dimension: budget_month }
+    primary_entity: budget
+    dimensions:
+      - { name: budget_month, type: time, granularity: month }
+    measures:
+      - { name: budget_amount, agg: sum, expr: amount }
 metrics:
   - { name: revenue, type: simple, measure: order_amount }
   - { name: user_total, type: simple, measure: user_count }
+  - { name: budget, type: simple, measure: budget_amount }
 `;
 
 function problems(dashboards: string): string[] {
@@ -63,6 +72,8 @@ describe('dashboards: validation', () => {
   - name: key
     tiles:
       - { metric: revenue, range: last 2 months }
+      - { metric: budget, range: last 30 days, grain: day }
+      - { metric: budget, range: last 2 quarters, grain: quarter }
 `);
     expect(out).toEqual([
       "dash.yml:4:17: unknown metric 'revnue'. Did you mean 'revenue'? A tile shows one metric defined under 'metrics'",
@@ -70,6 +81,7 @@ describe('dashboards: validation', () => {
       'dash.yml:9:42: the range ends (2025-01-01) before it starts (2025-12-01); swap from and to',
       "dash.yml:10:20: unknown dimension 'user.countri'. Did you mean 'user.country'? A breakdown is a categorical dimension reference such as entity.dimension",
       "dash.yml:11:11: dashboard 'key' is defined twice; rename one of them",
+      "dash.yml:14:55: metric 'budget' is recorded by month, so it cannot be charted by day; use grain: month or coarser",
     ]);
   });
 

@@ -364,8 +364,13 @@ export class SemanticGraph {
       const metric = this.metrics.get(tile.metric);
       if (!metric) {
         at(source, ['tiles', i, 'metric'], `unknown metric '${tile.metric}'.${didYouMean(tile.metric, this.metrics.keys())} A tile shows one metric defined under 'metrics'`);
-      } else if (!this.hasTimeAxis(metric.name, new Set())) {
-        at(source, ['tiles', i, 'metric'], `metric '${tile.metric}' has no time axis, so a tile cannot chart it over time; choose a metric whose measures have a time dimension`);
+      } else {
+        const finest = this.finestTimeGrain(metric.name, new Set());
+        if (finest === undefined) {
+          at(source, ['tiles', i, 'metric'], `metric '${tile.metric}' has no time axis, so a tile cannot chart it over time; choose a metric whose measures have a time dimension`);
+        } else if (GRAIN_ORDER[tile.grain] < GRAIN_ORDER[finest]) {
+          at(source, ['tiles', i, 'grain'], `metric '${tile.metric}' is recorded by ${finest}, so it cannot be charted by ${tile.grain}; use grain: ${finest} or coarser`);
+        }
       }
       if (typeof tile.range === 'string') {
         const count = Number(RELATIVE_RANGE_PATTERN.exec(tile.range)?.[1]);
@@ -379,22 +384,30 @@ export class SemanticGraph {
     });
   }
 
-  /** Whether every measure a metric is computed from has a time dimension (so it has a metric_time). */
-  private hasTimeAxis(name: string, seen: Set<string>): boolean {
+  /**
+   * The finest grain a metric can be grouped by over time: the coarsest granularity among the
+   * time dimensions of the measures it is computed from; undefined when one of them has none.
+   */
+  private finestTimeGrain(name: string, seen: Set<string>): Grain | undefined {
     const metric = this.metrics.get(name);
-    if (!metric || seen.has(name)) return false;
+    if (!metric || seen.has(name)) return undefined;
     seen.add(name);
     const def = metric.def;
-    const measured = (input: MeasureInputDef): boolean => this.measures.get(measureInputName(input))?.timeDimension !== undefined;
+    const grainOf = (input: MeasureInputDef): Grain | undefined => this.measures.get(measureInputName(input))?.timeDimension?.granularity;
+    let grains: (Grain | undefined)[];
     switch (def.type) {
       case 'simple':
       case 'cumulative':
-        return measured(def.measure);
+        grains = [grainOf(def.measure)];
+        break;
       case 'conversion':
-        return measured(def.base_measure) && measured(def.conversion_measure);
+        grains = [grainOf(def.base_measure), grainOf(def.conversion_measure)];
+        break;
       default:
-        return metricInputs(def).every((input) => this.hasTimeAxis(input, new Set(seen)));
+        grains = metricInputs(def).map((input) => this.finestTimeGrain(input, new Set(seen)));
     }
+    if (grains.length === 0 || grains.some((g) => g === undefined)) return undefined;
+    return (grains as Grain[]).reduce((a, b) => (GRAIN_ORDER[a] >= GRAIN_ORDER[b] ? a : b));
   }
 
   private checkCycles(at: (s: SourceRef, sub: (string | number)[], m: string) => void): void {
