@@ -275,11 +275,11 @@ export function renderExplore(catalog, params) {
         const group = timeKey ? groupOf(row) : '';
         const key = `${metric}\u0000${group}`;
         if (!byKey.has(key)) {
-          // One colour per group; each metric its own dash, and the second metric its own axis.
+          // One colour per group; each metric its own dash (lines) or shade (bars), the second metric its own axis.
           if (!groups.has(group)) groups.set(group, PALETTE[groups.size % PALETTE.length]);
           const color = timeKey ? groups.get(group) : PALETTE[m % PALETTE.length];
           const label = [title(byName.get(metric)), group].filter(Boolean).join(' · ');
-          const dataset = { label, data: labels.map(() => null), borderColor: color, backgroundColor: color, borderDash: DASHES[m % DASHES.length], yAxisID: m === 1 ? 'y1' : 'y', tension: 0, pointRadius: labels.length > 60 ? 0 : 3 };
+          const dataset = { label, data: labels.map(() => null), borderColor: color, backgroundColor: `${color}${['', '88', '44'][m % 3]}`, borderWidth: 2, borderDash: DASHES[m % DASHES.length], yAxisID: m === 1 ? 'y1' : 'y', tension: 0, pointRadius: labels.length > 60 ? 0 : 3 };
           byKey.set(key, { dataset, values: labels.map(() => null) });
           datasets.push(dataset);
           raw.push(byKey.get(key).values);
