@@ -488,6 +488,46 @@ describe('dashboard pages', () => {
     expect(revenue).toMatchObject({ currentPeriod: '2025-06-01', comparedPeriod: '2025-05-01', current: await revenueIn('2025-06-01', '2025-07-01'), compared: await revenueIn('2025-05-01', '2025-06-01') });
     await page.goto(`${home}#/dashboard/nope`);
     expect(await page.textContent('.banner.error')).toContain("There is no dashboard 'nope'");
+  });
+
+  it('behind access rules, a dashboard shows a caller only the tiles and the rows it may see', async () => {
+    const secured = join(dir, 'secured');
+    cpSync(project, secured, { recursive: true });
+    writeFileSync(
+      join(secured, 'metrics', 'access.yml'),
+      `access:
+  roles:
+    - name: finance
+    - name: kr_analyst
+      row_filters:
+        - { dimension: user.country, claim: country }
+  restricted:
+    - metrics: [revenue]
+      roles: [finance]
+`,
+    );
+    const { key, hash } = createApiKey();
+    const server2 = new TallyServer({ projectDir: secured, engine, log: () => {}, auth: Authenticator.fromConfig(authSchema.parse({ api_keys: [{ name: 'kr', hash, roles: ['kr_analyst'], claims: { country: 'KR' } }] })) });
+    const url = (await server2.listen(0, '127.0.0.1')).replace(/graphql$/, '');
+    const krPage = await context.newPage();
+    try {
+      krPage.on('dialog', (dialog) => void dialog.accept(key));
+      await krPage.goto(`${url}#/dashboard/company_key_numbers`);
+      await krPage.waitForFunction(() => {
+        const all = [...document.querySelectorAll('#tiles .tile')] as HTMLElement[];
+        return all.length > 0 && all.every((t) => t.dataset.state === 'ready');
+      });
+      const shownTiles = await krPage.$$eval('#tiles .tile', (all) => all.map((t) => ({ ...(t as HTMLElement).dataset })));
+      expect(shownTiles.map((t) => t.metric)).toEqual(['orders', 'dau', 'mau', 'signup_to_paid_order_7d']);
+      const krOrders = (from: string, to: string) =>
+        one(`SELECT COUNT(o.order_id) FROM orders o JOIN users u USING (user_id) WHERE u.country = 'KR' AND o.ordered_at >= DATE '${from}' AND o.ordered_at < DATE '${to}'`);
+      expect(shownTiles[0]).toMatchObject({ current: await krOrders('2025-12-01', '2026-01-01'), compared: await krOrders('2024-12-01', '2025-01-01') });
+      expect(Number(shownTiles[0].current)).toBeLessThan(Number((await ordersIn('2025-12-01', '2026-01-01'))));
+      await krPage.screenshot({ path: join(ARTIFACTS, 'dashboard-kr-analyst.png'), fullPage: true });
+    } finally {
+      await krPage.close();
+      await server2.close();
+    }
     expect(pageErrors).toEqual([]);
   });
 });
