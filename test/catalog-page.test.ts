@@ -480,6 +480,13 @@ describe('dashboard pages', () => {
     expect(byCountry).toEqual(handByCountry.rows.map((r) => [String(r[0]), String(r[1])]));
     await expectNoOvershoot('#tile-0-chart');
     await screenshot('dashboard-company-key-numbers');
+
+    // A tile's question opens in Explore, with the same numbers.
+    await page.click('#tile-1 .tile-links a');
+    const explored = await exploreAnswer({ metrics: ['orders'], groupBy: ['metric_time.month'], from: '2025-01-01', to: '2025-12-31' });
+    expect(explored.rows).toEqual(
+      await handRows(`SELECT strftime(date_trunc('month', ordered_at), '%Y-%m-%d'), COUNT(order_id) FROM orders WHERE ordered_at >= DATE '2025-01-01' AND ordered_at < DATE '2026-01-01' GROUP BY 1 ORDER BY 1`, ['metric_time.month', 'orders']),
+    );
   });
 
   it('as_of in the address looks back: the tiles move to that period', async () => {

@@ -146,6 +146,7 @@ async function renderTile(card, tile, metric, index, token) {
       ),
       h('p', { class: 'request' }, requestText(trendRequest)),
     ),
+    h('p', { class: 'tile-links' }, h('a', { href: exploreLink(tile, grain) }, 'Open in Explore →')),
   );
   drawChart(`tile-${index}`, canvas, {
     type: 'line',
@@ -162,6 +163,13 @@ async function renderTile(card, tile, metric, index, token) {
     },
   });
   card.dataset.state = 'ready';
+}
+
+/** The tile's question on the Explore page, to take it further (other metrics, filters, groups). */
+function exploreLink(tile, grain) {
+  const params = new URLSearchParams({ metrics: tile.metric, grain, from: tile.range.from, to: tile.range.to, chart: 'line' });
+  if (tile.breakdown) params.set('by', tile.breakdown);
+  return `#/explore?${params}`;
 }
 
 function breakdownTable(tile, answer, grain) {
