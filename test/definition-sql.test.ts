@@ -43,6 +43,22 @@ describe("a model's SQL", () => {
     expect(problems(withSql('SELECT order_id, amount FROM (SELECT * FROM orders) AS s WHERE order_id IN (SELECT order_id FROM paid_ids)'))).toEqual([]);
   });
 
+  it("accepts DuckDB's own syntax (EXCLUDE, QUALIFY, GROUP BY ALL, list literals, REPLACE) and still refuses what hides in it", () => {
+    expect(problems(withSql('SELECT * EXCLUDE (internal_note) FROM orders QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY updated_at DESC) = 1'))).toEqual([]);
+    expect(problems(withSql('SELECT order_id, sum(amount) AS amount FROM order_lines GROUP BY ALL'))).toEqual([]);
+    expect(problems(withSql('SELECT * REPLACE (amount * 100 AS amount) FROM orders'))).toEqual([]);
+    expect(problems(withSql("SELECT order_id, amount, ['paid', 'shipped'] AS statuses FROM orders"))).toEqual([]);
+    expect(problems(withSql("SELECT * EXCLUDE (x) FROM read_csv('o.csv')"))).toEqual([
+      `models.yml:3:10: semantic model 'paid': 'sql' reads from read_csv(…), a table function; ${QUERY_RULE}. Load the data into a table or view and read that`,
+    ]);
+    expect(problems(withSql("SELECT * REPLACE (amount * 100 AS amount) FROM read_parquet('o.parquet')"))).toEqual([
+      `models.yml:3:10: semantic model 'paid': 'sql' reads from read_parquet(…), a table function; ${QUERY_RULE}. Load the data into a table or view and read that`,
+    ]);
+    expect(problems(withSql("SELECT order_id, [1, 2] AS l, pg_read_file('/etc/passwd') AS amount FROM orders"))).toEqual([
+      `models.yml:3:10: semantic model 'paid': 'sql' calls pg_read_file(…), which reads files, other databases or settings; ${QUERY_RULE}`,
+    ]);
+  });
+
   it('refuses DDL at the sql key, naming the statement', () => {
     expect(problems(withSql('DROP TABLE orders'))).toEqual([`models.yml:3:10: semantic model 'paid': 'sql' is a DROP statement; ${QUERY_RULE}`]);
     expect(problems(withSql('CREATE TABLE copy AS SELECT * FROM orders'))).toEqual([`models.yml:3:10: semantic model 'paid': 'sql' is a CREATE statement; ${QUERY_RULE}`]);

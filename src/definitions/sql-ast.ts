@@ -4,14 +4,19 @@
  * plain SELECT or expression (sql-check.ts) and column-level lineage (column-lineage.ts).
  *
  * The parser's AST is plain JSON with loosely typed nodes; this module turns it into records that
- * the two readers walk without trusting its shape. The PostgreSQL grammar is the one closest to
- * DuckDB's (`::` casts, double-quoted identifiers, `ILIKE`), and it reads every model of the
- * example project and of the MetricFlow reference manifests.
+ * the two readers walk without trusting its shape. The PostgreSQL grammar reads every model of
+ * the example project and of the MetricFlow reference manifests.
  */
 import sqlParser from 'node-sql-parser';
 
 const parser = new sqlParser.Parser();
-const OPTIONS = { database: 'postgresql' };
+/**
+ * Grammars tried in order. node-sql-parser has no DuckDB grammar; PostgreSQL's is the closest
+ * (`::` casts, `ILIKE`, `FILTER (WHERE …)`), Snowflake's adds DuckDB's `SELECT * EXCLUDE`,
+ * `QUALIFY` and `GROUP BY ALL`, BigQuery's its list literals and `SELECT * REPLACE`. What is
+ * checked afterwards (statement kinds, FROM items, function names) reads the same in all of them.
+ */
+const GRAMMARS = ['postgresql', 'snowflake', 'bigquery'];
 
 /** One node of node-sql-parser's AST. */
 export type SqlNode = Record<string, unknown>;
@@ -25,18 +30,19 @@ export type ParsedSql = { ok: true; statements: SqlNode[] } | { ok: false; line:
 
 /** Parses SQL text into its statements (`SELECT 1;` is one statement, `SELECT 1; SELECT 2` two). */
 export function parseSql(text: string): ParsedSql {
-  try {
-    const ast: unknown = parser.astify(text, OPTIONS);
-    const list = Array.isArray(ast) ? ast : [ast];
-    return { ok: true, statements: list.filter(isNode) };
-  } catch (err) {
-    const start = isNode(err) && isNode(err.location) && isNode(err.location.start) ? err.location.start : {};
-    return {
-      ok: false,
-      line: typeof start.line === 'number' ? start.line : 1,
-      column: typeof start.column === 'number' ? start.column : 1,
-    };
+  let first: ParsedSql | undefined;
+  for (const database of GRAMMARS) {
+    try {
+      const ast: unknown = parser.astify(text, { database });
+      const list = Array.isArray(ast) ? ast : [ast];
+      return { ok: true, statements: list.filter(isNode) };
+    } catch (err) {
+      // Where the first (closest) grammar stopped is the most useful place to point at.
+      const start = isNode(err) && isNode(err.location) && isNode(err.location.start) ? err.location.start : {};
+      first ??= { ok: false, line: typeof start.line === 'number' ? start.line : 1, column: typeof start.column === 'number' ? start.column : 1 };
+    }
   }
+  return first ?? { ok: false, line: 1, column: 1 };
 }
 
 /** The placeholder table an expression is read over; no definition may use this name. */
@@ -90,7 +96,8 @@ export function functionName(n: SqlNode): string | undefined {
   const name = n.name;
   if (typeof name === 'string') return name.toLowerCase();
   if (isNode(name) && Array.isArray(name.name)) {
-    const parts = name.name.map(identifierText).filter((p): p is string => p !== undefined);
+    // BigQuery's grammar puts a bare name in `schema` and leaves `name` empty.
+    const parts = [name.schema, ...name.name].map(identifierText).filter((p): p is string => p !== undefined);
     return parts.join('.').toLowerCase();
   }
   return identifierText(name)?.toLowerCase();

@@ -64,7 +64,7 @@ export function checkQuery(sql: string): string | undefined {
   }
   const [stmt] = parsed.statements;
   if (stmt.type !== 'select') return `is ${statement(String(stmt.type).toUpperCase())}; ${ALLOWED_QUERY}`;
-  return forbiddenUse(stmt, ALLOWED_QUERY);
+  return forbiddenUse(stmt, ALLOWED_QUERY, sql);
 }
 
 /** What is wrong with an `expr` (completing "'expr' …"), or undefined when it is one expression. */
@@ -76,11 +76,24 @@ export function checkExpression(text: string): string | undefined {
     if (isNode(n.ast) || n.type === 'select') subquery = true;
   });
   if (subquery) return `holds a subquery; ${ALLOWED_EXPR}. Put the query in the model's sql instead`;
-  return forbiddenUse(expr, ALLOWED_EXPR);
+  return forbiddenUse(expr, ALLOWED_EXPR, text);
+}
+
+/**
+ * A call of a forbidden function found in the text itself (outside string literals and comments),
+ * whatever shape a grammar gives it in the tree: the tree walk below is not the only guard.
+ */
+function forbiddenCallInText(sql: string): string | undefined {
+  const code = sql.replace(/'(?:[^']|'')*'|--[^\n]*|\/\*[\s\S]*?\*\//g, ' ').replace(/"/g, '');
+  for (const m of code.matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*\(/g)) {
+    const name = m[1].toLowerCase();
+    if (FORBIDDEN_FUNCTIONS.has(name)) return name;
+  }
+  return undefined;
 }
 
 /** Table functions, file-like table names, forbidden calls and SELECT … INTO anywhere in a tree. */
-function forbiddenUse(root: SqlNode, allowed: string): string | undefined {
+function forbiddenUse(root: SqlNode, allowed: string, text: string): string | undefined {
   let problem: string | undefined;
   walk(root, (n) => {
     if (problem) return;
@@ -111,7 +124,8 @@ function forbiddenUse(root: SqlNode, allowed: string): string | undefined {
       }
     }
   });
-  return problem;
+  const call = problem ? undefined : forbiddenCallInText(text);
+  return call ? `calls ${call}(…), which reads files, other databases or settings; ${allowed}` : problem;
 }
 
 /** Words that start a statement other than a query, for a message naming it when the parser does not know it. */
