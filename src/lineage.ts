@@ -70,12 +70,33 @@ export interface RequestUse {
   filters?: Expression[];
 }
 
+/**
+ * Lineages already worked out, per graph and per metric with the request's references: a request
+ * costs a lookup (compiling a metric takes well under a millisecond; tracing it again would not).
+ * The entries are shared: callers must not change them.
+ */
+const cache = new WeakMap<SemanticGraph, Map<string, MetricLineage>>();
+const MAX_ENTRIES = 5000;
+
 /** The lineage of `metrics` (in that order) as `request` uses them; unknown names are skipped. */
 export function lineageOf(graph: SemanticGraph, metrics: string[], request: RequestUse = {}): Lineage {
-  return metrics.flatMap((name) => {
-    const metric = graph.metrics.get(name);
-    return metric ? [metricLineage(graph, name, request)] : [];
-  });
+  let byKey = cache.get(graph);
+  if (!byKey) cache.set(graph, (byKey = new Map()));
+  const refs = (request.filters ?? []).flatMap((e) => collectRefs(e).map((r) => r.ref));
+  const requestKey = `${(request.groupBy ?? []).join(',')}\0${refs.join(',')}`;
+  const out: Lineage = [];
+  for (const name of metrics) {
+    if (!graph.metrics.has(name)) continue;
+    const key = `${name}\0${requestKey}`;
+    let entry = byKey.get(key);
+    if (!entry) {
+      entry = metricLineage(graph, name, request);
+      if (byKey.size >= MAX_ENTRIES) byKey.delete(byKey.keys().next().value as string);
+      byKey.set(key, entry);
+    }
+    out.push(entry);
+  }
+  return out;
 }
 
 function metricLineage(graph: SemanticGraph, root: string, request: RequestUse): MetricLineage {

@@ -35,8 +35,9 @@ export function columnsOfExpr(model: Model, expr: string): ColumnRef[] {
   if (!entry) byModel.set(model, (entry = { relation: modelRelation(model), exprs: new Map() }));
   const hit = entry.exprs.get(expr);
   if (hit) return hit;
-  const parsed = parseSqlExpression(expr);
-  const refs = parsed ? columnRefs(parsed) : [];
+  const plain = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*$/.exec(expr);
+  const parsed = plain ? undefined : parseSqlExpression(expr);
+  const refs = plain ? [{ column: plain[1] }] : parsed ? columnRefs(parsed) : [];
   const relation = entry.relation;
   const out = unique(refs.filter((r) => r.column !== '*').flatMap((r) => lookup(relation, r.column) ?? [{ table: unresolved(model), column: r.column }]));
   entry.exprs.set(expr, out);

@@ -51,8 +51,37 @@ export function checkModelSql(def: SemanticModelDef): SqlProblem[] {
   return problems;
 }
 
+/**
+ * Verdicts by text. Parsing costs a millisecond or more per text, and the same texts come back on
+ * every reload (`tally serve --watch`, the library loading a project again).
+ */
+const verdicts = new Map<string, string | undefined>();
+const MAX_VERDICTS = 5000;
+
+function remembered(kind: string, text: string, check: (t: string) => string | undefined): string | undefined {
+  const key = `${kind}\0${text}`;
+  if (verdicts.has(key)) return verdicts.get(key);
+  const verdict = check(text);
+  if (verdicts.size >= MAX_VERDICTS) verdicts.delete(verdicts.keys().next().value as string);
+  verdicts.set(key, verdict);
+  return verdict;
+}
+
+/** A bare column name or number: nothing to parse, nothing it could do. */
+export const PLAIN_EXPRESSION = /^\s*(?:[A-Za-z_][A-Za-z0-9_]*|\d+(?:\.\d+)?)\s*$/;
+
 /** What is wrong with a model's `sql` (completing "'sql' …"), or undefined when it is a plain SELECT. */
 export function checkQuery(sql: string): string | undefined {
+  return remembered('query', sql, readQuery);
+}
+
+/** What is wrong with an `expr` (completing "'expr' …"), or undefined when it is one expression. */
+export function checkExpression(text: string): string | undefined {
+  if (PLAIN_EXPRESSION.test(text)) return undefined;
+  return remembered('expr', text, readExpression);
+}
+
+function readQuery(sql: string): string | undefined {
   const parsed = parseSql(sql);
   if (!parsed.ok) {
     const keyword = leadingKeyword(sql);
@@ -67,8 +96,7 @@ export function checkQuery(sql: string): string | undefined {
   return forbiddenUse(stmt, ALLOWED_QUERY, sql);
 }
 
-/** What is wrong with an `expr` (completing "'expr' …"), or undefined when it is one expression. */
-export function checkExpression(text: string): string | undefined {
+function readExpression(text: string): string | undefined {
   const expr = parseSqlExpression(text);
   if (!expr) return `is not one SQL expression; ${ALLOWED_EXPR}`;
   let subquery = false;
