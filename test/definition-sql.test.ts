@@ -36,8 +36,8 @@ function problems(text: string): string[] {
 }
 
 describe("a model's SQL", () => {
-  it('accepts plain SELECTs: joins, WITH, UNION, subqueries, casts, a trailing semicolon', () => {
-    expect(problems(withSql('SELECT order_id, amount FROM orders WHERE status = \'paid\';'))).toEqual([]);
+  it('accepts plain SELECTs: joins, WITH, UNION, subqueries, casts, comments', () => {
+    expect(problems(withSql("SELECT order_id, amount FROM orders WHERE status = 'paid' -- paid only; not 'test'"))).toEqual([]);
     expect(problems(withSql('WITH o AS (SELECT * FROM orders)\nSELECT o.order_id, o.amount::decimal(18,2) AS amount FROM o JOIN users u ON u.user_id = o.user_id'))).toEqual([]);
     expect(problems(withSql('SELECT order_id, amount FROM orders UNION ALL SELECT order_id, amount FROM old_orders'))).toEqual([]);
     expect(problems(withSql('SELECT order_id, amount FROM (SELECT * FROM orders) AS s WHERE order_id IN (SELECT order_id FROM paid_ids)'))).toEqual([]);
@@ -71,6 +71,12 @@ describe("a model's SQL", () => {
     expect(problems(withSql('PRAGMA database_list'))).toEqual([`models.yml:3:10: semantic model 'paid': 'sql' is a PRAGMA statement; ${QUERY_RULE}`]);
     expect(problems(withSql('INSTALL httpfs'))).toEqual([`models.yml:3:10: semantic model 'paid': 'sql' is an INSTALL statement; ${QUERY_RULE}`]);
     expect(problems(withSql('-- comment first\nLOAD httpfs'))).toEqual([`models.yml:3:10: semantic model 'paid': 'sql' is a LOAD statement; ${QUERY_RULE}`]);
+  });
+
+  it('refuses a trailing semicolon: the SELECT becomes a subquery', () => {
+    expect(problems(withSql('SELECT order_id, amount FROM orders;'))).toEqual([
+      "models.yml:3:10: semantic model 'paid': 'sql' ends with ';', but Tally places it inside a larger query; remove the ';'",
+    ]);
   });
 
   it('refuses a second statement', () => {

@@ -93,6 +93,7 @@ function readQuery(sql: string): string | undefined {
   }
   const [stmt] = parsed.statements;
   if (stmt.type !== 'select') return `is ${statement(String(stmt.type).toUpperCase())}; ${ALLOWED_QUERY}`;
+  if (/;\s*$/.test(withoutLiterals(sql))) return `ends with ';', but Tally places it inside a larger query; remove the ';'`;
   return forbiddenUse(stmt, ALLOWED_QUERY, sql);
 }
 
@@ -112,12 +113,17 @@ function readExpression(text: string): string | undefined {
  * whatever shape a grammar gives it in the tree: the tree walk below is not the only guard.
  */
 function forbiddenCallInText(sql: string): string | undefined {
-  const code = sql.replace(/'(?:[^']|'')*'|--[^\n]*|\/\*[\s\S]*?\*\//g, ' ').replace(/"/g, '');
+  const code = withoutLiterals(sql).replace(/"/g, '');
   for (const m of code.matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*\(/g)) {
     const name = m[1].toLowerCase();
     if (FORBIDDEN_FUNCTIONS.has(name)) return name;
   }
   return undefined;
+}
+
+/** The text with string literals and comments blanked out. */
+function withoutLiterals(sql: string): string {
+  return sql.replace(/'(?:[^']|'')*'|--[^\n]*|\/\*[\s\S]*?\*\//g, ' ');
 }
 
 /** Table functions, file-like table names, forbidden calls and SELECT … INTO anywhere in a tree. */
