@@ -21,6 +21,7 @@ const GRAMMARS = ['postgresql', 'snowflake', 'bigquery'];
 /** One node of node-sql-parser's AST. */
 export type SqlNode = Record<string, unknown>;
 
+/** Whether a value of the AST is a node (an object, not an array or a scalar). */
 export function isNode(v: unknown): v is SqlNode {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
