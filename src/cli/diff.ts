@@ -1,11 +1,6 @@
 /** `tally diff`: what a change to metrics/ does, for review. A thin command over src/review. */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type EngineConfig, loadConfig } from '../config.js';
-import { openEngine } from '../engines/open.js';
-import { compareNumbers, diffRevisions } from '../review/diff.js';
-import { formatMarkdown, formatText } from '../review/report.js';
-import { loadRevision } from '../review/revisions.js';
-import { dialectByName } from '../sql/dialects/index.js';
+import type { EngineConfig } from '../config.js';
 
 interface DiffFlags {
   data?: boolean;
@@ -30,6 +25,15 @@ export function diffCommand(program: Command, projectDir: () => string): void {
     .addOption(new Option('-f, --format <format>', 'output format (markdown: for a pull request comment)').choices(['text', 'markdown']).default('text'))
     .addHelpText('after', '\nExamples:\n  tally diff                 uncommitted changes (HEAD → working tree)\n  tally diff main --data     this branch, edits included, against main, with the numbers\n  tally diff main HEAD -f markdown > report.md')
     .action(async (baseRev: string, headRev: string | undefined, o: DiffFlags) => {
+      // Loaded when the command runs, so that `tally --help` stays fast.
+      const [{ loadConfig }, { openEngine }, { compareNumbers, diffRevisions }, { formatMarkdown, formatText }, { loadRevision }, { dialectByName }] = await Promise.all([
+        import('../config.js'),
+        import('../engines/open.js'),
+        import('../review/diff.js'),
+        import('../review/report.js'),
+        import('../review/revisions.js'),
+        import('../sql/dialects/index.js'),
+      ]);
       const dir = projectDir();
       const base = loadRevision(dir, baseRev);
       const head = loadRevision(dir, headRev);

@@ -17,6 +17,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { DEFAULT_SEED, DEFAULT_SEED_EVENTS } from '../defaults.js';
 
 export interface SeedOptions {
   /** Number of rows in `events` (default 1_000_000). Other tables scale with it. */
@@ -37,8 +38,7 @@ export interface SeedSummary {
   tables: Record<string, number>;
 }
 
-export const DEFAULT_SEED_EVENTS = 1_000_000;
-export const DEFAULT_SEED = 42;
+export { DEFAULT_SEED, DEFAULT_SEED_EVENTS };
 
 /** Tables created by {@link seedDemoDatabase}, in creation order. */
 export const DEMO_TABLES = [
