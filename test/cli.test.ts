@@ -98,4 +98,21 @@ describe('tally CLI', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('does not exist');
   });
+
+  it('seed shows its progress on stderr with --progress, and nothing without it off a terminal', async () => {
+    const quiet = await tally('seed', '--events', '2000', '--out', join(dir, 'quiet.duckdb'));
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe('');
+    const loud = await tally('seed', '--events', '2000', '--out', join(dir, 'loud.duckdb'), '--progress');
+    expect(loud.code).toBe(0);
+    const lines = loud.stderr.trim().split('\n');
+    const steps = lines.map((l) => /^seed: (\d+)\/(\d+) building (\w+) \(\d+\.\d s\)$/.exec(l));
+    expect(steps.every((m) => m !== null), loud.stderr).toBe(true);
+    const total = Number(steps[0]?.[2]);
+    // One line per generating step, counting up to the total, naming every demo table on the way.
+    expect(steps.map((m) => Number(m?.[1]))).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    for (const table of ['users', 'products', 'events', 'orders', 'order_items', 'experiment_assignments']) expect(steps.map((m) => m?.[3])).toContain(table);
+    // Same data either way: progress never changes the output.
+    expect(loud.stdout.replace(/ in [\d.]+ s/, '').replace('loud', 'quiet')).toBe(quiet.stdout.replace(/ in [\d.]+ s/, ''));
+  });
 });

@@ -10,6 +10,7 @@ import { DefinitionError, TallyError } from '../errors.js';
 import type { RequestInput } from '../query/request.js';
 import { diffCommand } from './diff.js';
 import { importCommand } from './import.js';
+import { progressReporter } from './progress.js';
 
 /** The library's modules, loaded on first use by the command that needs them. */
 const lazy = {
@@ -174,7 +175,10 @@ program
   .option('--seed <n>', 'random seed', (v) => Number(v), DEFAULT_SEED)
   .option('--out <file>', `DuckDB database file (default: tally.yml's, else ${DEFAULT_DB})`)
   .addOption(engineOption())
-  .action(async (o: { events: number; seed: number; out?: string; engine?: EngineConfig['type'] }) => {
+  .option('--progress', 'show progress on stderr even when it is not a terminal')
+  .action(async (o: { events: number; seed: number; out?: string; engine?: EngineConfig['type']; progress?: boolean }) => {
+    const progress = progressReporter('seed', { forced: o.progress });
+    const onProgress = (done: number, total: number, step: string): void => progress.step(done, total, `building ${step}`);
     const started = Date.now();
     const target = await chosenEngine({ db: o.out, engine: o.engine });
     const elapsed = (): string => ((Date.now() - started) / 1000).toFixed(1);
@@ -183,7 +187,8 @@ program
       const [{ openPostgres }, { seedPostgres }] = await Promise.all([lazy.engines(), lazy.seedPostgres()]);
       const engine = await openPostgres(target);
       try {
-        const summary = await seedPostgres(engine, { events: o.events, seed: o.seed });
+        const summary = await seedPostgres(engine, { events: o.events, seed: o.seed, onProgress });
+        progress.end();
         console.log(`seeded Postgres in ${elapsed()} s: ${counts(summary.tables)}`);
       } finally {
         await engine.close();
@@ -191,7 +196,8 @@ program
       return;
     }
     const { seedDemoDatabase } = await lazy.seedDemo();
-    const summary = await seedDemoDatabase(target.path, { events: o.events, seed: o.seed });
+    const summary = await seedDemoDatabase(target.path, { events: o.events, seed: o.seed, onProgress });
+    progress.end();
     console.log(`seeded ${summary.file} in ${elapsed()} s: ${counts(summary.tables)}`);
   });
 
