@@ -3,7 +3,7 @@
  * equals hand-written SQL, and the SQL printed by `tally compile` runs unchanged in DuckDB.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -114,5 +114,32 @@ describe('tally CLI', () => {
     for (const table of ['users', 'products', 'events', 'orders', 'order_items', 'experiment_assignments']) expect(steps.map((m) => m?.[3])).toContain(table);
     // Same data either way: progress never changes the output.
     expect(loud.stdout.replace(/ in [\d.]+ s/, '').replace('loud', 'quiet')).toBe(quiet.stdout.replace(/ in [\d.]+ s/, ''));
+  });
+
+  it('import dbt: a missing directory and an unset $variable are each one plain line', async () => {
+    const missing = await tally('import', 'dbt', join(dir, 'no-such-dbt-dir'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr).toMatch(/^error \[INVALID_REQUEST\]: .*no-such-dbt-dir: no such directory; give the directory that holds the dbt project's YAML/);
+
+    const project = join(dir, 'dbt');
+    mkdirSync(project, { recursive: true });
+    writeFileSync(
+      join(project, 'config.yml'),
+      ['project_configuration:', '  time_spine_table_configurations:', '    - location: $source_schema.mf_time_spine', '      column_name: ds', '      grain: day', ''].join('\n'),
+    );
+    const unset = await tally('import', 'dbt', project, '--dry-run');
+    expect(unset.code).toBe(1);
+    const lines = unset.stderr.trim().split('\n');
+    // The unset variable, once, at the location; nothing about location/column_name/grain being absent.
+    expect(lines[0]).toMatch(/config\.yml:3:17: the relation '\$source_schema\.mf_time_spine' uses \$source_schema; give its value \(tally import dbt --var source_schema=…\)$/);
+    expect(lines.slice(1)).toEqual(['1 problem found; nothing written']);
+    const set = await tally('import', 'dbt', project, '--dry-run', '--var', 'source_schema=analytics');
+    expect(set.stderr).toBe('');
+    expect(set.stdout).toMatch(/^ok: would write 1 files/);
+
+    writeFileSync(join(project, 'config.yml'), ['project_configuration:', '  time_spine_table_configurations:', '    - location: analytics.spine', '     grain: day', ''].join('\n'));
+    const indented = await tally('import', 'dbt', project, '--dry-run');
+    expect(indented.stderr.trim().split('\n')[0]).toMatch(/config\.yml:4:6: YAML: 'grain' is indented by 5 spaces, but the line above \(line 3\) puts its key at 6/);
   });
 });

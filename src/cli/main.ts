@@ -292,8 +292,13 @@ program.parseAsync(process.argv).catch((e: unknown) => {
     console.error(`${e.problems.length} problem${e.problems.length === 1 ? '' : 's'} found`);
   } else if (e instanceof TallyError) {
     console.error(`error [${e.code}]: ${e.message}`);
-  } else {
+  } else if (e instanceof Error && typeof (e as NodeJS.ErrnoException).syscall === 'string') {
+    // A file that cannot be read or written: the system's one-line message says which and why.
+    console.error(`error: ${e.message}`);
+  } else if (process.env.TALLY_DEBUG) {
     console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  } else {
+    console.error(`internal error: ${e instanceof Error ? e.message : String(e)} (this is a bug in tally; TALLY_DEBUG=1 prints where it happened)`);
   }
   process.exit(1);
 });

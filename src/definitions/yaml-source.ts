@@ -4,7 +4,7 @@
  * the definitions loader (metrics/*.yml) and the project config (tally.yml).
  */
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
-import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
+import { CORE_SCHEMA, load as loadYaml, loadAll as loadAllYaml } from 'js-yaml';
 import type { z } from 'zod';
 import { type DefinitionProblem, didYouMean } from '../errors.js';
 
@@ -59,6 +59,21 @@ export function parseYamlFile(display: string, text: string): { file: ParsedFile
     if (doc.errors.length === 0) return { file, data: doc.toJS() ?? {}, problems: [] };
     const pos = lines.linePos(doc.errors[0].pos[0]);
     return { file, problems: [{ file: display, line: pos.line, col: pos.col, message: plainSyntaxMessage(doc.errors[0].message.split('\n')[0], '') }] };
+  }
+}
+
+/**
+ * The first YAML syntax error of a text that may hold several documents (dbt's files), as one
+ * problem in plain words; undefined when js-yaml reads it.
+ */
+export function firstSyntaxProblem(display: string, text: string): DefinitionProblem | undefined {
+  try {
+    loadAllYaml(text, () => undefined, { schema: CORE_SCHEMA });
+    return undefined;
+  } catch (e) {
+    const mark = (e as { mark?: { line: number; column: number } }).mark;
+    const reason = (e as { reason?: string }).reason;
+    return mark && reason ? syntaxProblem(display, text, mark.line, mark.column, reason) : undefined;
   }
 }
 
