@@ -3,7 +3,7 @@
  * equals hand-written SQL, and the SQL printed by `tally compile` runs unchanged in DuckDB.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -141,5 +141,21 @@ describe('tally CLI', () => {
     writeFileSync(join(project, 'config.yml'), ['project_configuration:', '  time_spine_table_configurations:', '    - location: analytics.spine', '     grain: day', ''].join('\n'));
     const indented = await tally('import', 'dbt', project, '--dry-run');
     expect(indented.stderr.trim().split('\n')[0]).toMatch(/config\.yml:4:6: YAML: 'grain' is indented by 5 spaces, but the line above \(line 3\) puts its key at 6/);
+  });
+
+  it('validate says when schema.graphql is out of date with the definitions', async () => {
+    const project = join(dir, 'stale');
+    cpSync('metrics', join(project, 'metrics'), { recursive: true });
+    cpSync('schema.graphql', join(project, 'schema.graphql'));
+    const fresh = await tally('--project', project, 'validate');
+    expect(fresh.code).toBe(0);
+    // A new metric changes the generated schema; the checked-in file does not have it yet.
+    writeFileSync(join(project, 'metrics', 'extra.yml'), 'metrics:\n  - { name: zz_order_count, type: simple, measure: order_count }\n');
+    const stale = await tally('--project', project, 'validate');
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toMatch(/schema\.graphql:\d+:1: out of date with the definitions \(first difference here\); regenerate it: npx tally schema > .*schema\.graphql\n1 problem found/);
+    const schema = await tally('--project', project, 'schema');
+    writeFileSync(join(project, 'schema.graphql'), schema.stdout);
+    expect((await tally('--project', project, 'validate')).code).toBe(0);
   });
 });

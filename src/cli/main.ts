@@ -1,6 +1,6 @@
 /** The `tally` command: thin wrappers over the library. */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 // Only light modules at the top: `tally --help` must not load the engines, the SQL parser or
 // GraphQL. Each command imports what it needs when it runs (see `lazy` below).
@@ -120,6 +120,21 @@ program
     const { loadProject } = await lazy.project();
     const project = loadProject(projectDir());
     const g = project.graph;
+    // A checked-in schema.graphql must be what the definitions generate (a test checks it too).
+    const schemaFile = resolve(projectDir(), 'schema.graphql');
+    if (existsSync(schemaFile)) {
+      const [{ buildSchema }, { printSchema }] = await Promise.all([lazy.schema(), lazy.graphql()]);
+      const generated = printSchema(buildSchema(g)) + '\n';
+      const current = readFileSync(schemaFile, 'utf8');
+      if (current !== generated) {
+        const a = current.split('\n');
+        const b = generated.split('\n');
+        let line = 0;
+        while (line < a.length && line < b.length && a[line] === b[line]) line++;
+        const shown = relative(process.cwd(), schemaFile) || schemaFile;
+        throw new DefinitionError([{ file: shown, line: line + 1, col: 1, message: `out of date with the definitions (first difference here); regenerate it: npx tally schema > ${shown}` }]);
+      }
+    }
     console.log(`ok: ${g.models.size} semantic models, ${g.measures.size} measures, ${g.metrics.size} metrics (version ${project.version})`);
   });
 
