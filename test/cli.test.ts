@@ -158,4 +158,22 @@ describe('tally CLI', () => {
     writeFileSync(join(project, 'schema.graphql'), schema.stdout);
     expect((await tally('--project', project, 'validate')).code).toBe(0);
   });
+
+  it('query prints metrics in their display format in a table; json keeps full precision', async () => {
+    const args = ['query', '-m', 'revenue,stickiness,dau', '-g', 'metric_time.month', '--db', db];
+    const table = await tally(...args);
+    expect(table.code).toBe(0);
+    const rows = table.stdout.trim().split('\n').slice(2, -1).map((l) => l.trim().split(/\s{2,}/));
+    const json = JSON.parse((await tally(...args, '-f', 'json')).stdout) as { rows: { revenue: number | null; stickiness: number | null; dau: number | null }[] };
+    expect(rows.length).toBe(json.rows.length);
+    rows.forEach(([, revenue, stickiness, dau], i) => {
+      const want = json.rows[i];
+      // revenue: { currency: USD } (cents, thousands separated); stickiness: percent with 1 decimal; dau: as is.
+      expect(revenue).toBe(want.revenue === null ? 'NULL' : '$' + want.revenue.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
+      expect(stickiness).toMatch(want.stickiness === null ? /^NULL$/ : /^\d{1,3}(,\d{3})*\.\d%$/);
+      expect(dau).toBe(want.dau === null ? 'NULL' : String(want.dau));
+    });
+    const csv = await tally(...args, '-f', 'csv');
+    expect(csv.stdout.split('\n')[1].split(',').slice(1)).toEqual([json.rows[0].revenue, json.rows[0].stickiness, json.rows[0].dau].map((v) => (v === null ? '' : String(v))));
+  });
 });

@@ -29,6 +29,7 @@ const lazy = {
   schema: () => import('../api/schema.js'),
   graphql: () => import('graphql'),
   authenticate: () => import('../access/authenticate.js'),
+  catalog: () => import('../catalog.js'),
 };
 
 export const DEFAULT_DB = DEFAULT_DUCKDB_PATH;
@@ -165,9 +166,10 @@ requestOptions(program.command('compile').description('print the SQL for a reque
 requestOptions(program.command('query').description('run a request and print the answer'))
   .option('--db <file>', `DuckDB database file (default: tally.yml's engine, else ${DEFAULT_DB})`)
   .addOption(engineOption())
-  .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'))
+  .addOption(new Option('-f, --format <format>', 'output format (table: display formats; json and csv: full precision)').choices(['table', 'json', 'csv']).default('table'))
+  .option('--formatted', "csv: write each metric in its display format (its definition's format and decimals) instead of full precision")
   .option('--timeout <ms>', 'stop the query after this many milliseconds', positive)
-  .action(async (o: RequestFlags & EngineFlags & { format: 'table' | 'json' | 'csv'; timeout?: number }) => {
+  .action(async (o: RequestFlags & EngineFlags & { format: 'table' | 'json' | 'csv'; formatted?: boolean; timeout?: number }) => {
     const [{ loadProject }, { openEngine }, { runQuery }, { toCsv, toJson, toTable }] = await Promise.all([lazy.project(), lazy.engines(), lazy.run(), lazy.output()]);
     const project = loadProject(projectDir());
     const engine = await openEngine(await chosenEngine(o));
@@ -176,7 +178,9 @@ requestOptions(program.command('query').description('run a request and print the
       process.once('SIGINT', () => controller.abort());
       const result = await runQuery(project, engine, toRequest(o), { timeoutMs: o.timeout, signal: controller.signal });
       warn(result.warnings);
-      const out = o.format === 'json' ? toJson(result) + '\n' : o.format === 'csv' ? toCsv(result) : toTable(result);
+      const { metricFormats } = await lazy.catalog();
+      const display = { formats: metricFormats(project.graph), formatted: o.formatted };
+      const out = o.format === 'json' ? toJson(result) + '\n' : o.format === 'csv' ? toCsv(result, display) : toTable(result, display);
       process.stdout.write(out);
     } finally {
       await engine.close();

@@ -181,7 +181,11 @@ function arrayElement(schema: z.ZodType): z.ZodType | undefined {
 function validateOne(file: ParsedFile, schema: z.ZodType, value: unknown, at: YamlPath, problems: DefinitionProblem[], dropped: Set<string>): { ok: true; value: unknown } | { ok: false } {
   const first = schema.safeParse(value);
   if (first.success) return { ok: true, value: first.data };
-  for (const issue of first.error.issues) problems.push(...zodProblems(file, issue, METRIC_TYPE_HINT, { schema, data: value, prefix: at }));
+  const found = first.error.issues.flatMap((issue) => zodProblems(file, issue, METRIC_TYPE_HINT, { schema, data: value, prefix: at }));
+  // A misspelt required key is one mistake: "unknown key 'mesure'; did you mean 'measure'?"
+  // says it all, without "'measure' is required" beside it.
+  const suggested = new Set(found.flatMap((p) => /^unknown key '[^']+'; did you mean '([^']+)'/.exec(p.message)?.[1] ?? []));
+  problems.push(...found.filter((p) => !suggested.has(/^'([^']+)' is required here/.exec(p.message)?.[1] ?? '')));
   // Keep what is sound, so that the rest of the edit is checked too: an unknown key (a typo) is
   // left out, a broken entry of a list inside the definition (one measure of a model) is dropped.
   // A definition broken at its own level is dropped whole; its name is remembered so that uses

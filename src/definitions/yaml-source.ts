@@ -241,12 +241,29 @@ export function zodProblems(file: ParsedFile, issue: z.core.$ZodIssue, unionHint
       break;
     }
     case 'invalid_union': {
+      // A union of shapes (a name or a mapping, say): report the problems of the shape that the
+      // value has, as if only that shape were allowed.
+      const branches = 'errors' in issue && Array.isArray(issue.errors) ? (issue.errors as z.core.$ZodIssue[][]) : [];
+      const isObject = value !== null && typeof value === 'object';
+      const fits = branches.filter((b) => b.length > 0 && !b.some((i) => i.path.length === 0 && (i.code === 'invalid_type' || (i.code === 'invalid_value' && isObject))));
+      if (fits.length === 1) {
+        return fits[0].flatMap((i) => zodProblems(file, { ...i, path: [...relative, ...i.path] } as z.core.$ZodIssue, unionHint, context));
+      }
       const options = 'options' in issue && Array.isArray(issue.options) ? issue.options.map((o: unknown) => String(o)) : [];
       if (options.length && value !== undefined) {
         message = `'${field}' must be one of ${options.join(', ')}, not ${JSON.stringify(value)}.${nearest(value, options) ? ` ${nearest(value, options)}` : ''}`;
-      } else message = missing ? `'${field}' is required here; add it` : `'${field}' is not valid: ${issue.message}${unionHint ? `. ${unionHint}` : ''}`;
+      } else message = missing ? `'${field}' is required here; add it` : `'${field}' is not valid: ${issue.message}${unionHint && relative.length === 0 ? `. ${unionHint}` : ''}`;
       break;
     }
+    case 'too_big':
+      message = typeof issue.maximum === 'number' || typeof issue.maximum === 'bigint' ? `'${field}' must be at most ${issue.maximum}${value === undefined ? '' : `, not ${JSON.stringify(value)}`}` : `'${field}': ${issue.message}`;
+      break;
+    case 'too_small':
+      message =
+        issue.origin === 'array' || issue.origin === 'string'
+          ? `'${field}' must not be empty`
+          : `'${field}' must be at least ${issue.minimum}${value === undefined ? '' : `, not ${JSON.stringify(value)}`}`;
+      break;
     default:
       message = `'${field}': ${issue.message}`;
   }
