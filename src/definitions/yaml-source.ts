@@ -252,7 +252,7 @@ export function zodProblems(file: ParsedFile, issue: z.core.$ZodIssue, unionHint
       const options = 'options' in issue && Array.isArray(issue.options) ? issue.options.map((o: unknown) => String(o)) : [];
       if (options.length && value !== undefined) {
         message = `'${field}' must be one of ${options.join(', ')}, not ${JSON.stringify(value)}.${nearest(value, options) ? ` ${nearest(value, options)}` : ''}`;
-      } else message = missing ? `'${field}' is required here; add it` : `'${field}' is not valid: ${issue.message}${unionHint && relative.length === 0 ? `. ${unionHint}` : ''}`;
+      } else message = missing ? `'${field}' is required here; add it` : `'${field}' is not valid: ${issue.message}${unionHint && (relative.length === 0 || 'discriminator' in issue) ? `. ${unionHint}` : ''}`;
       break;
     }
     case 'too_big':
