@@ -5,9 +5,9 @@
  * checked is what Node actually loaded. Startup time itself is measured in `npm run bench`, never here.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -48,5 +48,29 @@ describe('tally startup', () => {
     const loaded = await packagesLoaded('compile', 'compile', '-m', 'revenue', '-g', 'metric_time.month');
     expect(loaded.has('node-sql-parser') || loaded.has('zod')).toBe(true);
     for (const heavy of ['@duckdb/node-api', 'pg', 'graphql', 'graphql-yoga']) expect(loaded.has(heavy), heavy).toBe(false);
+  });
+
+  it('bin/tally.js runs dist/ while it is as new as src/, and the sources once src/ changes', async () => {
+    // A copy of the layout with a main that says which one ran.
+    const root = join(dir, 'layout');
+    for (const d of ['bin', 'dist/cli', 'src/cli']) mkdirSync(join(root, d), { recursive: true });
+    copyFileSync('bin/tally.js', join(root, 'bin/tally.js'));
+    copyFileSync('package.json', join(root, 'package.json'));
+    symlinkSync(resolve('node_modules'), join(root, 'node_modules'));
+    writeFileSync(join(root, 'dist/cli/main.js'), "console.log('dist');\n");
+    writeFileSync(join(root, 'src/cli/main.ts'), "const ran: string = 'src';\nconsole.log(ran);\n");
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(root, 'src/cli/main.ts'), old, old);
+    writeFileSync(join(root, 'dist/.built'), '');
+    const which = async (): Promise<string> => (await run(process.execPath, [join(root, 'bin/tally.js')])).stdout.trim();
+    expect(await which()).toBe('dist');
+    // An edit after the build: the sources run, never the stale build.
+    writeFileSync(join(root, 'src/cli/main.ts'), "const ran: string = 'src';\nconsole.log(ran);\n");
+    const later = new Date(Date.now() + 1000);
+    utimesSync(join(root, 'src/cli/main.ts'), later, later);
+    expect(await which()).toBe('src');
+    // No build at all: the sources.
+    rmSync(join(root, 'dist/.built'));
+    expect(await which()).toBe('src');
   });
 });
