@@ -14,6 +14,7 @@ import { Authenticator, createApiKey } from '../src/access/authenticate.js';
 import { TallyServer } from '../src/api/server.js';
 import { DuckDBEngine } from '../src/index.js';
 import { seedDemoDatabase } from '../src/seed/demo.js';
+import { displayValue } from '../src/output.js';
 import { toCsv } from '../src/web/public/format.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -184,8 +185,9 @@ describe('metric catalog page', () => {
     const api = await apiAnswer(series.request);
     expect(series.pairs).toEqual(pairsOf(api.rows, 'metric_time.month', 'revenue'));
     expect(series.pairs.length).toBe(24);
-    // What a person reads is the same exact number, with its digits grouped.
-    expect(series.texts.map((t) => t.replace(/,/g, ''))).toEqual(series.pairs.map(([, v]) => v));
+    // What a person reads is the exact number in revenue's display format (USD), as the CLI's table shows it.
+    expect(series.texts).toEqual(series.pairs.map(([, v]) => displayValue(v, { kind: 'currency', currency: 'USD' })));
+    expect(series.texts[0]).toMatch(/^\$\d{1,3}(,\d{3})*\.\d{2}$/);
 
     // …and the API's numbers are the ones hand-written SQL gives.
     const direct = await engine.query(`SELECT CAST(date_trunc('month', ordered_at) AS DATE), SUM(amount) FROM orders WHERE status IN ('paid', 'shipped') GROUP BY 1 ORDER BY 1`);

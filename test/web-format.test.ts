@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DuckDBEngine } from '../src/index.js';
-import { editDistance, formatChange, formatValue, fuzzyMatches, isoWeek, periodLabel, relativeChange, toCsv } from '../src/web/public/format.js';
+import { displayValue } from '../src/output.js';
+import { editDistance, formatChange, formatMetric, formatValue, fuzzyMatches, isoWeek, periodLabel, relativeChange, toCsv } from '../src/web/public/format.js';
 
 describe('period labels', () => {
   it('prints each grain as people write it', () => {
@@ -68,6 +69,24 @@ describe('numbers', () => {
     expect(formatChange(0.05234)).toBe('+5.2%');
     expect(formatChange(-0.03)).toBe('−3.0%');
     expect(formatChange(null)).toBe('–');
+  });
+
+  it("shows a metric in its display format exactly as the CLI's table does (src/output.ts)", () => {
+    const formats = [
+      { kind: 'percent' as const },
+      { kind: 'percent' as const, decimals: 2 },
+      { kind: 'currency' as const, currency: 'USD' },
+      { kind: 'currency' as const, currency: 'EUR', decimals: 0 },
+      { kind: 'currency' as const, currency: 'KRW' },
+      { kind: 'number' as const },
+      { kind: 'number' as const, decimals: 3 },
+    ];
+    const values = [0.4612, '1234.5', '12345678901234567890.125', 113.05989999999998, -0.0049, 0, '7'];
+    for (const format of formats) for (const value of values) expect(formatMetric(value, format), `${String(value)} as ${JSON.stringify(format)}`).toBe(displayValue(value, format));
+    expect(formatMetric(0.4612, { kind: 'percent' })).toBe('46.1%');
+    expect(formatMetric('12345678901234567890.125', { kind: 'currency', currency: 'USD' })).toBe('$12,345,678,901,234,567,890.13');
+    expect(formatMetric(null, { kind: 'percent' })).toBe('–');
+    expect(formatMetric('1234.5', null)).toBe('1,234.5');
   });
 
   it('writes CSV with exact values and quotes where RFC 4180 needs them', () => {

@@ -4,14 +4,14 @@
 // and #/dashboards, #/dashboard/NAME (dashboards.js).
 import { renderDashboard, renderDashboardList } from './dashboards.js';
 import { renderExplore } from './explore.js';
-import { formatValue, fuzzyMatches, periodLabel } from './format.js';
-import { chartNumber, destroyCharts, drawChart, errorBanner, fill, graphql, h, rawValue, replaceParams, requestText, run, title, view } from './page.js';
+import { formatMetric, fuzzyMatches, periodLabel } from './format.js';
+import { chartNumber, percentTicks, destroyCharts, drawChart, errorBanner, fill, graphql, h, rawValue, replaceParams, requestText, run, title, view } from './page.js';
 
 const CATALOG_QUERY = `{
   catalog {
     version
     metrics {
-      name type label description owner formula dimensions grains requiresTime
+      name type label description owner formula dimensions grains requiresTime format { kind currency decimals }
       deprecated { reason replacement }
       lineage { metric type inputs filterMetrics measures { measure agg expr model table metric columns { table column } } computedFrom { metric type inputs filterMetrics } }
     }
@@ -139,7 +139,7 @@ function valuesTable(id, keyName, metric, rows, keyOf, labelOf = (key) => key ??
       rows.map((row) => {
         const key = keyOf(row);
         const value = row[metric.name];
-        return h('tr', { dataset: { key: rawValue(key), value: rawValue(value) } }, h('td', {}, labelOf(key)), h('td', { class: 'num' }, formatValue(value)));
+        return h('tr', { dataset: { key: rawValue(key), value: rawValue(value) } }, h('td', {}, labelOf(key)), h('td', { class: 'num' }, formatMetric(value, metric.format)));
       }),
     ),
   );
@@ -255,15 +255,15 @@ function renderMetric(name, params) {
           animation: false,
           maintainAspectRatio: false,
           interaction: { mode: 'index', intersect: false },
-          plugins: { legend: { display: false }, tooltip: { callbacks: { label: (ctx) => formatValue(result.rows[ctx.dataIndex][metric.name]) } } },
-          scales: { y: { beginAtZero: true }, x: { ticks: { maxRotation: 0, autoSkipPadding: 12 } } },
+          plugins: { legend: { display: false }, tooltip: { callbacks: { label: (ctx) => formatMetric(result.rows[ctx.dataIndex][metric.name], metric.format) } } },
+          scales: { y: { beginAtZero: true, ...percentTicks(metric.format) }, x: { ticks: { maxRotation: 0, autoSkipPadding: 12 } } },
         },
       });
     } else {
       const value = result.rows[0]?.[metric.name] ?? null;
       fill(seriesCard,
         header,
-        h('p', { class: 'big-number', id: 'total', dataset: { value: rawValue(value) } }, formatValue(value)),
+        h('p', { class: 'big-number', id: 'total', dataset: { value: rawValue(value) } }, formatMetric(value, metric.format)),
         h('p', { class: 'muted' }, 'This metric has no time axis, so it is shown as one number.'),
       );
     }
@@ -315,7 +315,7 @@ function renderMetric(name, params) {
         animation: false,
         maintainAspectRatio: false,
         indexAxis: 'y',
-        plugins: { legend: { display: false }, tooltip: { callbacks: { label: (ctx) => formatValue(result.rows[ctx.dataIndex][metric.name]) } } },
+        plugins: { legend: { display: false }, tooltip: { callbacks: { label: (ctx) => formatMetric(result.rows[ctx.dataIndex][metric.name], metric.format) } } },
         scales: { x: { beginAtZero: true } },
       },
     });

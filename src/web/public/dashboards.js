@@ -2,8 +2,8 @@
 // each tile's dates (range, current period, comparison period) and lists only tiles the caller may
 // query; each number is then asked with the generic `query` field like any other request.
 // Routes: #/dashboards and #/dashboard/NAME (?as_of=YYYY-MM-DD to look back).
-import { formatChange, formatValue, periodLabel, relativeChange } from './format.js';
-import { chartNumber, drawChart, errorBanner, fill, graphql, h, rawValue, replaceParams, requestText, run, title, view } from './page.js';
+import { formatChange, formatMetric, periodLabel, relativeChange } from './format.js';
+import { chartNumber, percentTicks, drawChart, errorBanner, fill, graphql, h, rawValue, replaceParams, requestText, run, title, view } from './page.js';
 
 const DASHBOARDS_QUERY = `query Dashboards($name: String, $asOf: String) {
   dashboards(name: $name, asOf: $asOf) {
@@ -122,15 +122,15 @@ async function renderTile(card, tile, metric, index, token) {
   const canvas = h('canvas', { id: `tile-${index}-chart`, role: 'img', 'aria-label': `${heading}, ${tile.rangeText} by ${grain}` });
   fill(card,
     h('header', {}, h('h2', {}, metric ? h('a', { href: `#/metric/${encodeURIComponent(tile.metric)}` }, heading) : heading), h('span', { class: 'request' }, `${tile.rangeText} by ${grain}`)),
-    h('p', { class: 'big-number tile-value' }, formatValue(current)),
+    h('p', { class: 'big-number tile-value' }, formatMetric(current, metric?.format)),
     h(
       'p',
       { class: 'tile-change' },
       h('span', { class: `change ${change === null ? '' : change > 0 ? 'up' : change < 0 ? 'down' : ''}` }, formatChange(change)),
-      ` ${periodLabel(tile.current.from, grain)} vs ${periodLabel(tile.compared.from, grain)} (${formatValue(before)}), ${COMPARISON_TEXT[tile.comparison] ?? tile.comparison}`,
+      ` ${periodLabel(tile.current.from, grain)} vs ${periodLabel(tile.compared.from, grain)} (${formatMetric(before, metric?.format)}), ${COMPARISON_TEXT[tile.comparison] ?? tile.comparison}`,
     ),
     h('div', { class: 'chart tile-chart' }, canvas),
-    breakdown ? breakdownTable(tile, breakdown, grain) : null,
+    breakdown ? breakdownTable(tile, breakdown, grain, metric?.format) : null,
     h(
       'details',
       {},
@@ -141,7 +141,7 @@ async function renderTile(card, tile, metric, index, token) {
         h(
           'table',
           { class: 'tile-trend' },
-          h('tbody', {}, trend.rows.map((row) => h('tr', { dataset: { key: rawValue(row[timeKey]), value: rawValue(row[tile.metric]) } }, h('td', {}, periodLabel(row[timeKey], grain)), h('td', { class: 'num' }, formatValue(row[tile.metric]))))),
+          h('tbody', {}, trend.rows.map((row) => h('tr', { dataset: { key: rawValue(row[timeKey]), value: rawValue(row[tile.metric]) } }, h('td', {}, periodLabel(row[timeKey], grain)), h('td', { class: 'num' }, formatMetric(row[tile.metric], metric?.format))))),
         ),
       ),
       h('p', { class: 'request' }, requestText(trendRequest)),
@@ -158,8 +158,8 @@ async function renderTile(card, tile, metric, index, token) {
       animation: false,
       maintainAspectRatio: false,
       interaction: { mode: 'index', intersect: false },
-      plugins: { legend: { display: false }, tooltip: { callbacks: { label: (ctx) => formatValue(trend.rows[ctx.dataIndex][tile.metric]) } } },
-      scales: { y: { beginAtZero: true }, x: { ticks: { maxRotation: 0, autoSkipPadding: 12 } } },
+      plugins: { legend: { display: false }, tooltip: { callbacks: { label: (ctx) => formatMetric(trend.rows[ctx.dataIndex][tile.metric], metric?.format) } } },
+      scales: { y: { beginAtZero: true, ...percentTicks(metric?.format) }, x: { ticks: { maxRotation: 0, autoSkipPadding: 12 } } },
     },
   });
   card.dataset.state = 'ready';
@@ -172,7 +172,7 @@ function exploreLink(tile, grain) {
   return `#/explore?${params}`;
 }
 
-function breakdownTable(tile, answer, grain) {
+function breakdownTable(tile, answer, grain, format) {
   const values = answer.rows.map((row) => chartNumber(row[tile.metric]) ?? 0);
   const max = Math.max(...values.map(Math.abs), 0);
   return h(
@@ -191,7 +191,7 @@ function breakdownTable(tile, answer, grain) {
             { dataset: { key: rawValue(row[tile.breakdown]), value: rawValue(row[tile.metric]) } },
             h('td', {}, row[tile.breakdown] ?? '(none)'),
             h('td', { class: 'bar-cell' }, h('span', { class: 'bar', style: `width: ${max ? Math.round((100 * Math.abs(values[i])) / max) : 0}%` })),
-            h('td', { class: 'num' }, formatValue(row[tile.metric])),
+            h('td', { class: 'num' }, formatMetric(row[tile.metric], format)),
           ),
         ),
       ),

@@ -2,7 +2,7 @@
 // range and grain; see a line or bar chart or a table; download the answer as CSV; share the view,
 // whose whole state is in the address (#/explore?metrics=…&by=…&grain=…&from=…&to=…&where=…&chart=…).
 // Every number comes from the API's generic `query` field, with the caller's access rules.
-import { formatValue, periodLabel, toCsv } from './format.js';
+import { formatMetric, periodLabel, toCsv } from './format.js';
 import { chartNumber, drawChart, errorBanner, fill, h, rawValue, replaceParams, requestText, run, title, view } from './page.js';
 
 const GRAINS = ['hour', 'day', 'week', 'month', 'quarter', 'year'];
@@ -212,7 +212,7 @@ export function renderExplore(catalog, params) {
               h(
                 'td',
                 { class: state.metrics.includes(c) ? 'num' : undefined, dataset: { column: c, value: rawValue(row[c]) } },
-                c === timeKey ? periodLabel(row[c], state.grain) : state.metrics.includes(c) ? formatValue(row[c]) : (row[c] ?? '(none)'),
+                c === timeKey ? periodLabel(row[c], state.grain) : state.metrics.includes(c) ? formatMetric(row[c], byName.get(c)?.format) : (row[c] ?? '(none)'),
               ),
             ),
           ),
@@ -242,7 +242,7 @@ export function renderExplore(catalog, params) {
           animation: false,
           maintainAspectRatio: false,
           interaction: { mode: 'index', intersect: false },
-          plugins: { legend: { display: series.datasets.length > 1 }, tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${formatValue(series.raw[ctx.datasetIndex][ctx.dataIndex])}` } } },
+          plugins: { legend: { display: series.datasets.length > 1 }, tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${formatMetric(series.raw[ctx.datasetIndex][ctx.dataIndex], series.formats[ctx.datasetIndex])}` } } },
           scales: {
             y: { beginAtZero: true, title: { display: state.metrics.length > 1, text: state.metrics.filter((_, i) => i !== 1).map((m) => title(byName.get(m))).join(', ') } },
             ...(state.metrics.length >= 2 ? { y1: { beginAtZero: true, position: 'right', grid: { drawOnChartArea: false }, title: { display: true, text: title(byName.get(state.metrics[1])) } } } : {}),
@@ -268,6 +268,7 @@ export function renderExplore(catalog, params) {
     const index = new Map(labels.map((x, i) => [x, i]));
     const datasets = [];
     const raw = [];
+    const formats = [];
     const byKey = new Map();
     const groups = new Map();
     state.metrics.forEach((metric, m) => {
@@ -283,6 +284,7 @@ export function renderExplore(catalog, params) {
           byKey.set(key, { dataset, values: labels.map(() => null) });
           datasets.push(dataset);
           raw.push(byKey.get(key).values);
+          formats.push(byName.get(metric).format);
         }
         const entry = byKey.get(key);
         const i = index.get(axisOf(row));
@@ -290,7 +292,7 @@ export function renderExplore(catalog, params) {
         entry.values[i] = row[metric];
       }
     });
-    return { labels: labels.map((x) => (timeKey ? periodLabel(x, state.grain) : x)), datasets, raw };
+    return { labels: labels.map((x) => (timeKey ? periodLabel(x, state.grain) : x)), datasets, raw, formats };
   }
 
   normalise();

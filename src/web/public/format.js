@@ -68,6 +68,35 @@ export function formatValue(value) {
   return m ? `${m[1]}${groupDigits(m[2])}${m[3] ?? ''}` : String(value);
 }
 
+const numberFormats = new Map();
+
+/**
+ * A metric's value in its display format (the definition's `format:` and `decimals:`, as the
+ * catalog gives them: `{ kind: number | percent | currency, currency, decimals }`), by the same
+ * rule as the CLI's tables (src/output.ts): percent 1 decimal unless told, a currency its own,
+ * number at most 2. Intl reads decimal strings exactly. Without a format: formatValue.
+ * @param {unknown} value @param {{ kind: string, currency?: string | null, decimals?: number | null } | null | undefined} format
+ */
+export function formatMetric(value, format) {
+  if (!format) return formatValue(value);
+  if (value === null || value === undefined) return '–';
+  const numeric = (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value));
+  if (!numeric) return String(value);
+  const kind = format.kind.toLowerCase();
+  const key = `${kind}:${format.currency ?? ''}:${format.decimals ?? ''}`;
+  let nf = numberFormats.get(key);
+  if (!nf) {
+    const digits = format.decimals ?? (kind === 'percent' ? 1 : undefined);
+    nf = new Intl.NumberFormat('en-US', {
+      style: kind === 'number' ? 'decimal' : kind,
+      ...(format.currency ? { currency: format.currency } : {}),
+      ...(digits !== undefined && digits !== null ? { minimumFractionDigits: digits, maximumFractionDigits: digits } : kind === 'number' ? { maximumFractionDigits: 2 } : {}),
+    });
+    numberFormats.set(key, nf);
+  }
+  return nf.format(value);
+}
+
 /**
  * The relative change from `before` to `now` as a fraction (0.052 = +5.2%); null when either is
  * missing or `before` is 0 (a change from nothing has no ratio).

@@ -140,3 +140,8 @@ export function errorBanner(error) {
 }
 
 export const title = (metric) => metric.label || metric.name;
+
+/** A value axis of a percent metric reads 40%, not 0.4; other formats keep Chart.js's ticks. */
+export function percentTicks(format) {
+  return format?.kind?.toLowerCase() === 'percent' ? { ticks: { callback: (value) => `${Math.round(Number(value) * 1000) / 10}%` } } : {};
+}
