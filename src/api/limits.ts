@@ -99,20 +99,40 @@ const OPEN_RANGE_MS = 100 * 365.25 * 86_400_000;
 /** The last instant SQL engines print as a four-digit year. */
 const LAST_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
-/** The spines (generated series of periods) in a statement, by grain. */
-function spineGrains(statement: Statement): Grain[] {
-  const grains: Grain[] = [];
+/** A generated series of periods: its grain and, where they are literal times, its first and last period (ms). */
+interface Spine {
+  grain: Grain;
+  start?: number;
+  stop?: number;
+}
+
+/** A literal time in an expression, or undefined where the time comes from the data. */
+function literalTime(expr: unknown): number | undefined {
+  const e = expr as { t?: string; value?: { kind?: string; value?: string }; otherwise?: unknown } | undefined;
+  if (e?.t === 'literal' && (e.value?.kind === 'timestamp' || e.value?.kind === 'date') && typeof e.value.value === 'string') {
+    const t = Date.parse(`${e.value.value.replace(' ', 'T')}Z`);
+    return Number.isNaN(t) ? undefined : t;
+  }
+  // The planner bounds a spine's end by the range: CASE WHEN (no data at the range's end) THEN
+  // (the data's last period, which is earlier) ELSE (the range's last period) END.
+  if (e?.t === 'case') return literalTime(e.otherwise);
+  return undefined;
+}
+
+/** The spines (generated series of periods) in a statement. */
+function spinesOf(statement: Statement): Spine[] {
+  const spines: Spine[] = [];
   const stack: unknown[] = [statement];
   while (stack.length) {
     const node = stack.pop();
     if (Array.isArray(node)) stack.push(...node);
     else if (node && typeof node === 'object') {
       const record = node as Record<string, unknown>;
-      if (record.t === 'series' && typeof record.grain === 'string') grains.push(record.grain as Grain);
+      if (record.t === 'series' && typeof record.grain === 'string') spines.push({ grain: record.grain as Grain, start: literalTime(record.start), stop: literalTime(record.stop) });
       for (const v of Object.values(record)) if (v && typeof v === 'object') stack.push(v);
     }
   }
-  return grains;
+  return spines;
 }
 
 /** Periods of `grain` in the plan's range (an open range counts as a century), rounded up. */
@@ -137,12 +157,15 @@ export function checkCost(plan: Plan, statement: Statement, limits: Pick<Limits,
     throw new TallyError('INVALID_REQUEST', "the time range reaches past the years 0001 to 9999 once widened to whole periods of its grain (the period after '9999-12-31' would be year 10000, which SQL cannot write); end the range in 9999-12-30 or earlier at day grain, in 9998 or earlier at year grain");
   }
   const range = start && end ? 'the requested range' : 'a range open at one end (counted as a century)';
-  for (const grain of new Set(spineGrains(statement))) {
-    const periods = periodsIn(plan, grain);
+  for (const spine of spinesOf(statement)) {
+    // A spine between literal times has a known length; one that runs between the data's first
+    // and last times (offsets, windows) may be as long as the data: counted as a century.
+    const bounded = spine.start !== undefined && spine.stop !== undefined;
+    const periods = bounded ? Math.ceil(Math.max(0, (spine.stop as number) - (spine.start as number)) / PERIOD_MS[spine.grain]) + 1 : Math.ceil(OPEN_RANGE_MS / PERIOD_MS[spine.grain]);
     if (periods > limits.maxSpinePeriods) {
       throw new TallyError(
         'TOO_EXPENSIVE',
-        `the request reads a time spine of about ${periods.toLocaleString('en-US')} ${grain} periods over ${range}, more than the ${limits.maxSpinePeriods.toLocaleString('en-US')} this server generates (limits.max_spine_periods); narrow it with a shorter range (from and to) or a coarser grain`,
+        `the request reads a time spine of about ${periods.toLocaleString('en-US')} ${spine.grain} periods over ${bounded ? range : "the data's whole time span (counted as a century)"}, more than the ${limits.maxSpinePeriods.toLocaleString('en-US')} this server generates (limits.max_spine_periods); narrow it with a shorter range (from and to) or a coarser grain`,
       );
     }
   }
