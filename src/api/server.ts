@@ -69,8 +69,8 @@ export class TallyServer {
   private readonly inFlight = new Map<string, SharedRun>();
   /** Who each HTTP request is from (authenticated before anything else), and what it did, for its log line. */
   private readonly requests = new WeakMap<Request, { caller?: Caller; gateKey: string; started: number; log: RequestLog }>();
-  /** Aborted on close: every running and waiting statement is cancelled. */
-  private readonly shutdown = new AbortController();
+  /** Every run not yet ended: cancelled on close. */
+  private readonly running = new Set<SharedRun>();
   /** The last reload's problems; cleared by the next successful reload. */
   reloadProblem?: string;
   /** Answers by definitions version and request. */
@@ -274,8 +274,8 @@ export class TallyServer {
     const entry = this.requests.get(httpRequest);
     const log = entry?.log;
     const gateKey = entry?.gateKey ?? caller.id;
-    // A client that goes away cancels its statements; so does the server's shutdown.
-    const signal = AbortSignal.any([httpRequest.signal, this.shutdown.signal]);
+    // A client that goes away cancels its statements (the server's shutdown cancels every run).
+    const signal = httpRequest.signal;
     return {
       visibleMetrics: () => access.visibleMetrics(caller),
       run: async (input, filters): Promise<QueryResult> => {
@@ -363,6 +363,11 @@ export class TallyServer {
       };
       run = created;
       this.inFlight.set(key, run);
+      this.running.add(created);
+      void created.promise.then(
+        () => this.running.delete(created),
+        () => this.running.delete(created),
+      );
     }
     const shared = run;
     shared.waiting += 1;
@@ -477,7 +482,7 @@ export class TallyServer {
 
   /** Stops serving: cancels every running and waiting statement, closes connections and the watcher. */
   async close(): Promise<void> {
-    this.shutdown.abort();
+    for (const run of this.running) run.controller.abort();
     await this.watching?.catch(() => undefined);
     await this.watcher?.close();
     const http = this.http;
