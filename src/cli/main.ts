@@ -229,6 +229,7 @@ program
       setTimeout(() => process.exit(0), 5_000).unref();
       await server.close();
       await engine.close();
+      logger.info('stopped: every statement cancelled, the database closed');
       logger.flush();
       process.exit(0);
     };
