@@ -127,6 +127,28 @@ describe('a fair share of the engine', () => {
     expect(h.server.gate.stats).toEqual({ running: 0, queued: 0 });
   });
 
+  it('one document of four heavy aliases holds only its share too: a cheap request from another caller completes meanwhile', async () => {
+    held = [];
+    events.length = 0;
+    holding = /LIMIT 101[1-4]\b/;
+    try {
+      const aliases = [1, 2, 3, 4].map((i) => `h${i}: query(metrics: ["orders"], groupBy: ["metric_time.day"], limit: ${1010 + i}) { rows }`).join('\n');
+      const heavy = h.gql(`{ ${aliases} }`, undefined, h.keys.admin).then((r) => (events.push('heavy document answered'), r));
+      await until(() => held.length === 3 && h.server.gate.stats.queued === 1);
+      const cheap = await h.gql('{ query(metrics: ["new_users"]) { rows } }', undefined, h.keys.finance);
+      events.push('cheap answered');
+      expect(cheap.errors).toBeUndefined();
+      for (const entry of held) entry.release();
+      await until(() => held.length === 4);
+      held[3].release();
+      expect((await heavy).errors).toBeUndefined();
+      expect(events).toEqual(['cheap answered', 'heavy document answered']);
+    } finally {
+      holding = undefined;
+      for (const entry of held) entry.release();
+    }
+  });
+
   it('a client that disconnects cancels its statement, and its slot is freed', async () => {
     held = [];
     events.length = 0;
