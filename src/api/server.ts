@@ -165,7 +165,8 @@ export class TallyServer {
         const address = (serverContext as { req?: IncomingMessage }).req?.socket.remoteAddress ?? 'local';
         const entry = { gateKey: `address:${address}`, started: performance.now(), caller: undefined as Caller | undefined, log: { requestId, metrics: [], rows: 0, engineMs: 0, cacheHit: false, statements: 0 } as RequestLog };
         this.requests.set(request, entry);
-        if (request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html')) return;
+        // GraphiQL's page (a GET for HTML without a document) needs no credentials.
+        if (request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html') && !new URL(request.url).searchParams.has('query')) return;
         const auth = this.options.auth;
         if (!auth) {
           entry.caller = TRUSTED_CALLER;
