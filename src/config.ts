@@ -46,7 +46,7 @@ export interface TallyConfig {
   /** Limits on requests and answers served by the API. */
   limits?: LimitsConfig;
   /** Origins (scheme://host[:port]) whose pages may call the API from a browser; none: same-origin only. */
-  corsOrigins: string[];
+  corsOrigins?: string[];
 }
 
 const origin = z.union([
@@ -87,7 +87,7 @@ export function defaultEngine(type: EngineConfig['type']): EngineConfig {
 /** Reads `dir/tally.yml`; without one, embedded DuckDB on the demo database. */
 export function loadConfig(dir: string): TallyConfig {
   const path = join(dir, CONFIG_FILE);
-  if (!existsSync(path)) return { engine: defaultEngine('duckdb'), dialect: 'duckdb', corsOrigins: [] };
+  if (!existsSync(path)) return { engine: defaultEngine('duckdb'), dialect: 'duckdb' };
   const display = relative(process.cwd(), path) || path;
   return parseConfig(display, readFileSync(path, 'utf8'), dir);
 }
@@ -129,7 +129,7 @@ export function parseConfig(display: string, text: string, dir = '.'): TallyConf
   const resolvedAuth: AuthConfig = auth
     ? { ...auth, api_keys_file: auth.api_keys_file && resolve(dir, auth.api_keys_file), jwt: auth.jwt && { ...auth.jwt, jwks_file: auth.jwt.jwks_file && resolve(dir, auth.jwt.jwks_file) } }
     : authSchema.parse({});
-  return { file: display, engine: config, dialect: result.data.dialect ?? config.type, auth: resolvedAuth, limits: result.data.limits, corsOrigins: result.data.server?.cors_origins ?? [] };
+  return { file: display, engine: config, dialect: result.data.dialect ?? config.type, auth: resolvedAuth, limits: result.data.limits, ...(result.data.server ? { corsOrigins: result.data.server.cors_origins } : {}) };
 }
 
 function secretKeys(data: unknown): (string | number)[][] {
