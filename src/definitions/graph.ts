@@ -6,6 +6,7 @@
 import { type DefinitionProblem, DefinitionError, didYouMean } from '../errors.js';
 import type { LoadedDefinitions, SourceRef } from './load.js';
 import {
+  type EmptyValues,
   type AggregationType,
   type DimensionDef,
   type EntityDef,
@@ -106,6 +107,11 @@ export class SemanticGraph {
   readonly timeSpines = new Map<Grain, TimeSpine>();
   readonly customGrains = new Map<string, CustomGrain>();
   readonly savedQueries = new Map<string, SavedQuery>();
+  /**
+   * What count, distinct count and sum answer for a group or period in the answer without rows:
+   * 0 (Tally's default) or null (dbt MetricFlow's, written by the dbt importer).
+   */
+  readonly emptyValues: EmptyValues = 'zero';
   /** Models in which an entity identifies rows. */
   readonly entityOwners = new Map<string, Model[]>();
   readonly version: string;
@@ -119,6 +125,13 @@ export class SemanticGraph {
       problems.push(definitions.problemAt(source, sub, message));
     };
 
+    const [firstRule, ...otherRules] = definitions.emptyValues;
+    if (firstRule) {
+      this.emptyValues = firstRule.def;
+      for (const rule of otherRules) {
+        if (rule.def !== firstRule.def) at(rule.source, [], `empty_values is '${rule.def}' here but '${firstRule.def}' in ${firstRule.source.file}; it is one rule for the whole project, so state the same value (or state it once)`);
+      }
+    }
     for (const { def, source } of definitions.timeSpines) {
       if (this.timeSpines.has(def.grain)) {
         at(source, ['grain'], `there is already a time spine at grain '${def.grain}' (${this.timeSpines.get(def.grain)?.table}); keep one per grain`);

@@ -155,8 +155,12 @@ const cumulativeMetric = z.strictObject({
   measure: measureInput,
   window: windowText.optional(),
   grain_to_date: z.enum(GRAINS).optional(),
-  /** Which day's value stands for a coarser period (MetricFlow's period_agg). */
-  period_agg: z.enum(['first', 'last', 'average']).default('first'),
+  /**
+   * Which base-grain value stands for a coarser period: by default the value as of the period's
+   * end (`last`: MAU for a month is its value on the month's last day); `first` is dbt
+   * MetricFlow's default, which the dbt importer writes explicitly; `average` of the period's values.
+   */
+  period_agg: z.enum(['first', 'last', 'average']).default('last'),
   fill_nulls_with: z.number().optional(),
 });
 
@@ -200,7 +204,17 @@ export const savedQuerySchema = z.strictObject({
   limit: z.number().int().positive().optional(),
 });
 
+/**
+ * What count, distinct count and sum answer for a group or period that is in the answer but has
+ * no rows: `zero` (Tally's default) or `null` (dbt MetricFlow's; the dbt importer writes it).
+ * YAML's bare `null` means the same as the string.
+ */
+export const emptyValuesSchema = z.union([z.enum(['zero', 'null']), z.null().transform(() => 'null' as const)]);
+export type EmptyValues = z.output<typeof emptyValuesSchema>;
+
 export const fileSchema = z.strictObject({
+  /** A project-wide rule: every file that states it must agree (see emptyValuesSchema). */
+  empty_values: emptyValuesSchema.optional(),
   time_spines: z.array(timeSpineSchema).optional(),
   semantic_models: z.array(semanticModelSchema).optional(),
   metrics: z.array(metricSchema).optional(),

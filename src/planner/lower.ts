@@ -12,7 +12,7 @@ import { parseRequest } from '../query/request.js';
 import { add, formatTime, truncate } from '../query/time.js';
 import { type Cte, type FromItem, type Select, type SelectColumn, type SqlExpr, type Statement, and, col, num } from '../sql/ast.js';
 import { lowerExpression } from './expression.js';
-import { buildPlan, type GroupKey, type MeasureUse, type Plan, type PlanNode, type Shift, shiftFitsGrain } from './plan.js';
+import { buildPlan, type Gaps, type GroupKey, type MeasureUse, type Plan, type PlanNode, type Shift, shiftFitsGrain } from './plan.js';
 import { type ColumnReference, type MetricReference, ScanBuilder } from './scan.js';
 import { baseGrain, type Bounds, bucket, customPeriodShift, isExactly, periods } from './time.js';
 
@@ -20,8 +20,11 @@ import { baseGrain, type Bounds, bucket, customPeriodShift, isExactly, periods }
 interface Output {
   cte: string;
   column: string;
-  /** What a missing value reads as where this output is used (fill_nulls_with). */
-  fill?: number;
+  /**
+   * What a missing value reads as where this output is used: fill_nulls_with, 0 for an empty count
+   * or sum, or for a derived metric its formula over its inputs' fills.
+   */
+  fill?: SqlExpr;
 }
 
 /** CTEs of one statement, shared by the lowering of metrics used in filters. */
@@ -119,14 +122,14 @@ class Lowering {
     let out: Output;
     switch (node.kind) {
       case 'simple':
-        out = this.gaps(node, this.simple(node, bounds, shifts), bounds);
+        out = this.gaps(node, node.use.measure, this.simple(node, bounds, shifts), bounds);
         break;
       case 'cumulative':
-        out = this.gaps(node, this.cumulative(node, bounds, shifts), bounds);
+        out = this.gaps(node, node.use.measure, this.cumulative(node, bounds, shifts), bounds);
         break;
       case 'conversion':
         if (shifts.length) throw new TallyError('UNSUPPORTED', `metric '${node.metric}' is a conversion metric; Tally cannot offset it in time yet`);
-        out = this.conversion(node, bounds);
+        out = this.gaps(node, node.base.measure, this.conversion(node, bounds), bounds);
         break;
       case 'ratio': {
         const n = this.node(node.numerator, bounds, shifts);
@@ -153,6 +156,10 @@ class Lowering {
           ],
         );
         out = { cte: this.addCte(node.id, query, `${node.metric}: derived from ${inputs.map((i) => i.alias).join(', ')}`), column: node.id };
+        // A period or group none of the inputs has reads as the formula over the inputs' fills.
+        if (inputs.some((i) => i.out.fill !== undefined)) {
+          out.fill = lowerExpression(node.expr, (ref) => inputs.find((i) => i.alias === ref)?.out.fill ?? NULL);
+        }
         break;
       }
       case 'offset':
@@ -269,14 +276,20 @@ class Lowering {
    * period of the time keys (the request's range, and its filters on metric_time, limit the
    * spine); fill_nulls_with gives missing values a number wherever the metric is read.
    */
-  private gaps(node: Extract<PlanNode, { kind: 'simple' | 'cumulative' }>, out: Output, bounds: Bounds): Output {
-    const withFill = node.gaps.fill === undefined ? out : { ...out, fill: node.gaps.fill };
+  private gaps(node: { id: string; metric: string; gaps: Gaps }, measure: Measure, out: Output, bounds: Bounds): Output {
+    const withFill = node.gaps.fill === undefined ? out : { ...out, fill: node.gaps.typedZero ? typedZero(out) : num(node.gaps.fill) };
     if (!node.gaps.joinToSpine) return withFill;
-    const timeKeys = this.timeKeysOf(node.use.measure);
+    const timeKeys = this.timeKeysOf(measure);
     if (timeKeys.length === 0) return withFill;
     const grain = baseGrain(timeKeys.map((k) => k.time));
     const anchor = timeKeys.find((k) => isExactly(k.time, grain));
-    const fallback = anchor ? { start: aggregateOf(out.cte, 'min', anchor.column), stop: aggregateOf(out.cte, 'max', anchor.column) } : undefined;
+    // The requested periods; without a range, those from the first to the last with data.
+    const fallback =
+      bounds.start && bounds.end
+        ? { start: ts(bounds.start), stop: ts(add(bounds.end, -1, grain)) }
+        : anchor
+          ? { start: bounds.start ? ts(bounds.start) : aggregateOf(out.cte, 'min', anchor.column), stop: bounds.end ? ts(add(bounds.end, -1, grain)) : aggregateOf(out.cte, 'max', anchor.column) }
+          : undefined;
     if (!this.graph.timeSpines.has(grain) && !fallback) {
       throw new TallyError('UNSUPPORTED', `metric '${node.metric}' joins to a time spine at ${grain} grain; define one (time_spines) or group by metric_time.${grain}`);
     }
@@ -414,30 +427,10 @@ class Lowering {
     };
     const rowsCte = this.addCte(`${node.id}_rows`, rows, `${node.metric}: ${measure.model.name} rows that can fall in a window`);
 
-    // Periods come from the time spine at the base grain when there is one; else they run from the
-    // first period with data (or the range start) to the last period with data, whether or not the
-    // range ends earlier, so that a range never changes a period's value.
-    let series: FromItem;
-    if (this.graph.timeSpines.has(base) || shifts.length) {
-      const lo: SqlExpr = { t: 'truncate', grain: base, arg: aggregateOf(rowsCte, 'min') };
-      const hi: SqlExpr = { t: 'truncate', grain: base, arg: aggregateOf(rowsCte, 'max') };
-      const stop: SqlExpr = node.window ? { t: 'addInterval', arg: hi, count: node.window.count, grain: node.window.grain } : hi;
-      series = periods(this.graph, base, 'period', bounds, { start: mapForward(shifts, lo, 0), stop: mapForward(shifts, stop, 1) });
-    } else {
-      const minTime: SqlExpr = { t: 'truncate', grain: base, arg: aggregateOf(rowsCte, 'min') };
-      const spineStart = bounds.start ? ts(bounds.start) : minTime;
-      let spineStop: SqlExpr = { t: 'truncate', grain: base, arg: aggregateOf(rowsCte, 'max') };
-      if (bounds.end) {
-        // Data in the range's last period or after it: the periods run to the range's end.
-        // Only that tail is read, so a sorted table is barely touched.
-        const lastPeriod = add(bounds.end, -1, base);
-        const tail = this.scan(use, { start: lastPeriod }, purpose, { keys: 'none' });
-        const later: Select = { t: 'select', columns: [{ expr: { t: 'aggregate', agg: 'max', arg: tail.time ?? time }, alias: TIME }], ...tail.scan.build() };
-        const laterCte = this.addCte(`${node.id}_last`, later, `${node.metric}: whether there is data in the range's last ${base} or after it`);
-        spineStop = { t: 'case', branches: [{ when: { t: 'isNull', arg: aggregateOf(laterCte, 'max'), negated: false }, then: spineStop }], otherwise: ts(lastPeriod) };
-      }
-      series = { t: 'series', start: spineStart, stop: spineStop, grain: base, alias: 'period', column: 'start' };
-    }
+    // The periods are the requested ones: the range's, or without one, from the first period with
+    // data to the last period whose window still holds data. They come from the time spine at the
+    // base grain when there is one, else from a generated series.
+    const series = this.cumulativePeriods(node, rowsCte, base, bounds, shifts);
     // With a single time key at the base grain, the period is that key.
     const direct = timeKeys.length === 1 && isExactly(timeKeys[0].time, base) ? timeKeys[0] : undefined;
     const periodAlias = direct ? direct.column : '__period';
@@ -491,6 +484,25 @@ class Lowering {
       where: { t: 'binary', op: '=', left: col('ranked', '__rank'), right: num(1) },
     };
     return { cte: this.addCte(node.id, q, `${node.metric}: the value on the ${node.periodAgg} ${base} of each ${what}`), column: node.id };
+  }
+
+  /**
+   * The periods a cumulative metric is shown at: the range's at the base grain, or without one,
+   * from the first period with data to the last whose window still holds it (the window's length
+   * on; the end of its grain for a grain-to-date; the last row's period for all time), each
+   * through the offsets above the metric.
+   */
+  private cumulativePeriods(node: Extract<PlanNode, { kind: 'cumulative' }>, rowsCte: string, base: Grain, bounds: Bounds, shifts: Shift[]): FromItem {
+    const lo: SqlExpr = { t: 'truncate', grain: base, arg: aggregateOf(rowsCte, 'min') };
+    const hi: SqlExpr = { t: 'truncate', grain: base, arg: aggregateOf(rowsCte, 'max') };
+    let last: SqlExpr = hi;
+    if (node.window) last = { t: 'addInterval', arg: { t: 'addInterval', arg: hi, count: node.window.count, grain: node.window.grain }, count: -1, grain: base };
+    else if (node.grainToDate && GRAIN_ORDER[node.grainToDate] > GRAIN_ORDER[base]) {
+      last = { t: 'addInterval', arg: { t: 'addInterval', arg: { t: 'truncate', grain: node.grainToDate, arg: hi }, count: 1, grain: node.grainToDate }, count: -1, grain: base };
+    }
+    const start = bounds.start ? ts(bounds.start) : mapForward(shifts, lo, 0);
+    const stop = bounds.end ? ts(add(bounds.end, -1, base)) : mapForward(shifts, last, 1);
+    return periods(this.graph, base, 'period', bounds, { start, stop });
   }
 
   /** Any aggregation over a window: each period joined to the rows that fall in its window. */
@@ -913,9 +925,18 @@ function mapForward(shifts: Shift[], x: SqlExpr, extra: number): SqlExpr {
   }, x);
 }
 
+/**
+ * 0 of the type of an output's values: an empty sum of decimals is 0.00 on every engine (a bare
+ * 0 would be an integer where the engine does not carry the decimal's scale, as on Postgres).
+ */
+function typedZero(o: Output): SqlExpr {
+  const sample: SqlExpr = { t: 'subquery', query: { t: 'select', columns: [{ expr: { t: 'aggregate', agg: 'max', arg: col(undefined, o.column) }, alias: 'sample' }], from: { t: 'cte', name: o.cte } } };
+  return { t: 'coalesce', args: [{ t: 'binary', op: '*', left: num(0), right: sample }, num(0)] };
+}
+
 /** A value read from an output, with its fill_nulls_with where it has one. */
 function filled(o: Output, value: SqlExpr): SqlExpr {
-  return o.fill === undefined ? value : { t: 'coalesce', args: [value, num(o.fill)] };
+  return o.fill === undefined ? value : { t: 'coalesce', args: [value, o.fill] };
 }
 
 function ts(date: Date): SqlExpr {

@@ -28,7 +28,7 @@ WITH
   )
 SELECT
   "combined"."metric_time__hour" AS "metric_time.hour",
-  MAX("combined"."__v0") AS "dau"
+  COALESCE(MAX("combined"."__v0"), 0) AS "dau"
 FROM (
   SELECT
     "metric_time__hour",
