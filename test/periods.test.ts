@@ -1,0 +1,173 @@
+/**
+ * The examples of issue 11 (periods and windows, calendar offsets, empty values, declared grains),
+ * each over tiny tables (fixtures/periods/tables.sql) with the metrics of fixtures/periods/metrics,
+ * on DuckDB and on Postgres. Every expectation is hand-written SQL run on the same engine (written
+ * so that it runs unchanged on both), and the values the issue names are also asserted literally.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DuckDBEngine, type Engine, loadProject, PostgresEngine, type Project, type QueryResult, type RequestInput, runQuery } from '../src/index.js';
+import { type CompareOptions, expectSameRows, type Row } from './helpers/fixture-db.js';
+import { copyDuckDBSql, createDatabase } from './helpers/postgres-db.js';
+
+const DIR = fileURLToPath(new URL('../fixtures/periods', import.meta.url));
+const TABLES = readFileSync(new URL('../fixtures/periods/tables.sql', import.meta.url), 'utf8');
+let project: Project;
+let duck: DuckDBEngine;
+let pg: PostgresEngine;
+
+beforeAll(async () => {
+  project = loadProject(DIR);
+  duck = await DuckDBEngine.open({ path: ':memory:' });
+  await duck.query(TABLES);
+  pg = await PostgresEngine.open({ connectionString: await createDatabase('periods') });
+  await copyDuckDBSql(pg, TABLES);
+});
+
+afterAll(async () => {
+  await Promise.all([duck?.close(), pg?.close()]);
+});
+
+async function rows(engine: Engine, sql: string): Promise<Row[]> {
+  const result = await engine.query(sql);
+  return result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c.name, r[i]])));
+}
+
+/** Tally equals the hand-written SQL on DuckDB and on Postgres; returns the DuckDB answer. */
+async function check(request: RequestInput, expectedSql: string, options: CompareOptions = {}): Promise<QueryResult> {
+  let answer: QueryResult | undefined;
+  for (const engine of [duck, pg] as Engine[]) {
+    const expected = await rows(engine, expectedSql);
+    expect(expected.length, 'the hand-written SQL returns rows (a vacuous test proves nothing)').toBeGreaterThan(0);
+    const result = await runQuery(project, engine, request);
+    expectSameRows(result.rows, expected, options);
+    answer ??= result;
+  }
+  if (!answer) throw new Error('no engine ran');
+  return answer;
+}
+
+/** One value of an answer, by its time key. */
+function at(result: QueryResult, key: string, column: string, time: string): unknown {
+  const row = result.rows.find((r) => r[key] === time);
+  return row ? Number(row[column]) : undefined;
+}
+
+/** Days from `from` to `to` (inclusive), as column d. */
+const days = (from: string, to: string): string =>
+  `SELECT CAST(g AS DATE) AS d FROM generate_series(TIMESTAMP '${from}', TIMESTAMP '${to}', INTERVAL '1 day') AS s(g)`;
+
+describe('1. the answer’s periods are the requested ones', () => {
+  it('a 7-day window still holds the orders on the days after the last one (and refunds show)', async () => {
+    const result = await check(
+      { metrics: ['sales_7d', 'refunds'], groupBy: ['metric_time.day'], from: '2025-03-01', to: '2025-03-10' },
+      `WITH days AS (${days('2025-03-01', '2025-03-10')}),
+            w AS (SELECT days.d, SUM(o.amount) AS sales_7d FROM days JOIN sales_orders AS o
+                  ON CAST(o.ordered_at AS DATE) > days.d - 7 AND CAST(o.ordered_at AS DATE) <= days.d GROUP BY days.d),
+            r AS (SELECT CAST(refunded_at AS DATE) AS d, SUM(amount) AS refunds FROM refunds GROUP BY 1)
+       SELECT COALESCE(w.d, r.d) AS "metric_time.day", COALESCE(w.sales_7d, 0) AS sales_7d, COALESCE(r.refunds, 0) AS refunds
+       FROM w FULL OUTER JOIN r ON w.d = r.d`,
+    );
+    expect(at(result, 'metric_time.day', 'sales_7d', '2025-03-06')).toBe(3072);
+    expect(at(result, 'metric_time.day', 'sales_7d', '2025-03-09')).toBe(2048);
+  });
+
+  it('an all-time total keeps its value after the last order', async () => {
+    const result = await check(
+      { metrics: ['sales_all_time'], groupBy: ['metric_time.day'], from: '2025-03-01', to: '2025-03-10' },
+      `SELECT days.d AS "metric_time.day", SUM(o.amount) AS sales_all_time
+       FROM (${days('2025-03-01', '2025-03-10')}) AS days JOIN sales_orders AS o ON CAST(o.ordered_at AS DATE) <= days.d GROUP BY days.d`,
+    );
+    expect(at(result, 'metric_time.day', 'sales_all_time', '2025-03-10')).toBe(3072);
+  });
+
+  it('a 3-day sign-up window asked for the two days after the last sign-up', async () => {
+    const result = await check(
+      { metrics: ['signups_3d'], groupBy: ['metric_time.day'], from: '2025-06-06', to: '2025-06-07' },
+      `SELECT days.d AS "metric_time.day", COUNT(*) AS signups_3d
+       FROM (${days('2025-06-06', '2025-06-07')}) AS days JOIN signups AS s
+         ON CAST(s.signed_up_at AS DATE) > days.d - 3 AND CAST(s.signed_up_at AS DATE) <= days.d GROUP BY days.d`,
+    );
+    expect(result.rows.map((r) => Number(r.signups_3d))).toEqual([2, 2]);
+  });
+
+  it('without a range, a window runs on until it no longer holds the last sign-up', async () => {
+    await check(
+      { metrics: ['signups_3d'], groupBy: ['metric_time.day'] },
+      `SELECT days.d AS "metric_time.day", COUNT(*) AS signups_3d
+       FROM (${days('2025-06-01', '2025-06-07')}) AS days JOIN signups AS s
+         ON CAST(s.signed_up_at AS DATE) > days.d - 3 AND CAST(s.signed_up_at AS DATE) <= days.d GROUP BY days.d`,
+    );
+  });
+
+  it('join_to_timespine with fill_nulls_with: 0 has every day of the range', async () => {
+    const result = await check(
+      { metrics: ['visits_filled'], groupBy: ['metric_time.day'], from: '2025-06-01', to: '2025-06-12' },
+      `SELECT days.d AS "metric_time.day", COUNT(v.visit_id) AS visits_filled
+       FROM (${days('2025-06-01', '2025-06-12')}) AS days LEFT JOIN visits AS v ON CAST(v.visited_at AS DATE) = days.d GROUP BY days.d`,
+    );
+    expect(result.rows).toHaveLength(12);
+  });
+});
+
+describe('7. empty counts and sums are 0; averages stay null', () => {
+  it("a store without orders has 0 orders: 'store.sales_orders = 0' finds it", async () => {
+    const result = await check(
+      { groupBy: ['store.name'], where: 'store.sales_orders = 0' },
+      `SELECT s.name AS "store.name" FROM stores AS s WHERE (SELECT COUNT(*) FROM sales_orders AS o WHERE o.store_id = s.store_id) = 0`,
+    );
+    expect(result.rows).toEqual([{ 'store.name': 'south' }]);
+  });
+
+  it("'store.sales_orders < 2' includes the store without orders", async () => {
+    await check(
+      { groupBy: ['store.name'], where: 'store.sales_orders < 2' },
+      `SELECT s.name AS "store.name" FROM stores AS s WHERE (SELECT COUNT(*) FROM sales_orders AS o WHERE o.store_id = s.store_id) < 2`,
+    );
+  });
+
+  it('with filled gaps: counts and sums are 0 on days without rows, an average is null', async () => {
+    await check(
+      { metrics: ['sales_orders', 'sales', 'average_sale'], groupBy: ['metric_time.day'], from: '2025-03-01', to: '2025-03-05', fillGaps: true },
+      `SELECT days.d AS "metric_time.day", COUNT(o.order_id) AS sales_orders, COALESCE(SUM(o.amount), 0) AS sales, CAST(AVG(o.amount) AS DOUBLE PRECISION) AS average_sale
+       FROM (${days('2025-03-01', '2025-03-05')}) AS days LEFT JOIN sales_orders AS o ON CAST(o.ordered_at AS DATE) = days.d GROUP BY days.d`,
+      { doubles: ['average_sale'] },
+    );
+  });
+});
+
+describe('8. fill_nulls_with through derived and conversion metrics', () => {
+  it('a derived sum of filled inputs is their sum on gap days, not null', async () => {
+    await check(
+      { metrics: ['signups', 'visits', 'signups_and_visits'], groupBy: ['metric_time.day'], from: '2025-06-01', to: '2025-06-07', fillGaps: true },
+      `WITH s AS (SELECT CAST(signed_up_at AS DATE) AS d, COUNT(*) AS n FROM signups GROUP BY 1),
+            v AS (SELECT CAST(visited_at AS DATE) AS d, COUNT(*) AS n FROM visits GROUP BY 1)
+       SELECT days.d AS "metric_time.day", COALESCE(s.n, 0) AS signups, COALESCE(v.n, 0) AS visits, COALESCE(s.n, 0) + COALESCE(v.n, 0) AS signups_and_visits
+       FROM (${days('2025-06-01', '2025-06-07')}) AS days LEFT JOIN s ON s.d = days.d LEFT JOIN v ON v.d = days.d`,
+    );
+  });
+
+  const conversions = `
+    SELECT CAST(s.signed_up_at AS DATE) AS d, COUNT(DISTINCT v.user_id) AS n
+    FROM signups AS s LEFT JOIN visits AS v
+      ON v.user_id = s.user_id AND v.visited_at >= s.signed_up_at AND v.visited_at <= s.signed_up_at + INTERVAL '2 days'
+    GROUP BY 1`;
+
+  it('a conversion count whose input has fill_nulls_with: 0 is 0 on gap days', async () => {
+    await check(
+      { metrics: ['visit_conversions'], groupBy: ['metric_time.day'], from: '2025-06-01', to: '2025-06-07', fillGaps: true },
+      `SELECT days.d AS "metric_time.day", COALESCE(c.n, 0) AS visit_conversions
+       FROM (${days('2025-06-01', '2025-06-07')}) AS days LEFT JOIN (${conversions}) AS c ON c.d = days.d`,
+    );
+  });
+
+  it('join_to_timespine on a conversion metric’s input gives every day asked', async () => {
+    const result = await check(
+      { metrics: ['visit_conversions_spined'], groupBy: ['metric_time.day'], from: '2025-06-01', to: '2025-06-05' },
+      `SELECT days.d AS "metric_time.day", COALESCE(c.n, 0) AS visit_conversions_spined
+       FROM (${days('2025-06-01', '2025-06-05')}) AS days LEFT JOIN (${conversions}) AS c ON c.d = days.d`,
+    );
+    expect(result.rows).toHaveLength(5);
+  });
+});
