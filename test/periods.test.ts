@@ -171,3 +171,118 @@ describe('8. fill_nulls_with through derived and conversion metrics', () => {
     expect(result.rows).toHaveLength(5);
   });
 });
+
+describe('2. calendar offsets map whole periods at a coarser grain', () => {
+  it('revenue a month earlier by quarter: Q2 holds March, April and May (1016)', async () => {
+    const result = await check(
+      { metrics: ['month_end_revenue_last_month'], groupBy: ['metric_time.quarter'] },
+      `SELECT CAST(date_trunc('quarter', date_trunc('month', ordered_at) + INTERVAL '1 month') AS DATE) AS "metric_time.quarter",
+              SUM(amount) AS month_end_revenue_last_month
+       FROM month_end_orders GROUP BY 1`,
+    );
+    expect(at(result, 'metric_time.quarter', 'month_end_revenue_last_month', '2025-04-01')).toBe(1016);
+  });
+
+  it('revenue a month earlier by month: the 31sts stay in their month', async () => {
+    await check(
+      { metrics: ['month_end_revenue_last_month'], groupBy: ['metric_time.month'] },
+      `SELECT CAST(date_trunc('month', ordered_at) + INTERVAL '1 month' AS DATE) AS "metric_time.month", SUM(amount) AS month_end_revenue_last_month
+       FROM month_end_orders GROUP BY 1`,
+    );
+  });
+});
+
+describe('3. offset_to_grain with a second, coarser time group-by', () => {
+  const startOfWeek = (label: string, extra: string): string => `
+    SELECT CAST(d.ordered_at AS DATE) AS "metric_time.day"${extra}, SUM(m.amount) AS revenue_start_of_week
+    FROM daily_orders AS d JOIN daily_orders AS m
+      ON CAST(m.ordered_at AS DATE) = CAST(d.ordered_at AS DATE) - CAST(EXTRACT(isodow FROM d.ordered_at) - 1 AS INTEGER)
+    GROUP BY 1${label}`;
+
+  it('by day: every day reads its Monday (21 rows)', async () => {
+    const result = await check({ metrics: ['revenue_start_of_week'], groupBy: ['metric_time.day'] }, startOfWeek('', ''));
+    expect(result.rows).toHaveLength(21);
+  });
+
+  it('by day and week: the same 21 rows with the week beside them', async () => {
+    const result = await check(
+      { metrics: ['revenue_start_of_week'], groupBy: ['metric_time.day', 'metric_time.week'] },
+      startOfWeek(', 2', `, CAST(d.ordered_at AS DATE) - CAST(EXTRACT(isodow FROM d.ordered_at) - 1 AS INTEGER) AS "metric_time.week"`),
+    );
+    expect(result.rows).toHaveLength(21);
+  });
+
+  it('by day and month: the same 21 rows with the month beside them', async () => {
+    const result = await check(
+      { metrics: ['revenue_start_of_week'], groupBy: ['metric_time.day', 'metric_time.month'] },
+      startOfWeek(', 2', `, CAST(date_trunc('month', d.ordered_at) AS DATE) AS "metric_time.month"`),
+    );
+    expect(result.rows).toHaveLength(21);
+  });
+});
+
+describe('4. offsets of cumulative metrics', () => {
+  it("the opening total by month is the previous month's closing total (February: 23)", async () => {
+    const result = await check(
+      { metrics: ['units_opening'], groupBy: ['metric_time.month'] },
+      `SELECT CAST(g AS DATE) AS "metric_time.month", (SELECT SUM(units) FROM unit_sales WHERE sold_at < g) AS units_opening
+       FROM generate_series(TIMESTAMP '2024-02-01', TIMESTAMP '2024-04-01', INTERVAL '1 month') AS s(g)`,
+    );
+    expect(at(result, 'metric_time.month', 'units_opening', '2024-02-01')).toBe(23);
+  });
+
+  it('the range applies to the offset periods, by month', async () => {
+    await check(
+      { metrics: ['units_opening'], groupBy: ['metric_time.month'], from: '2024-02-01', to: '2024-03-31' },
+      `SELECT CAST(g AS DATE) AS "metric_time.month", (SELECT SUM(units) FROM unit_sales WHERE sold_at < g) AS units_opening
+       FROM generate_series(TIMESTAMP '2024-02-01', TIMESTAMP '2024-03-01', INTERVAL '1 month') AS s(g)`,
+    );
+  });
+
+  it('the range applies to the offset periods, by day: 5 rows, each the total a calendar month earlier', async () => {
+    const result = await check(
+      { metrics: ['units_opening'], groupBy: ['metric_time.day'], from: '2024-02-27', to: '2024-03-02' },
+      `SELECT days.d AS "metric_time.day",
+              (SELECT SUM(units) FROM unit_sales WHERE CAST(sold_at AS DATE) <= CAST(days.d - INTERVAL '1 month' AS DATE)) AS units_opening
+       FROM (${days('2024-02-27', '2024-03-02')}) AS days`,
+    );
+    expect(result.rows).toHaveLength(5);
+  });
+});
+
+describe('6. an inclusive date is the whole day at every grain', () => {
+  const readings = (grain: 'hour' | 'minute', local: string): string => `
+    SELECT date_trunc('${grain}', ${local}) AS "metric_time.${grain}", COUNT(*) AS readings
+    FROM readings WHERE ${local} >= TIMESTAMP '2026-03-29 00:00:00' AND ${local} < TIMESTAMP '2026-03-30 00:00:00' GROUP BY 1`;
+
+  it('by hour: 24 hours', async () => {
+    const result = await check({ metrics: ['readings'], groupBy: ['metric_time.hour'], from: '2026-03-29', to: '2026-03-29' }, readings('hour', 'read_at'));
+    expect(result.rows).toHaveLength(24);
+  });
+
+  it('by minute: every reading of the day', async () => {
+    const result = await check({ metrics: ['readings'], groupBy: ['metric_time.minute'], to: '2026-03-29', from: '2026-03-29' }, readings('minute', 'read_at'));
+    expect(result.rows).toHaveLength(96);
+  });
+
+  it("by hour in the request's time zone", async () => {
+    const result = await check(
+      { metrics: ['readings'], groupBy: ['metric_time.hour'], from: '2026-03-29', to: '2026-03-29', timeZone: 'Asia/Seoul' },
+      readings('hour', `(read_at + INTERVAL '9 hours')`),
+    );
+    expect(result.rows).toHaveLength(24);
+  });
+});
+
+describe('11. a time dimension is read at its declared grain', () => {
+  it("a daily snapshot's closing balance takes every row of the last day, whatever its hour (335)", async () => {
+    const result = await check(
+      { metrics: ['closing_balance'], groupBy: ['metric_time.month'] },
+      `SELECT CAST(date_trunc('month', b.snapshot_at) AS DATE) AS "metric_time.month", SUM(b.balance) AS closing_balance
+       FROM balances AS b
+       WHERE CAST(b.snapshot_at AS DATE) = (SELECT MAX(CAST(l.snapshot_at AS DATE)) FROM balances AS l WHERE date_trunc('month', l.snapshot_at) = date_trunc('month', b.snapshot_at))
+       GROUP BY 1`,
+    );
+    expect(at(result, 'metric_time.month', 'closing_balance', '2025-01-01')).toBe(335);
+  });
+});

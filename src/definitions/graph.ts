@@ -6,7 +6,7 @@
 import { type DefinitionProblem, DefinitionError, didYouMean } from '../errors.js';
 import type { LoadedDefinitions, SourceRef } from './load.js';
 import {
-  type EmptyValues,
+  type Semantics,
   type AggregationType,
   type DimensionDef,
   type EntityDef,
@@ -108,10 +108,10 @@ export class SemanticGraph {
   readonly customGrains = new Map<string, CustomGrain>();
   readonly savedQueries = new Map<string, SavedQuery>();
   /**
-   * What count, distinct count and sum answer for a group or period in the answer without rows:
-   * 0 (Tally's default) or null (dbt MetricFlow's, written by the dbt importer).
+   * Tally's semantics or dbt MetricFlow's where they differ (empty counts and sums, calendar
+   * offsets at coarser grains); the dbt importer writes 'metricflow'. See semanticsSchema.
    */
-  readonly emptyValues: EmptyValues = 'zero';
+  readonly semantics: Semantics = 'tally';
   /** Models in which an entity identifies rows. */
   readonly entityOwners = new Map<string, Model[]>();
   readonly version: string;
@@ -125,11 +125,11 @@ export class SemanticGraph {
       problems.push(definitions.problemAt(source, sub, message));
     };
 
-    const [firstRule, ...otherRules] = definitions.emptyValues;
+    const [firstRule, ...otherRules] = definitions.semantics;
     if (firstRule) {
-      this.emptyValues = firstRule.def;
+      this.semantics = firstRule.def;
       for (const rule of otherRules) {
-        if (rule.def !== firstRule.def) at(rule.source, [], `empty_values is '${rule.def}' here but '${firstRule.def}' in ${firstRule.source.file}; it is one rule for the whole project, so state the same value (or state it once)`);
+        if (rule.def !== firstRule.def) at(rule.source, [], `semantics is '${rule.def}' here but '${firstRule.def}' in ${firstRule.source.file}; it is one rule for the whole project, so state the same value (or state it once)`);
       }
     }
     for (const { def, source } of definitions.timeSpines) {

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { AccessDef } from '../access/schema.js';
 import { type DefinitionProblem } from '../errors.js';
-import { type EmptyValues, fileSchema, type MetricDef, type SavedQueryDef, type SemanticModelDef, type TimeSpineDef } from './schema.js';
+import { fileSchema, type Semantics, type MetricDef, type SavedQueryDef, type SemanticModelDef, type TimeSpineDef } from './schema.js';
 
 import { locate, type ParsedFile, parseYamlFile, type YamlPath, zodProblem } from './yaml-source.js';
 
@@ -33,8 +33,8 @@ export interface LoadedDefinitions {
   savedQueries: Located<SavedQueryDef>[];
   /** `access:` sections (roles, row filters, restricted metrics), checked by src/access/policy.ts. */
   access: Located<AccessDef>[];
-  /** `empty_values:` statements (what an empty count or sum answers); they must agree. */
-  emptyValues: Located<EmptyValues>[];
+  /** `semantics:` statements (Tally's or MetricFlow's where they differ); they must agree. */
+  semantics: Located<Semantics>[];
   /** Turns a place in a file into a problem with line and column. */
   problemAt(source: SourceRef, subPath: YamlPath, message: string): DefinitionProblem;
   problems: DefinitionProblem[];
@@ -78,7 +78,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
   const timeSpines: Located<TimeSpineDef>[] = [];
   const savedQueries: Located<SavedQueryDef>[] = [];
   const access: Located<AccessDef>[] = [];
-  const emptyValues: Located<EmptyValues>[] = [];
+  const semantics: Located<Semantics>[] = [];
   const hash = createHash('sha256');
 
   for (const { display, text } of sources) {
@@ -100,7 +100,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
     (result.data.metrics ?? []).forEach((def, i) => metrics.push({ def, source: { file: display, path: ['metrics', i] } }));
     (result.data.time_spines ?? []).forEach((def, i) => timeSpines.push({ def, source: { file: display, path: ['time_spines', i] } }));
     (result.data.saved_queries ?? []).forEach((def, i) => savedQueries.push({ def, source: { file: display, path: ['saved_queries', i] } }));
-    if (result.data.empty_values !== undefined) emptyValues.push({ def: result.data.empty_values, source: { file: display, path: ['empty_values'] } });
+    if (result.data.semantics !== undefined) semantics.push({ def: result.data.semantics, source: { file: display, path: ['semantics'] } });
     if (result.data.access) access.push({ def: result.data.access, source: { file: display, path: ['access'] } });
   }
 
@@ -117,7 +117,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
     timeSpines,
     savedQueries,
     access,
-    emptyValues,
+    semantics,
     problemAt,
     problems,
     version: hash.digest('hex').slice(0, 12),

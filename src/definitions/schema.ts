@@ -205,16 +205,18 @@ export const savedQuerySchema = z.strictObject({
 });
 
 /**
- * What count, distinct count and sum answer for a group or period that is in the answer but has
- * no rows: `zero` (Tally's default) or `null` (dbt MetricFlow's; the dbt importer writes it).
- * YAML's bare `null` means the same as the string.
+ * Whose semantics the project follows where Tally's and dbt MetricFlow's differ. `tally` (the
+ * default): count, distinct count and sum answer 0 for a group or period in the answer without
+ * rows, and calendar offsets move whole periods at coarser grains (a month earlier by quarter
+ * moves months). `metricflow` (the dbt importer writes it): those answer null, and offsets move
+ * day by day, clamping month ends.
  */
-export const emptyValuesSchema = z.union([z.enum(['zero', 'null']), z.null().transform(() => 'null' as const)]);
-export type EmptyValues = z.output<typeof emptyValuesSchema>;
+export const semanticsSchema = z.enum(['tally', 'metricflow']);
+export type Semantics = z.output<typeof semanticsSchema>;
 
 export const fileSchema = z.strictObject({
-  /** A project-wide rule: every file that states it must agree (see emptyValuesSchema). */
-  empty_values: emptyValuesSchema.optional(),
+  /** A project-wide rule: every file that states it must agree (see semanticsSchema). */
+  semantics: semanticsSchema.optional(),
   time_spines: z.array(timeSpineSchema).optional(),
   semantic_models: z.array(semanticModelSchema).optional(),
   metrics: z.array(metricSchema).optional(),

@@ -14,7 +14,8 @@ import { type Cte, type FromItem, type Select, type SelectColumn, type SqlExpr, 
 import { lowerExpression } from './expression.js';
 import { buildPlan, type Gaps, type GroupKey, type MeasureUse, type Plan, type PlanNode, type Shift, shiftFitsGrain } from './plan.js';
 import { type ColumnReference, type MetricReference, ScanBuilder } from './scan.js';
-import { baseGrain, type Bounds, bucket, customPeriodShift, isExactly, periods } from './time.js';
+import { baseGrain, type Bounds, bucket, customPeriodShift, isExactly, offsetGrain, periods, specGrain } from './time.js';
+import type { TimeSpec } from '../query/references.js';
 
 /** A CTE holding the keys and one value column. */
 interface Output {
@@ -162,13 +163,47 @@ class Lowering {
         }
         break;
       }
-      case 'offset':
-        out = this.node(node.input, bounds, [...shifts, node.shift]);
+      case 'offset': {
+        const relabel = shifts.length === 0 ? this.relabelShift(node) : undefined;
+        out = relabel ? this.relabelled(node, relabel, bounds) : this.node(node.input, bounds, [...shifts, node.shift]);
         break;
+      }
     }
     if (!this.done.has(node)) this.done.set(node, new Map());
     this.done.get(node)?.set(boundsKey, out);
     return out;
+  }
+
+  /**
+   * An offset of a cumulative metric by a calendar window at a grain where the window moves whole
+   * periods one to one (a month at month or quarter grain): the metric's value of each period,
+   * computed as that period asks (its value at the period's end by default), is moved to the
+   * period `window` later. Day by day, February 29 would read January 29 and miss January 30.
+   */
+  private relabelShift(node: Extract<PlanNode, { kind: 'offset' }>): Window | undefined {
+    if (this.graph.semantics !== 'tally' || node.input.kind !== 'cumulative' || node.shift.kind !== 'window') return undefined;
+    const timed = this.plan.keys.filter((k) => k.time !== undefined);
+    const key = timed[0];
+    if (timed.length !== 1 || key.ref.kind !== 'metric_time' || key.time?.kind !== 'grain') return undefined;
+    const grain = key.time.grain;
+    const window = node.shift.window;
+    const calendar = GRAIN_ORDER[window.grain] >= GRAIN_ORDER.month;
+    if (GRAIN_ORDER[grain] <= GRAIN_ORDER.day || !shiftFitsGrain(window, grain) || (calendar && GRAIN_ORDER[grain] < GRAIN_ORDER.month)) return undefined;
+    return window;
+  }
+
+  private relabelled(node: Extract<PlanNode, { kind: 'offset' }>, window: Window, bounds: Bounds): Output {
+    const back = (d: Date | undefined): Date | undefined => (d ? add(d, -window.count, window.grain) : undefined);
+    const input = this.node(node.input, { start: back(bounds.start), end: back(bounds.end) });
+    const query: Select = {
+      t: 'select',
+      columns: [
+        ...this.plan.keys.map((k) => ({ expr: k.time ? ({ t: 'addInterval', arg: col(undefined, k.column), count: window.count, grain: window.grain } as SqlExpr) : col(undefined, k.column), alias: k.column })),
+        { expr: col(undefined, input.column), alias: node.id },
+      ],
+      from: { t: 'cte', name: input.cte },
+    };
+    return { cte: this.addCte(node.id, query, `${node.metric} moved ${window.count} ${window.grain}(s) later`), column: node.id, fill: input.fill };
   }
 
   private columnRef(text: string, purpose: string): ColumnReference {
@@ -257,16 +292,20 @@ class Lowering {
       scan.driveBy(item, { t: 'binary', op: '=', left: { t: 'truncate', grain: custom.custom.spine.grain, arg: rowTime }, right: col('period', 'source') });
       return col('period', 'start');
     }
-    const first = specs[0];
-    const single = first?.kind === 'grain' && specs.every((s) => s?.kind === 'grain' && s.grain === first.grain) ? first.grain : undefined;
-    const grain: Grain = single && shifts.every((s) => s.kind === 'window' && shiftFitsGrain(s.window, single)) ? single : baseGrain(specs);
+    const grain = offsetGrain(specs, shifts, this.graph.semantics);
     const { min, max } = scan.extent({ t: 'truncate', grain, arg: rowTime });
     const item = periods(this.graph, grain, 'period', bounds, { start: mapForward(shifts, min, 0), stop: mapForward(shifts, max, 1) });
     const period = col('period', 'start');
     scan.driveBy(item, { t: 'binary', op: '=', left: { t: 'truncate', grain, arg: rowTime }, right: mapBack(shifts, period) });
     if (shifts.some((s) => s.kind === 'toGrain')) {
+      // Periods finer than every requested grain are kept where they start one of those (as
+      // MetricFlow does); with a group-by at the periods' own grain every period is kept, and
+      // coarser group-bys are only labels of it.
+      const finest = specs.reduce<TimeSpec | undefined>((a, b) => (b && (a === undefined || GRAIN_ORDER[specGrain(b)] < GRAIN_ORDER[specGrain(a)]) ? b : a), undefined);
       const starts = specs.flatMap((s) => (s?.kind === 'grain' && GRAIN_ORDER[s.grain] > GRAIN_ORDER[grain] ? [s.grain] : []));
-      if (starts.length) scan.condition({ t: 'or', args: starts.map((g) => ({ t: 'binary', op: '=', left: { t: 'truncate', grain: g, arg: period }, right: period })) });
+      if (finest && GRAIN_ORDER[specGrain(finest)] > GRAIN_ORDER[grain] && starts.length) {
+        scan.condition({ t: 'or', args: starts.map((g) => ({ t: 'binary', op: '=', left: { t: 'truncate', grain: g, arg: period }, right: period })) });
+      }
     }
     return period;
   }
@@ -369,7 +408,8 @@ class Lowering {
     const periodKeys = keys.filter((k) => timeKeys.some((t) => t.column === k.alias));
     const dim = measure.model.dimensions.get(nad.name);
     if (!dim) throw new Error(`missing non-additive dimension ${nad.name}`);
-    const at = scan.time(dim);
+    // The snapshot time is read at its declared grain: a daily snapshot's last day, whatever the hour of each row.
+    const at: SqlExpr = dim.type === 'time' ? { t: 'truncate', grain: dim.granularity, arg: scan.time(dim) } : scan.time(dim);
     const groupings = nad.window_groupings.map((g) => scan.entity(g));
     const rows: Select = {
       t: 'select',

@@ -185,7 +185,7 @@ function gapsOf(graph: SemanticGraph, def: MetricDef, measure: Measure): Gaps {
   const fill = (def.type === 'simple' || def.type === 'cumulative' ? def.fill_nulls_with : undefined) ?? inputOption(input, 'fill_nulls_with');
   const joinToSpine = (def.type === 'simple' && def.join_to_timespine === true) || inputOption(input, 'join_to_timespine') === true;
   const explicit = typeof fill === 'number' ? fill : undefined;
-  return { fill: emptyValue(graph, measure, explicit), typedZero: explicit === undefined && measure.agg === 'sum' && graph.emptyValues === 'zero', joinToSpine };
+  return { fill: emptyValue(graph, measure, explicit), typedZero: explicit === undefined && measure.agg === 'sum' && graph.semantics === 'tally', joinToSpine };
 }
 
 /** Aggregations whose value over no rows is 0 (COUNT's own, and the sum of nothing). */
@@ -194,11 +194,11 @@ const ZERO_WHEN_EMPTY = new Set<Measure['agg']>(['count', 'count_distinct', 'sum
 /**
  * What a measure reads as in a group or period of the answer that has no rows: its
  * fill_nulls_with when it has one, else 0 for counts and sums (unless the project keeps
- * MetricFlow's null, `empty_values: null`), else nothing (NULL: no average of no rows).
+ * MetricFlow's null, `semantics: metricflow`), else nothing (NULL: no average of no rows).
  */
 export function emptyValue(graph: SemanticGraph, measure: Measure, fillNullsWith: number | undefined): number | undefined {
   if (fillNullsWith !== undefined) return fillNullsWith;
-  return graph.emptyValues === 'zero' && ZERO_WHEN_EMPTY.has(measure.agg) ? 0 : undefined;
+  return graph.semantics === 'tally' && ZERO_WHEN_EMPTY.has(measure.agg) ? 0 : undefined;
 }
 
 /** The grain of a time dimension reference without one: the dimension's own. */

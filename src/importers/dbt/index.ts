@@ -80,8 +80,8 @@ function renderTallyFile(content: TallyFile, from: string): string | undefined {
   if (content.metrics.length) data.metrics = content.metrics;
   if (content.saved_queries.length) data.saved_queries = content.saved_queries;
   if (Object.keys(data).length === 0) return undefined;
-  // MetricFlow answers null for an empty count or sum, where Tally answers 0: imported projects keep their meaning.
-  const doc = new Document({ empty_values: 'null', ...data });
+  // Imported projects keep MetricFlow's meaning where Tally's differs (empty counts and sums, calendar offsets).
+  const doc = new Document({ semantics: 'metricflow', ...data });
   doc.commentBefore = ` Imported from dbt: ${from.split(/[\\/]/).join('/')}`;
   return doc.toString({ lineWidth: 0 });
 }
