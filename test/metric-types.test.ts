@@ -63,11 +63,12 @@ const PAID = "o.status IN ('paid', 'shipped')";
  * with rows) to the last day with rows; only days whose window holds rows appear.
  * `from`/`toExclusive` are local wall-clock bounds; `where` filters event rows (aliases e, u).
  */
-function windowDaily(o: { window: number; name: string; zone?: Zone; where?: string; keys?: string[]; from?: string; toExclusive?: string }): string {
+function windowDaily(o: { window: number | 'month'; name: string; zone?: Zone; where?: string; keys?: string[]; from?: string; toExclusive?: string }): string {
   const zone = o.zone ?? 'UTC';
   const lt = localTime('e.occurred_at', zone);
   const conds = [o.where ?? 'TRUE'];
-  if (o.from) conds.push(`${lt} >= TIMESTAMP '${o.from}' - INTERVAL ${o.window - 1} DAY`);
+  const month = o.window === 'month';
+  if (o.from) conds.push(month ? `${lt} >= TIMESTAMP '${o.from}' + INTERVAL 1 DAY - INTERVAL 1 MONTH` : `${lt} >= TIMESTAMP '${o.from}' - INTERVAL ${Number(o.window) - 1} DAY`);
   if (o.toExclusive) conds.push(`${lt} < TIMESTAMP '${o.toExclusive}'`);
   const keys = o.keys ?? [];
   const keyOut = keys.map((_, i) => `, k${i}`).join('');
@@ -79,10 +80,14 @@ function windowDaily(o: { window: number; name: string; zone?: Zone; where?: str
     ), bounds AS (
       -- Periods are the range's; without one, from the first day with data to the last day whose window holds data.
       SELECT ${o.from ? `DATE '${o.from}'` : 'MIN(day)'} AS lo,
-        ${o.toExclusive ? `CAST(DATE '${o.toExclusive}' - INTERVAL 1 DAY AS DATE)` : `MAX(day) + ${o.window - 1}`} AS hi
+        ${o.toExclusive ? `CAST(DATE '${o.toExclusive}' - INTERVAL 1 DAY AS DATE)` : month ? 'CAST(MAX(day) + INTERVAL 1 MONTH AS DATE) - 1' : `MAX(day) + ${Number(o.window) - 1}`} AS hi
       FROM rows
     ), cover AS (
-      SELECT day + CAST(k AS INTEGER) AS d, user_id${keyOut} FROM rows, range(0, ${o.window}) AS r(k)
+      ${month
+        ? // Calendar month: day p's window holds the days from (p + 1 day) - 1 month to p.
+          `SELECT CAST(g AS DATE) AS d, user_id${keyOut} FROM bounds, generate_series(CAST(lo AS TIMESTAMP), CAST(hi AS TIMESTAMP), INTERVAL 1 DAY) AS s(g)
+           JOIN rows ON rows.day <= CAST(g AS DATE) AND rows.day >= CAST(g + INTERVAL 1 DAY - INTERVAL 1 MONTH AS DATE)`
+        : `SELECT day + CAST(k AS INTEGER) AS d, user_id${keyOut} FROM rows, range(0, ${o.window}) AS r(k)`}
     )
     SELECT d${keyOut}, COUNT(DISTINCT user_id) AS ${o.name}
     FROM cover, bounds
@@ -214,7 +219,7 @@ describe('grains', () => {
     it(`cumulative window: mau by ${grain}`, async () => {
       await check(
         { metrics: ['mau'], groupBy: [`metric_time.${grain}`] },
-        `SELECT ${G[grain]('d')} AS "metric_time.${grain}", arg_max(mau, d) AS mau FROM (${windowDaily({ window: 30, name: 'mau' })}) GROUP BY 1`,
+        `SELECT ${G[grain]('d')} AS "metric_time.${grain}", arg_max(mau, d) AS mau FROM (${windowDaily({ window: 'month', name: 'mau' })}) GROUP BY 1`,
       );
     });
 
@@ -586,7 +591,7 @@ describe('time ranges', () => {
     await check(
       { metrics: ['mau'], groupBy: ['metric_time.month'], from: '2025-02-01', to: '2025-03-31' },
       `SELECT ${G.month('d')} AS "metric_time.month", arg_max(mau, d) AS mau
-       FROM (${windowDaily({ window: 30, name: 'mau', from: '2025-02-01', toExclusive: '2025-04-01' })}) GROUP BY 1`,
+       FROM (${windowDaily({ window: 'month', name: 'mau', from: '2025-02-01', toExclusive: '2025-04-01' })}) GROUP BY 1`,
     );
   });
 
@@ -980,7 +985,7 @@ describe('combinations', () => {
     await check(
       { metrics: ['mau'], groupBy: ['metric_time.month', 'user.country'], from: '2025-01-01', to: '2025-03-31' },
       `SELECT ${G.month('d')} AS "metric_time.month", k0 AS "user.country", arg_max(mau, d) AS mau
-       FROM (${windowDaily({ window: 30, name: 'mau', keys: ['u.country'], from: '2025-01-01', toExclusive: '2025-04-01' })}) GROUP BY 1, 2`,
+       FROM (${windowDaily({ window: 'month', name: 'mau', keys: ['u.country'], from: '2025-01-01', toExclusive: '2025-04-01' })}) GROUP BY 1, 2`,
     );
   });
 
@@ -1006,7 +1011,7 @@ describe('combinations', () => {
       `WITH dau AS (
          SELECT ${G.day('occurred_at')} AS d, COUNT(DISTINCT user_id) AS dau FROM events
          WHERE occurred_at >= TIMESTAMP '2024-12-05' AND occurred_at < TIMESTAMP '2024-12-21' GROUP BY 1
-       ), mau AS (${windowDaily({ window: 30, name: 'mau', from: '2024-12-05', toExclusive: '2024-12-21' })})
+       ), mau AS (${windowDaily({ window: 'month', name: 'mau', from: '2024-12-05', toExclusive: '2024-12-21' })})
        SELECT COALESCE(dau.d, mau.d) AS "metric_time.day", CAST(COALESCE(dau.dau, 0) AS DOUBLE) / NULLIF(mau.mau, 0) AS stickiness
        FROM dau FULL OUTER JOIN mau ON dau.d = mau.d`,
       { doubles: ['stickiness'] },

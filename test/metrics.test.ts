@@ -42,6 +42,18 @@ const daily = (window: number, name: string): string => `
   FROM cover
   GROUP BY d`;
 
+// The calendar-month window of mau: day p's window holds the days from (p + 1 day) - 1 month to
+// p; days run from the first day with events to a month after the last one.
+const monthly = (name: string): string => `
+  WITH active AS (SELECT DISTINCT CAST(occurred_at AS DATE) AS day, user_id FROM events),
+  days AS (
+    SELECT CAST(g AS DATE) AS p
+    FROM generate_series(CAST((SELECT MIN(day) FROM active) AS TIMESTAMP), CAST((SELECT MAX(day) FROM active) AS TIMESTAMP) + INTERVAL 1 MONTH, INTERVAL 1 DAY) AS s(g)
+  )
+  SELECT p AS d, COUNT(DISTINCT user_id) AS ${name}
+  FROM days JOIN active ON active.day <= p AND active.day >= CAST(p + INTERVAL 1 DAY - INTERVAL 1 MONTH AS DATE)
+  GROUP BY p`;
+
 describe('revenue (simple, filtered)', () => {
   it('by metric_time.day', async () => {
     await check(
@@ -190,16 +202,16 @@ describe('wau (cumulative, 7-day window)', () => {
   });
 });
 
-describe('mau (cumulative, 30-day window)', () => {
-  it('by metric_time.day: no rows after a gap of more than 30 days, rows for 29 days after the last event', async () => {
-    await check({ metrics: ['mau'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", mau FROM (${daily(30, 'mau')})`);
+describe('mau (cumulative, calendar-month window)', () => {
+  it('by metric_time.day: no rows after a gap of more than a month, rows for a month after the last event', async () => {
+    await check({ metrics: ['mau'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", mau FROM (${monthly('mau')})`);
   });
 
   it('by metric_time.month', async () => {
     await check(
       { metrics: ['mau'], groupBy: ['metric_time.month'] },
       `SELECT make_date(year(d), month(d), 1) AS "metric_time.month", arg_max(mau, d) AS mau
-       FROM (${daily(30, 'mau')}) GROUP BY 1`,
+       FROM (${monthly('mau')}) GROUP BY 1`,
     );
   });
 });
@@ -209,7 +221,7 @@ describe('stickiness (ratio of a simple and a cumulative metric)', () => {
     await check(
       { metrics: ['stickiness'], groupBy: ['metric_time.day'] },
       `WITH dau AS (SELECT CAST(occurred_at AS DATE) AS d, COUNT(DISTINCT user_id) AS dau FROM events GROUP BY 1),
-            mau AS (${daily(30, 'mau')})
+            mau AS (${monthly('mau')})
        SELECT COALESCE(dau.d, mau.d) AS "metric_time.day", CAST(COALESCE(dau.dau, 0) AS DOUBLE) / NULLIF(mau.mau, 0) AS stickiness
        FROM dau FULL OUTER JOIN mau ON dau.d = mau.d`,
       { doubles: ['stickiness'] },
@@ -221,7 +233,7 @@ describe('stickiness (ratio of a simple and a cumulative metric)', () => {
       { metrics: ['stickiness'], groupBy: ['metric_time.month'] },
       `WITH daily AS (SELECT CAST(occurred_at AS DATE) AS d, COUNT(DISTINCT user_id) AS dau FROM events GROUP BY 1),
             dau AS (SELECT make_date(year(d), month(d), 1) AS m, AVG(dau) AS dau FROM daily GROUP BY 1),
-            mau AS (SELECT make_date(year(d), month(d), 1) AS m, arg_max(mau, d) AS mau FROM (${daily(30, 'mau')}) GROUP BY 1)
+            mau AS (SELECT make_date(year(d), month(d), 1) AS m, arg_max(mau, d) AS mau FROM (${monthly('mau')}) GROUP BY 1)
        SELECT COALESCE(dau.m, mau.m) AS "metric_time.month", COALESCE(dau.dau, 0) / NULLIF(mau.mau, 0) AS stickiness
        FROM dau FULL OUTER JOIN mau ON dau.m = mau.m`,
       { doubles: ['stickiness'] },
@@ -324,6 +336,18 @@ describe('revenue_mtd (cumulative, grain to date)', () => {
     SELECT d, SUM(amount) AS revenue_mtd
     FROM days JOIN paid ON paid.day <= days.d AND year(paid.day) = year(days.d) AND month(paid.day) = month(days.d)
     GROUP BY d`;
+
+// The calendar-month window of mau: day p's window holds the days from (p + 1 day) - 1 month to
+// p; days run from the first day with events to a month after the last one.
+const monthly = (name: string): string => `
+  WITH active AS (SELECT DISTINCT CAST(occurred_at AS DATE) AS day, user_id FROM events),
+  days AS (
+    SELECT CAST(g AS DATE) AS p
+    FROM generate_series(CAST((SELECT MIN(day) FROM active) AS TIMESTAMP), CAST((SELECT MAX(day) FROM active) AS TIMESTAMP) + INTERVAL 1 MONTH, INTERVAL 1 DAY) AS s(g)
+  )
+  SELECT p AS d, COUNT(DISTINCT user_id) AS ${name}
+  FROM days JOIN active ON active.day <= p AND active.day >= CAST(p + INTERVAL 1 DAY - INTERVAL 1 MONTH AS DATE)
+  GROUP BY p`;
 
   it('by metric_time.day', async () => {
     await check({ metrics: ['revenue_mtd'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", revenue_mtd FROM (${mtdDaily})`);

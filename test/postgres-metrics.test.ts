@@ -70,6 +70,17 @@ const windowDaily = (window: number, name: string): string => `
   WHERE d >= lo
   GROUP BY d`;
 
+/** mau's calendar-month window: day p's window holds the days from (p + 1 day) - 1 month to p. */
+const monthly = (name: string): string => `
+  WITH active AS (SELECT DISTINCT CAST(occurred_at AS DATE) AS day, user_id FROM events),
+  days AS (
+    SELECT CAST(g AS DATE) AS p
+    FROM generate_series(CAST((SELECT MIN(day) FROM active) AS TIMESTAMP), CAST((SELECT MAX(day) FROM active) AS TIMESTAMP) + INTERVAL '1 month', INTERVAL '1 day') AS s(g)
+  )
+  SELECT p AS d, COUNT(DISTINCT user_id) AS ${name}
+  FROM days JOIN active ON active.day <= p AND active.day >= CAST(p + INTERVAL '1 day' - INTERVAL '1 month' AS DATE)
+  GROUP BY p`;
+
 /** The value on the last day of each period that has one (the value as of the period's end). */
 const lastPerDay = (daily: string, name: string, period: (d: string) => string, label: string): string =>
   `SELECT ${period('d')} AS "${label}", (array_agg(${name} ORDER BY d DESC))[1] AS ${name} FROM (${daily}) AS daily GROUP BY 1`;
@@ -231,7 +242,7 @@ describe('ratio metrics', () => {
     await check(
       { metrics: ['stickiness'], groupBy: ['metric_time.day'] },
       `WITH dau AS (SELECT CAST(occurred_at AS DATE) AS d, COUNT(DISTINCT user_id) AS dau FROM events GROUP BY 1),
-            mau AS (${windowDaily(30, 'mau')})
+            mau AS (${monthly('mau')})
        SELECT COALESCE(dau.d, mau.d) AS "metric_time.day", CAST(COALESCE(dau.dau, 0) AS DOUBLE PRECISION) / NULLIF(mau.mau, 0) AS stickiness
        FROM dau FULL OUTER JOIN mau ON dau.d = mau.d`,
     );
@@ -246,8 +257,8 @@ describe('cumulative metrics', () => {
   });
 
   it('mau by day and by month', async () => {
-    await check({ metrics: ['mau'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", mau FROM (${windowDaily(30, 'mau')}) AS m`);
-    await check({ metrics: ['mau'], groupBy: ['metric_time.month'] }, lastPerDay(windowDaily(30, 'mau'), 'mau', monthOf, 'metric_time.month'));
+    await check({ metrics: ['mau'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", mau FROM (${monthly('mau')}) AS m`);
+    await check({ metrics: ['mau'], groupBy: ['metric_time.month'] }, lastPerDay(monthly('mau'), 'mau', monthOf, 'metric_time.month'));
   });
 
   const mtdDaily = `

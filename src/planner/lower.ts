@@ -14,7 +14,7 @@ import { type Cte, type FromItem, type Select, type SelectColumn, type SqlExpr, 
 import { lowerExpression } from './expression.js';
 import { buildPlan, type Gaps, type GroupKey, type MeasureUse, type Plan, type PlanNode, type Shift, shiftFitsGrain } from './plan.js';
 import { type ColumnReference, type MetricReference, ScanBuilder } from './scan.js';
-import { baseGrain, type Bounds, bucket, customPeriodShift, isExactly, offsetGrain, periods, specGrain } from './time.js';
+import { baseGrain, type Bounds, bucket, customPeriodShift, isExactly, offsetGrain, periods, specGrain, windowCoverageEnd } from './time.js';
 import type { TimeSpec } from '../query/references.js';
 
 /** A CTE holding the keys and one value column. */
@@ -37,8 +37,8 @@ interface SharedCtes {
 
 const TIME = '__time';
 const NULL: SqlExpr = { t: 'literal', value: { kind: 'null' } };
-/** Window grains of fixed length, for which coverage is a simple interval per active period. */
-const SWEEPABLE = new Set<Grain>(['hour', 'day', 'week']);
+/** Window grains for which coverage is an interval per active period (see coverageEnd). */
+const SWEEPABLE = new Set<Grain>(['hour', 'day', 'week', 'month', 'quarter', 'year']);
 const VALUE = '__value';
 
 export function lowerPlan(graph: SemanticGraph, plan: Plan): Statement {
@@ -581,7 +581,7 @@ class Lowering {
     const keyExprs = keyCols.map((k) => k.expr);
     const day = col(undefined, '__day');
     const member = col(undefined, '__member');
-    const coverageEnd = (arg: SqlExpr): SqlExpr => ({ t: 'addInterval', arg, count: window.count, grain: window.grain });
+    const coverageEnd = (arg: SqlExpr): SqlExpr => windowCoverageEnd(arg, window, base);
     const active: Select = {
       t: 'select',
       distinct: true,

@@ -86,6 +86,25 @@ export function offsetGrain(specs: (TimeSpec | undefined)[], shifts: Shift[], se
   return candidates.find((g) => requested.every((r) => nests(g, r)) && (windows as Window[]).every((w) => shiftFitsGrain(w, g))) ?? base;
 }
 
+/**
+ * The first period (of `base`) whose trailing `window` no longer holds `period`: the window of a
+ * period p holds the periods from (p + 1) - window to p, so for a fixed-length window this is
+ * period + window. A calendar window is not: a month before March 1 is February 1, and January
+ * 30 and 31 both leave the window at February 28's successor. It is the period before the first
+ * x with x - window >= period + 1: (period + 1) + window, or, where that date was clamped to a
+ * month's end, the first day of the following month.
+ */
+export function windowCoverageEnd(period: SqlExpr, window: Window, base: Grain): SqlExpr {
+  const months: Partial<Record<Grain, number>> = { month: 1, quarter: 3, year: 12 };
+  const perWindow = months[window.grain];
+  if (perWindow === undefined) return { t: 'addInterval', arg: period, count: window.count, grain: window.grain };
+  const next: SqlExpr = { t: 'addInterval', arg: period, count: 1, grain: base };
+  const moved: SqlExpr = { t: 'addInterval', arg: next, count: perWindow * window.count, grain: 'month' };
+  const clamped: SqlExpr = { t: 'binary', op: '<>', left: { t: 'extract', part: 'day', arg: moved }, right: { t: 'extract', part: 'day', arg: next } };
+  const first: SqlExpr = { t: 'case', branches: [{ when: clamped, then: { t: 'addInterval', arg: { t: 'truncate', grain: 'month', arg: moved }, count: 1, grain: 'month' } }], otherwise: moved };
+  return { t: 'addInterval', arg: first, count: -1, grain: base };
+}
+
 export interface Bounds {
   start?: Date;
   end?: Date;
