@@ -7,7 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DuckDBEngine, type Engine, loadProject, PostgresEngine, type Project, type QueryResult, type RequestInput, runQuery } from '../src/index.js';
+import { TallyServer } from '../src/api/server.js';
+import { DefinitionError } from '../src/errors.js';
+import { importDbtSources, projectFromImport } from '../src/importers/dbt/index.js';
+import { DuckDBEngine, type Engine, loadProject, PostgresEngine, type Project, projectFromSources, type QueryResult, type RequestInput, runQuery } from '../src/index.js';
 import { type CompareOptions, expectSameRows, type Row } from './helpers/fixture-db.js';
 import { copyDuckDBSql, createDatabase } from './helpers/postgres-db.js';
 
@@ -260,6 +263,24 @@ describe('6. an inclusive date is the whole day at every grain', () => {
     expect(result.rows).toHaveLength(24);
   });
 
+  it('through GraphQL alike: 24 hours', async () => {
+    const server = new TallyServer({ projectDir: DIR, engine: duck, log: () => {} });
+    try {
+      const url = await server.listen(0, '127.0.0.1');
+      const query = '{ metrics(from: "2026-03-29", to: "2026-03-29") { rows { metricTime(grain: HOUR) readings } } }';
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+      const body = (await response.json()) as { data?: { metrics: { rows: { metricTime: string; readings: unknown }[] } }; errors?: unknown };
+      expect(body.errors).toBeUndefined();
+      const expected = await rows(duck, readings('hour', 'read_at'));
+      expect(body.data?.metrics.rows.map((r) => [r.metricTime, Number(r.readings)])).toEqual(
+        expected.map((r) => [r['metric_time.hour'], Number(r.readings)]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+      );
+      expect(body.data?.metrics.rows).toHaveLength(24);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('by minute: every reading of the day', async () => {
     const result = await check({ metrics: ['readings'], groupBy: ['metric_time.minute'], to: '2026-03-29', from: '2026-03-29' }, readings('minute', 'read_at'));
     expect(result.rows).toHaveLength(96);
@@ -284,5 +305,62 @@ describe('11. a time dimension is read at its declared grain', () => {
        GROUP BY 1`,
     );
     expect(at(result, 'metric_time.month', 'closing_balance', '2025-01-01')).toBe(335);
+  });
+});
+
+describe("semantics: metricflow keeps MetricFlow's meaning (what the dbt importer writes)", () => {
+  const sources = (extra: string[]): { display: string; text: string }[] => [
+    { display: 'models.yml', text: readFileSync(`${DIR}/metrics/models.yml`, 'utf8') },
+    { display: 'metrics.yml', text: readFileSync(`${DIR}/metrics/metrics.yml`, 'utf8') },
+    ...extra.map((text, i) => ({ display: `semantics_${i}.yml`, text })),
+  ];
+
+  it('empty counts and sums are null there: a filled gap is null, and no store has 0 orders', async () => {
+    const metricflow = projectFromSources(sources(['semantics: metricflow\n']));
+    expect(metricflow.graph.semantics).toBe('metricflow');
+    for (const engine of [duck, pg] as Engine[]) {
+      const gaps = await runQuery(metricflow, engine, { metrics: ['sales_orders'], groupBy: ['metric_time.day'], from: '2025-03-01', to: '2025-03-03', fillGaps: true });
+      const expected = await rows(engine, `SELECT days.d AS "metric_time.day", (SELECT COUNT(*) FROM sales_orders AS o WHERE CAST(o.ordered_at AS DATE) = days.d HAVING COUNT(*) > 0) AS sales_orders FROM (${days('2025-03-01', '2025-03-03')}) AS days`);
+      expectSameRows(gaps.rows, expected);
+      const none = await runQuery(metricflow, engine, { groupBy: ['store.name'], where: 'store.sales_orders = 0' });
+      expect(none.rows).toEqual([]);
+    }
+  });
+
+  it('files that disagree on semantics are refused at file:line:col', () => {
+    let error: unknown;
+    try {
+      projectFromSources(sources(['semantics: metricflow\n', 'semantics: tally\n']));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(DefinitionError);
+    expect(String((error as Error).message)).toMatch(/semantics_1\.yml:1:\d+: semantics is 'tally' here but 'metricflow' in semantics_0\.yml/);
+  });
+
+  it("the dbt importer writes 'semantics: metricflow' and dbt's default period_agg", () => {
+    const imported = importDbtSources([
+      {
+        display: 'dbt/orders.yml',
+        relativePath: 'orders.yml',
+        text: `semantic_models:
+  - name: orders
+    model: ref('orders')
+    defaults: { agg_time_dimension: ordered_at }
+    entities: [{ name: order, type: primary, expr: order_id }]
+    dimensions: [{ name: ordered_at, type: time, type_params: { time_granularity: day } }]
+    measures: [{ name: order_total, agg: sum, expr: amount }]
+metrics:
+  - name: order_total_mtd
+    type: cumulative
+    type_params: { measure: order_total, cumulative_type_params: { grain_to_date: month } }
+`,
+      },
+    ]);
+    expect(imported.failed).toBe(false);
+    const text = imported.files.map((f) => f.text).join('\n');
+    expect(text).toMatch(/^semantics: metricflow$/m);
+    expect(text).toMatch(/period_agg: first/);
+    expect(projectFromImport(imported).graph.metrics.get('order_total_mtd')?.def).toMatchObject({ period_agg: 'first' });
   });
 });
