@@ -12,8 +12,9 @@ import { parseRequest } from '../query/request.js';
 import { add, formatTime, truncate } from '../query/time.js';
 import { type Cte, type FromItem, type Select, type SelectColumn, type SqlExpr, type Statement, and, col, num } from '../sql/ast.js';
 import { lowerExpression } from './expression.js';
-import { buildPlan, type Gaps, type GroupKey, type MeasureUse, type Plan, type PlanNode, type Shift, shiftFitsGrain } from './plan.js';
+import { buildPlan, type Gaps, type GroupKey, type MeasureUse, type Plan, type PlanNode, type Shift } from './plan.js';
 import { type ColumnReference, type MetricReference, ScanBuilder } from './scan.js';
+import { mapBack, mapForward, relabelShift } from './offsets.js';
 import { baseGrain, type Bounds, bucket, customPeriodShift, isExactly, offsetGrain, periods, specGrain, windowCoverageEnd } from './time.js';
 import type { TimeSpec } from '../query/references.js';
 
@@ -164,7 +165,7 @@ class Lowering {
         break;
       }
       case 'offset': {
-        const relabel = shifts.length === 0 ? this.relabelShift(node) : undefined;
+        const relabel = shifts.length === 0 ? relabelShift(this.graph, this.plan, node) : undefined;
         out = relabel ? this.relabelled(node, relabel, bounds) : this.node(node.input, bounds, [...shifts, node.shift]);
         break;
       }
@@ -172,24 +173,6 @@ class Lowering {
     if (!this.done.has(node)) this.done.set(node, new Map());
     this.done.get(node)?.set(boundsKey, out);
     return out;
-  }
-
-  /**
-   * An offset of a cumulative metric by a calendar window at a grain where the window moves whole
-   * periods one to one (a month at month or quarter grain): the metric's value of each period,
-   * computed as that period asks (its value at the period's end by default), is moved to the
-   * period `window` later. Day by day, February 29 would read January 29 and miss January 30.
-   */
-  private relabelShift(node: Extract<PlanNode, { kind: 'offset' }>): Window | undefined {
-    if (this.graph.semantics !== 'tally' || node.input.kind !== 'cumulative' || node.shift.kind !== 'window') return undefined;
-    const timed = this.plan.keys.filter((k) => k.time !== undefined);
-    const key = timed[0];
-    if (timed.length !== 1 || key.ref.kind !== 'metric_time' || key.time?.kind !== 'grain') return undefined;
-    const grain = key.time.grain;
-    const window = node.shift.window;
-    const calendar = GRAIN_ORDER[window.grain] >= GRAIN_ORDER.month;
-    if (GRAIN_ORDER[grain] <= GRAIN_ORDER.day || !shiftFitsGrain(window, grain) || (calendar && GRAIN_ORDER[grain] < GRAIN_ORDER.month)) return undefined;
-    return window;
   }
 
   private relabelled(node: Extract<PlanNode, { kind: 'offset' }>, window: Window, bounds: Bounds): Output {
@@ -945,24 +928,6 @@ function isDateKey(k: GroupKey): boolean {
 /** The parts of a filter that must all hold (its top-level AND). */
 function conjunctsOf(e: Expression): Expression[] {
   return e.kind === 'and' ? e.args.flatMap(conjunctsOf) : [e];
-}
-
-/** The period an output period reads, through offsets (outermost first). */
-function mapBack(shifts: Shift[], period: SqlExpr): SqlExpr {
-  return shifts.reduce<SqlExpr>((x, s) => {
-    if (s.kind === 'window') return { t: 'addInterval', arg: x, count: -s.window.count, grain: s.window.grain };
-    if (s.kind === 'toGrain') return { t: 'truncate', grain: s.grain, arg: x };
-    throw new TallyError('UNSUPPORTED', `an offset by a custom grain (${s.custom.name}) cannot be combined with a cumulative metric or other offsets yet`);
-  }, period);
-}
-
-/** The earliest (extra 0) or latest (extra 1) output period that reads a period, through offsets. */
-function mapForward(shifts: Shift[], x: SqlExpr, extra: number): SqlExpr {
-  return [...shifts].reverse().reduce<SqlExpr>((v, s) => {
-    if (s.kind === 'window') return { t: 'addInterval', arg: v, count: s.window.count, grain: s.window.grain };
-    if (s.kind === 'toGrain') return extra ? { t: 'addInterval', arg: v, count: extra, grain: s.grain } : v;
-    throw new TallyError('UNSUPPORTED', `an offset by a custom grain (${s.custom.name}) cannot be combined with other offsets yet`);
-  }, x);
 }
 
 /**
