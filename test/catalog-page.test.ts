@@ -328,7 +328,8 @@ describe('explore page', () => {
   // Revenue and orders of 'pro' users by quarter and country in 2025, written by hand.
   const HAND = `
     SELECT strftime(date_trunc('quarter', o.ordered_at), '%Y-%m-%d'), u.country,
-           SUM(o.amount) FILTER (WHERE o.status IN ('paid', 'shipped')), COUNT(o.order_id)
+           -- A sum is 0, not null, for a group that is in the answer without rows of its own (DESIGN: empty values).
+           COALESCE(SUM(o.amount) FILTER (WHERE o.status IN ('paid', 'shipped')), 0), COUNT(o.order_id)
     FROM orders o JOIN users u USING (user_id)
     WHERE u.plan = 'pro' AND o.ordered_at >= TIMESTAMP '2025-01-01' AND o.ordered_at < TIMESTAMP '2026-01-01'
     GROUP BY 1, 2 ORDER BY 1, 2`;
@@ -533,6 +534,11 @@ describe('dashboard pages', () => {
         one(`SELECT COUNT(o.order_id) FROM orders o JOIN users u USING (user_id) WHERE u.country = 'KR' AND o.ordered_at >= DATE '${from}' AND o.ordered_at < DATE '${to}'`);
       expect(shownTiles[0]).toMatchObject({ current: await krOrders('2025-12-01', '2026-01-01'), compared: await krOrders('2024-12-01', '2025-01-01') });
       expect(Number(shownTiles[0].current)).toBeLessThan(Number((await ordersIn('2025-12-01', '2026-01-01'))));
+      // Daily and monthly actives of KR users: a day without their events is 0 DAU, and MAU still counts the 30 days before it.
+      const krActive = (first: string, last: string) =>
+        one(`SELECT COUNT(DISTINCT e.user_id) FROM events e JOIN users u USING (user_id) WHERE u.country = 'KR' AND CAST(e.occurred_at AS DATE) BETWEEN DATE '${first}' AND DATE '${last}'`);
+      expect(shownTiles[1]).toMatchObject({ current: await krActive('2025-12-31', '2025-12-31'), compared: await krActive('2025-12-30', '2025-12-30') });
+      expect(shownTiles[2]).toMatchObject({ current: await krActive('2025-12-02', '2025-12-31'), compared: await krActive('2024-12-02', '2024-12-31') });
       await krPage.screenshot({ path: join(ARTIFACTS, 'dashboard-kr-analyst.png'), fullPage: true });
     } finally {
       await krPage.close();
