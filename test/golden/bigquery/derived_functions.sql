@@ -28,4 +28,4 @@ SELECT
   CAST(`metric_time__year` AS DATE) AS `metric_time__year`,
   `spread_index`
 FROM `cte_spread_index`
-ORDER BY `metric_time__year`
+ORDER BY `metric_time__year` NULLS LAST

@@ -75,4 +75,4 @@ SELECT
   CAST(`metric_time__month` AS DATE) AS `metric_time__month`,
   `revenue_growth_mom`
 FROM `cte_revenue_growth_mom`
-ORDER BY `metric_time__month`
+ORDER BY `metric_time__month` NULLS LAST

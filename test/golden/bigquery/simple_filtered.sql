@@ -29,4 +29,4 @@ SELECT
   `user__country` AS `user__country`,
   `revenue`
 FROM `cte_revenue`
-ORDER BY `metric_time__month`, `user__country`
+ORDER BY `metric_time__month` NULLS LAST, `user__country` NULLS LAST

@@ -20,4 +20,4 @@ SELECT
   "dau",
   "searches"
 FROM "cte_dau"
-ORDER BY "metric_time.day"
+ORDER BY "metric_time.day" NULLS LAST

@@ -53,4 +53,4 @@ SELECT
   CAST("metric_time__day" AS DATE) AS "metric_time.day",
   "revenue_mtd"
 FROM "cte_revenue_mtd"
-ORDER BY "metric_time.day"
+ORDER BY "metric_time.day" NULLS LAST

@@ -28,4 +28,4 @@ SELECT
   CAST("metric_time__year" AS DATE) AS "metric_time.year",
   "spread_index"
 FROM "cte_spread_index"
-ORDER BY "metric_time.year"
+ORDER BY "metric_time.year" NULLS LAST

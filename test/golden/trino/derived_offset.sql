@@ -77,4 +77,4 @@ SELECT
   CAST("metric_time__month" AS DATE) AS "metric_time.month",
   "revenue_growth_mom"
 FROM "cte_revenue_growth_mom"
-ORDER BY "metric_time.month"
+ORDER BY "metric_time.month" NULLS LAST

@@ -29,4 +29,4 @@ SELECT
   "user__country" AS "user.country",
   "revenue"
 FROM "cte_revenue"
-ORDER BY "metric_time.month", "user.country"
+ORDER BY "metric_time.month" NULLS LAST, "user.country" NULLS LAST
