@@ -63,6 +63,9 @@ class Lowering {
   statement(): Statement {
     const plan = this.plan;
     if (plan.outputs.length === 0) return this.groupByValues();
+    // An offset maps periods to periods; without a time group-by there are none. Name the metric asked, not its input.
+    const offset = plan.keys.some((k) => k.time) ? undefined : plan.outputs.find((o) => hasOffset(o.node));
+    if (offset) throw new TallyError('INVALID_REQUEST', `metric '${offset.name}' compares periods (an offset), so group it by metric_time, for example metric_time.month`);
     const outputs = plan.outputs.map((o) => ({ ...o, out: this.node(o.node, plan.range) }));
     const spine = plan.fillGaps && plan.timeKeys.length ? this.spineOutput(outputs.map((o) => o.out)) : undefined;
 
@@ -892,6 +895,20 @@ class Lowering {
 }
 
 /** Whether a key's values are whole days (shown as dates) rather than times or numbers. */
+/** Whether a metric reads another period anywhere in its inputs. */
+function hasOffset(node: PlanNode): boolean {
+  switch (node.kind) {
+    case 'offset':
+      return true;
+    case 'ratio':
+      return hasOffset(node.numerator) || hasOffset(node.denominator);
+    case 'derived':
+      return node.inputs.some((i) => hasOffset(i.node));
+    default:
+      return false;
+  }
+}
+
 function isDateKey(k: GroupKey): boolean {
   const t = k.time;
   if (!t || t.kind === 'part') return false;
