@@ -894,7 +894,6 @@ class Lowering {
   }
 }
 
-/** Whether a key's values are whole days (shown as dates) rather than times or numbers. */
 /** Whether a metric reads another period anywhere in its inputs. */
 function hasOffset(node: PlanNode): boolean {
   switch (node.kind) {
@@ -909,6 +908,7 @@ function hasOffset(node: PlanNode): boolean {
   }
 }
 
+/** Whether a key's values are whole days (shown as dates) rather than times or numbers. */
 function isDateKey(k: GroupKey): boolean {
   const t = k.time;
   if (!t || t.kind === 'part') return false;
