@@ -14,6 +14,7 @@ import { type LoadedDefinitions, loadDefinitionFiles, loadDefinitionSources, typ
 import { type DefinitionProblem, DefinitionError, TallyError } from './errors.js';
 import { collectRefs } from './query/expression.js';
 import { parseExpressionCached } from './query/parse-cache.js';
+import { projectChecks } from './checks/derive.js';
 
 export interface Project {
   dir: string;
@@ -39,7 +40,7 @@ export function projectFromSources(sources: DefinitionSource[]): Project {
 function buildGraph(definitions: LoadedDefinitions): SemanticGraph {
   const graph = new SemanticGraph(definitions);
   // Access policies (roles, row filters, restrictions) are checked like every other definition.
-  const problems = [...checkMetricsCompile(graph), ...accessPolicyOf(graph).problems];
+  const problems = [...checkMetricsCompile(graph), ...accessPolicyOf(graph).problems, ...projectChecks(graph).problems];
   if (problems.length) throw new DefinitionError(problems);
   return graph;
 }
