@@ -21,6 +21,7 @@ import { seedPostgres } from '../seed/postgres.js';
 import { DIALECT_NAMES, dialectByName } from '../sql/dialects/index.js';
 import { diffCommand } from './diff.js';
 import { importCommand } from './import.js';
+import { checkCommand } from './check.js';
 
 export const DEFAULT_DB = DEFAULT_DUCKDB_PATH;
 
@@ -253,6 +254,7 @@ program
 
 diffCommand(program, projectDir);
 importCommand(program);
+checkCommand(program, projectDir);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof DefinitionError) {
