@@ -26,6 +26,8 @@ import { type CacheOptions, TtlCache } from './cache.js';
 import { DEFAULT_LIMITS, type Limits, QueryGate } from './limits.js';
 import { serveCatalogAsset } from '../web/assets.js';
 import { type ApiContext, buildSchema } from './schema.js';
+import { DataHealth } from '../checks/health.js';
+import type { StateStore } from '../checks/state.js';
 
 export interface ServerOptions {
   projectDir: string;
@@ -45,6 +47,8 @@ export interface ServerOptions {
   /** Answers kept for identical requests; `false` turns this cache off. Default: 60 s, 1000 answers. */
   cache?: CacheOptions | false;
   log?: (line: string) => void;
+  /** Where check results are kept (src/checks/state.ts): answers say when a check on their inputs failed. */
+  stateStore?: StateStore;
 }
 
 interface Served {
@@ -68,8 +72,12 @@ export class TallyServer {
   /** Engine queries running at once, and the queue in front of them. */
   readonly gate: QueryGate;
 
+  /** Freshness and check results of the served data (src/checks/health.ts). */
+  readonly dataHealth: DataHealth;
+
   constructor(private readonly options: ServerOptions) {
     this.log = options.log ?? ((line) => console.log(line));
+    this.dataHealth = new DataHealth(options.engine, options.stateStore, { redactSamples: options.auth !== undefined });
     this.limits = { ...DEFAULT_LIMITS, ...options.limits, ...(options.timeoutMs !== undefined ? { queryTimeoutMs: options.timeoutMs } : {}) };
     this.gate = new QueryGate(this.limits.maxConcurrentQueries, this.limits.maxQueuedQueries);
     const cache = options.cache ?? { ttlMs: 60_000, maxEntries: 1000 };
@@ -173,6 +181,11 @@ export class TallyServer {
     const { project, access } = this.served;
     return {
       visibleMetrics: () => access.visibleMetrics(caller),
+      health: {
+        forAnswer: (answer) => this.dataHealth.forAnswer(project.graph, answer),
+        report: () => this.dataHealth.report(project.graph),
+        history: async (id, limit) => (this.options.auth ? [] : ((await this.options.stateStore?.history(id, limit)) ?? [])),
+      },
       run: async (input, filters): Promise<QueryResult> => {
         if (input.where !== undefined && input.where.length > this.limits.maxFilterLength) {
           throw new TallyError('REQUEST_TOO_LARGE', `the filter is ${input.where.length} characters long, more than the ${this.limits.maxFilterLength} this server accepts; shorten it`);

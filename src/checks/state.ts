@@ -6,7 +6,7 @@
  * warehouse's tables. Statements here are Tally's own fixed SQL with bound parameters; nothing a
  * user writes reaches them.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import pg from 'pg';
@@ -115,10 +115,13 @@ export class DuckDBStateStore implements StateStore {
   }
 
   lastResults(): Promise<StoredResult[]> {
+    // Reading never creates the file: no file, no results yet.
+    if (this.path !== ':memory:' && !existsSync(this.path)) return Promise.resolve([]);
     return this.with(async (q) => (await q(LAST_RESULTS('check_results'))).map(stored));
   }
 
   history(checkId?: string, limit = 50): Promise<StoredResult[]> {
+    if (this.path !== ':memory:' && !existsSync(this.path)) return Promise.resolve([]);
     return this.with(async (q) =>
       (await q(`SELECT * FROM check_results WHERE $1::VARCHAR IS NULL OR check_id = $1 ORDER BY ran_at DESC, check_id LIMIT ${Math.trunc(limit)}`, [checkId ?? null])).map(stored),
     );

@@ -9,7 +9,7 @@ import { limitsFromConfig } from '../api/limits.js';
 import { Authenticator, createApiKey } from '../access/authenticate.js';
 import { ReopeningEngine } from '../engines/reopening.js';
 import { compileRequest } from '../compile.js';
-import { DEFAULT_DUCKDB_PATH, defaultEngine, type EngineConfig, loadConfig } from '../config.js';
+import { DEFAULT_DUCKDB_PATH, defaultEngine, type EngineConfig, loadConfig, stateConfigOf } from '../config.js';
 import { openEngine, openPostgres } from '../engines/open.js';
 import { DefinitionError, TallyError } from '../errors.js';
 import { toCsv, toJson, toTable } from '../output.js';
@@ -22,6 +22,8 @@ import { DIALECT_NAMES, dialectByName } from '../sql/dialects/index.js';
 import { diffCommand } from './diff.js';
 import { importCommand } from './import.js';
 import { checkCommand } from './check.js';
+import { DataHealth } from '../checks/health.js';
+import { openStateStore } from '../checks/state.js';
 
 export const DEFAULT_DB = DEFAULT_DUCKDB_PATH;
 
@@ -148,6 +150,14 @@ requestOptions(program.command('query').description('run a request and print the
       process.once('SIGINT', () => controller.abort());
       const result = await runQuery(project, engine, toRequest(o), { timeoutMs: o.timeout, signal: controller.signal });
       warn(result.warnings);
+      // Data health of the inputs (src/checks/health.ts): stale data, failed checks, an incomplete last period.
+      const store = openStateStore(stateConfigOf(loadConfig(projectDir()), projectDir()));
+      try {
+        result.health = await new DataHealth(engine, store).forAnswer(project.graph, result);
+      } finally {
+        await store.close?.();
+      }
+      warn(result.health.warnings);
       const out = o.format === 'json' ? toJson(result) + '\n' : o.format === 'csv' ? toCsv(result) : toTable(result);
       process.stdout.write(out);
     } finally {
@@ -202,7 +212,8 @@ program
     }
     // DuckDB is opened again after a failure (a file that became unreadable); Postgres's pool reconnects.
     const engine = target.type === 'duckdb' ? await ReopeningEngine.open(() => openEngine(target)) : await openEngine(target);
-    const server = new TallyServer({ projectDir: projectDir(), engine, watch: o.watch, timeoutMs: o.timeout, auth, limits: limitsFromConfig(config.limits) });
+    const stateStore = openStateStore(stateConfigOf(config, projectDir()));
+    const server = new TallyServer({ projectDir: projectDir(), engine, watch: o.watch, timeoutMs: o.timeout, auth, limits: limitsFromConfig(config.limits), stateStore });
     const url = await server.listen(o.port, o.host);
     const { graph, version } = server.project;
     console.log(`Tally serves ${graph.metrics.size} metrics (definitions ${version}) at ${url}`);
