@@ -1,15 +1,12 @@
 /**
  * `tally check`: runs the data checks, prints the results (table, JSON or JUnit XML), keeps them
  * in the state store and exits 1 when an error-level check fails or cannot run, so that CI and
- * schedulers (Airflow, cron) can gate on it. Progress goes to stderr when it is a terminal.
+ * schedulers (Airflow, cron) can gate on it. Progress goes to stderr (./progress.ts). Like every
+ * command, it loads the library only when it runs, so that `tally --help` stays fast.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { runChecks, runFailed } from '../checks/runner.js';
-import { formatJson, formatJunit, formatTable } from '../checks/report.js';
-import { openStateStore } from '../checks/state.js';
-import { defaultEngine, type EngineConfig, loadConfig, stateConfigOf } from '../config.js';
-import { openEngine } from '../engines/open.js';
-import { loadProject } from '../project.js';
+import type { EngineConfig } from '../config.js';
+import { progressReporter } from './progress.js';
 
 interface CheckFlags {
   select: string[];
@@ -21,6 +18,7 @@ interface CheckFlags {
   samples: number;
   timeout?: number;
   now?: string;
+  progress?: boolean;
 }
 
 const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -42,8 +40,17 @@ export function checkCommand(program: Command, projectDir: () => string): void {
     .option('--no-save', 'do not keep the results in the state store')
     .option('--samples <n>', 'sample keys per failing check', whole, 5)
     .option('--timeout <ms>', 'stop a check after this many milliseconds', whole)
+    .option('--progress', 'show progress on stderr even when it is not a terminal')
     .addOption(new Option('--now <instant>', 'measure freshness and future times against this instant (ISO, UTC)').hideHelp())
     .action(async (o: CheckFlags) => {
+      const [{ runChecks, runFailed }, { formatJson, formatJunit, formatTable }, { openStateStore }, { defaultEngine, loadConfig, stateConfigOf }, { openEngine }, { loadProject }] = await Promise.all([
+        import('../checks/runner.js'),
+        import('../checks/report.js'),
+        import('../checks/state.js'),
+        import('../config.js'),
+        import('../engines/open.js'),
+        import('../project.js'),
+      ]);
       const dir = projectDir();
       const project = loadProject(dir);
       const config = loadConfig(dir);
@@ -51,7 +58,7 @@ export function checkCommand(program: Command, projectDir: () => string): void {
       const now = o.now ? new Date(o.now) : undefined;
       if (now && Number.isNaN(now.getTime())) throw new InvalidArgumentError(`--now ${o.now}: not an ISO instant`);
       const engine = await openEngine(target);
-      const tty = process.stderr.isTTY === true;
+      const progress = progressReporter('check', { forced: o.progress });
       let run;
       try {
         run = await runChecks(project.graph, engine, {
@@ -59,12 +66,10 @@ export function checkCommand(program: Command, projectDir: () => string): void {
           now,
           sampleLimit: o.samples,
           timeoutMs: o.timeout,
-          onProgress: (done, total, check) => {
-            if (!tty) return;
-            process.stderr.write(`\r\x1b[K${check ? `[${done + 1}/${total}] ${check.id}` : ''}`);
-          },
+          onProgress: (done, total, check) => check && progress.step(done, total, check.id),
         });
       } finally {
+        progress.end();
         await engine.close();
       }
       if (o.save) {
