@@ -140,8 +140,13 @@ export class DataHealth {
   /** Health of an answer's input models and its trailing period. */
   async forAnswer(graph: SemanticGraph, answer: QueryResult): Promise<AnswerHealth> {
     const request = answer.request;
-    const names = new Set<string>();
-    for (const metric of request?.metrics ?? answer.lineage.map((l) => l.metric)) for (const m of modelsOfMetric(graph, metric)) names.add(m);
+    // Models whose measures make the numbers (their time is metric_time), then models joined for
+    // group-bys and filters (a duplicated key there multiplies the numbers too).
+    const measured = new Set<string>();
+    for (const metric of request?.metrics ?? answer.lineage.map((l) => l.metric)) for (const m of modelsOfMetric(graph, metric)) measured.add(m);
+    for (const l of answer.lineage) for (const m of l.measures) measured.add(m.model);
+    const names = new Set(measured);
+    for (const l of answer.lineage) for (const d of l.dimensions) names.add(d.model);
     const last = await this.lastResults();
     const models = await Promise.all([...names].map((n) => graph.models.get(n)).filter((m): m is Model => m !== undefined).map((m) => this.modelHealth(graph, m, last)));
     const incompletePeriods: IncompletePeriod[] = [];
@@ -150,6 +155,7 @@ export class DataHealth {
       const grain = timeColumn.name.split('.')[1] as Grain;
       const shown = new Set(answer.rows.map((r) => periodText(r[timeColumn.name])));
       for (const h of models) {
+        if (!measured.has(h.model)) continue;
         const model = graph.models.get(h.model);
         const dim = model && freshnessDimension(model);
         const at = instantOf(h.dataAsOf ?? null);
