@@ -17,6 +17,8 @@ import { relationshipCheck } from './rules/relationship.js';
 import { rowCountCheck } from './rules/row-count.js';
 import { timeValidCheck } from './rules/time-valid.js';
 import { uniqueCheck } from './rules/unique.js';
+import { volumeCheck } from './rules/volume.js';
+import { metricAnomalyCheck } from './rules/metric-anomaly.js';
 import type { Check } from './types.js';
 
 export interface ProjectChecks {
@@ -35,6 +37,17 @@ export function projectChecks(graph: SemanticGraph): ProjectChecks {
   for (const model of graph.models.values()) {
     checks.push(...derivedChecks(graph, model));
     checks.push(...declaredChecks(graph, model, (path, message) => problems.push(graph.definitions.problemAt(model.source, path, message))));
+  }
+  for (const metric of graph.metrics.values()) {
+    const anomaly = metric.def.anomaly;
+    if (!anomaly) continue;
+    const model = [...modelsOfMetric(graph, metric.name)][0];
+    const timed = [...modelsOfMetric(graph, metric.name)].every((m) => [...(graph.models.get(m)?.measures.values() ?? [])].some((x) => x.timeDimension));
+    if (!model || !timed) {
+      problems.push(graph.definitions.problemAt(metric.source, ['anomaly'], `metric '${metric.name}' has no time axis, so its daily values cannot be judged; remove 'anomaly' or give its models an agg_time_dimension`));
+      continue;
+    }
+    checks.push(metricAnomalyCheck(graph, metric.name, model, anomaly, { severity: anomaly.severity }));
   }
   const out = { checks, problems };
   cache.set(graph, out);
@@ -96,6 +109,10 @@ function declaredChecks(graph: SemanticGraph, model: Model, report: Report): Che
       const problem = checkExpression(def.expression);
       if (problem) report(at('expression'), `check of model '${model.name}': 'expression' ${problem}`);
       else out.push(expressionCheck(graph, model, def.expression, { ...options, index: i }));
+    } else if (def.volume) {
+      const time = model.defaultTimeDimension ? model.dimensions.get(model.defaultTimeDimension) : undefined;
+      if (!time || time.type !== 'time') report(at('volume'), `a volume check counts rows per day of the model's time dimension; set defaults.agg_time_dimension on model '${model.name}'`);
+      else out.push(volumeCheck(graph, model, time, def.volume, options));
     } else if (def.row_count) {
       const { min, max } = def.row_count;
       if (min === undefined && max === undefined) report(at('row_count'), 'row_count needs min, max or both');
@@ -133,7 +150,7 @@ export function selectChecks(graph: SemanticGraph, checks: Check[], select: stri
     else if (graph.metrics.has(name)) for (const m of modelsOfMetric(graph, name)) models.add(m);
     else throw new TallyError('INVALID_REQUEST', `'${name}' is neither a semantic model nor a metric.${didYouMean(name, [...graph.models.keys(), ...graph.metrics.keys()])}`);
   }
-  return checks.filter((c) => models.has(c.model));
+  return checks.filter((c) => models.has(c.model) || (c.metric !== undefined && select.includes(c.metric)));
 }
 
 /** The semantic models a metric reads, through ratios, derived inputs and conversion events. */

@@ -48,7 +48,7 @@ export async function runChecks(graph: SemanticGraph, engine: Engine, options: R
 
 async function runOne(check: Check, ctx: CheckContext, engine: Engine, options: RunChecksOptions): Promise<CheckResult> {
   const started = Date.now();
-  const base = { id: check.id, kind: check.kind, model: check.model, severity: check.severity, derived: check.derived, description: check.description };
+  const base = { id: check.id, kind: check.kind, model: check.model, ...(check.metric ? { metric: check.metric } : {}), severity: check.severity, derived: check.derived, description: check.description };
   let sql = '';
   try {
     sql = checkSql(check, ctx, engine.dialect);

@@ -20,7 +20,9 @@ export type CheckKind =
   | 'accepted_values'
   | 'expression'
   | 'row_count'
-  | 'freshness';
+  | 'freshness'
+  | 'volume'
+  | 'anomaly';
 
 /** What a check's SQL is compiled against. */
 export interface CheckContext {
@@ -53,8 +55,10 @@ export interface Check {
   /** Stable identifier, e.g. `users.unique(user)`: results are kept under it across runs. */
   id: string;
   kind: CheckKind;
-  /** The semantic model whose rows are checked. */
+  /** The semantic model whose rows are checked (for a metric's check: the model of its first measure). */
   model: string;
+  /** The metric, for checks on a metric's values (anomaly). */
+  metric?: string;
   severity: Severity;
   /** True for checks Tally derives from the definitions (keys, links, time dimensions). */
   derived: boolean;
@@ -71,6 +75,7 @@ export interface CheckResult {
   id: string;
   kind: CheckKind;
   model: string;
+  metric?: string;
   severity: Severity;
   derived: boolean;
   description: string;

@@ -73,7 +73,19 @@ const measure = z.strictObject({
 const durationText = z.string().regex(/^\s*\d+\s+(milliseconds?|seconds?|minutes?|hours?|days?|weeks?)\s*$/i, "a duration is a count and a unit (minutes, hours, days or weeks), like '6 hours' or '1 day'");
 
 /** The kinds of declared checks; a check takes exactly one. */
-export const CHECK_KINDS = ['not_null', 'unique', 'accepted_values', 'expression', 'row_count'] as const;
+export const CHECK_KINDS = ['not_null', 'unique', 'accepted_values', 'expression', 'row_count', 'volume'] as const;
+
+/**
+ * An anomaly band learnt from a series' own history (src/checks/anomaly.ts): each of the last
+ * `periods` complete days is compared with the same weekday over the trailing `weeks` weeks;
+ * outside median ± sensitivity × 1.4826 × MAD is an anomaly.
+ */
+export const anomalySchema = z.strictObject({
+  weeks: z.int().min(3).max(104).default(8),
+  sensitivity: z.number().positive().default(3),
+  periods: z.int().min(1).max(366).default(1),
+  severity: z.enum(['warn', 'error']).default('warn'),
+});
 
 /**
  * A declared data check on a model (src/checks): exactly one of the kinds, with a severity.
@@ -90,6 +102,8 @@ export const checkDefSchema = z
     /** A SQL condition every row must meet, over the model's columns (validated like an `expr`). */
     expression: z.string().min(1).optional(),
     row_count: z.strictObject({ min: z.int().min(0).optional(), max: z.int().min(0).optional() }).optional(),
+    /** Rows per day of the model's time dimension against the same weekday's history (severity comes from the check). */
+    volume: anomalySchema.omit({ severity: true }).optional(),
   })
   .refine((c) => CHECK_KINDS.filter((k) => c[k] !== undefined).length === 1, {
     message: `a check takes exactly one of: ${CHECK_KINDS.join(', ')}`,
@@ -156,6 +170,8 @@ const metricBase = {
   filter: z.string().min(1).optional(),
   /** The grain of metric_time when a request names metric_time without one. */
   time_granularity: name.optional(),
+  /** An anomaly check on this metric's daily values (`tally check`; src/checks/rules/metric-anomaly.ts). */
+  anomaly: anomalySchema.optional(),
   /** On its way out: requests still work, and every use warns, naming the replacement. */
   deprecated: z
     .strictObject({
@@ -273,6 +289,7 @@ export const fileSchema = z.strictObject({
 export type SemanticModelDef = z.infer<typeof semanticModelSchema>;
 export type CheckDef = z.infer<typeof checkDefSchema>;
 export type FreshnessDef = z.infer<typeof freshnessSchema>;
+export type AnomalyDef = z.infer<typeof anomalySchema>;
 export type EntityDef = z.infer<typeof entity>;
 export type DimensionDef = z.infer<typeof dimension>;
 export type MeasureDef = z.infer<typeof measure>;
