@@ -17,6 +17,8 @@ import { type DefinitionProblem, DefinitionError } from './errors.js';
 import { AUTH_SECRET_KEYS, type AuthConfig, authSchema, type LimitsConfig, limitsSchema } from './access/auth-config.js';
 import { DIALECT_NAMES, type DialectName } from './sql/dialects/index.js';
 import { DEFAULT_STATE_PATH, type StateConfig } from './checks/state.js';
+import { cronProblem } from './checks/schedule.js';
+import { isTimeZone } from './query/request.js';
 import { DEFAULT_DUCKDB_PATH } from './defaults.js';
 
 export const CONFIG_FILE = 'tally.yml';
@@ -47,6 +49,8 @@ export interface TallyConfig {
   limits?: LimitsConfig;
   /** The check state store; `.tally/state.duckdb` under the project when absent. */
   state?: StateConfig;
+  /** When `tally serve` runs the checks: a cron expression and the zone it is read in. */
+  checks?: { schedule?: string; timeZone?: string };
 }
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'name an environment variable (letters, digits and _), not its value');
@@ -67,6 +71,8 @@ const configSchema = z.strictObject({
   dialect: z.enum(DIALECT_NAMES).optional(),
   auth: authSchema.optional(),
   limits: limitsSchema.optional(),
+  /** When `tally serve` runs the data checks: a cron expression (src/checks/schedule.ts). */
+  checks: z.strictObject({ schedule: z.string().min(1).optional(), time_zone: z.string().min(1).optional() }).optional(),
   /** Where check results and their history are kept (src/checks/state.ts); never the warehouse. */
   state: z
     .discriminatedUnion('type', [
@@ -133,13 +139,18 @@ export function parseConfig(display: string, text: string, dir = '.'): TallyConf
   const resolvedAuth: AuthConfig = auth
     ? { ...auth, api_keys_file: auth.api_keys_file && resolve(dir, auth.api_keys_file), jwt: auth.jwt && { ...auth.jwt, jwks_file: auth.jwt.jwks_file && resolve(dir, auth.jwt.jwks_file) } }
     : authSchema.parse({});
+  const schedule = result.data.checks?.schedule;
+  const cronError = schedule === undefined ? undefined : cronProblem(schedule);
+  if (cronError) throw new DefinitionError([problemAtPath(file, ['checks', 'schedule'], `'${schedule}' is not a cron expression (${cronError}); write five fields, like "0 * * * *" for every hour`)]);
+  const zone = result.data.checks?.time_zone;
+  if (zone !== undefined && !isTimeZone(zone)) throw new DefinitionError([problemAtPath(file, ['checks', 'time_zone'], `unknown time zone '${zone}'; use an IANA name such as 'UTC' or 'Europe/Berlin'`)]);
   const state = result.data.state;
   const stateConfig: StateConfig | undefined = !state
     ? undefined
     : state.type === 'duckdb'
       ? { type: 'duckdb', path: resolve(dir, state.path ?? DEFAULT_STATE_PATH) }
       : { type: 'postgres', urlEnv: state.url_env ?? DEFAULT_PG_URL_ENV, schema: state.schema };
-  return { file: display, engine: config, dialect: result.data.dialect ?? config.type, auth: resolvedAuth, limits: result.data.limits, state: stateConfig };
+  return { file: display, engine: config, dialect: result.data.dialect ?? config.type, auth: resolvedAuth, limits: result.data.limits, state: stateConfig, checks: result.data.checks && { schedule, timeZone: zone } };
 }
 
 function secretKeys(data: unknown): (string | number)[][] {

@@ -49,6 +49,8 @@ export interface ServerOptions {
   log?: (line: string) => void;
   /** Where check results are kept (src/checks/state.ts): answers say when a check on their inputs failed. */
   stateStore?: StateStore;
+  /** Called after a reload that changed the definitions (`tally serve --watch` runs the checks then). */
+  onReload?: (project: Project) => void;
 }
 
 interface Served {
@@ -249,6 +251,8 @@ export class TallyServer {
         this.results?.clear();
         this.compiled.clear();
         this.log(`definitions reloaded: version ${next.project.version}`);
+        this.dataHealth.clear();
+        this.options.onReload?.(next.project);
       }
       return true;
     } catch (e) {

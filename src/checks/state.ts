@@ -85,7 +85,17 @@ const LAST_RESULTS = (results: string) => `SELECT * FROM ${results} AS r WHERE r
 export class DuckDBStateStore implements StateStore {
   constructor(readonly path: string) {}
 
-  private async with<T>(work: (run: (sql: string, values?: DuckDBValue[]) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T> {
+  /** One operation on a file at a time within this process (the server reads while scheduled runs write). */
+  private static readonly queues = new Map<string, Promise<unknown>>();
+
+  private with<T>(work: (run: (sql: string, values?: DuckDBValue[]) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T> {
+    const before = DuckDBStateStore.queues.get(this.path) ?? Promise.resolve();
+    const next = before.then(() => this.open(work));
+    DuckDBStateStore.queues.set(this.path, next.catch(() => undefined));
+    return next;
+  }
+
+  private async open<T>(work: (run: (sql: string, values?: DuckDBValue[]) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T> {
     if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
     let instance: DuckDBInstance;
     try {

@@ -33,6 +33,7 @@ const lazy = {
   catalog: () => import('../catalog.js'),
   health: () => import('../checks/health.js'),
   state: () => import('../checks/state.js'),
+  schedule: () => import('../checks/schedule.js'),
 };
 
 export const DEFAULT_DB = DEFAULT_DUCKDB_PATH;
@@ -262,9 +263,17 @@ program
     }
     // DuckDB is opened again after a failure (a file that became unreadable); Postgres's pool reconnects.
     const engine = target.type === 'duckdb' ? await ReopeningEngine.open(() => openEngine(target)) : await openEngine(target);
-    const [{ openStateStore }, { stateConfigOf }] = await Promise.all([lazy.state(), lazy.config()]);
+    const [{ openStateStore }, { stateConfigOf }, { CheckScheduler }] = await Promise.all([lazy.state(), lazy.config(), lazy.schedule()]);
     const stateStore = openStateStore(stateConfigOf(config, projectDir()));
-    const server = new TallyServer({ projectDir: projectDir(), engine, watch: o.watch, timeoutMs: o.timeout, auth, limits: limitsFromConfig(config.limits), stateStore });
+    // Data checks on tally.yml's schedule and after a --watch reload (src/checks/schedule.ts).
+    let scheduler: InstanceType<typeof CheckScheduler> | undefined;
+    const server = new TallyServer({
+      projectDir: projectDir(), engine, watch: o.watch, timeoutMs: o.timeout, auth, limits: limitsFromConfig(config.limits), stateStore,
+      onReload: () => void scheduler?.runNow('definitions reloaded'),
+    });
+    scheduler = new CheckScheduler({ schedule: config.checks?.schedule, timeZone: config.checks?.timeZone, graph: () => server.project.graph, engine, store: stateStore, onRun: () => server.dataHealth.clear(), log: (l) => console.log(l) });
+    scheduler.start();
+    if (config.checks?.schedule) console.log(`Data checks run on the schedule '${config.checks.schedule}'; next at ${scheduler.nextRun()?.toISOString() ?? 'never'}`);
     const url = await server.listen(o.port, o.host);
     const { graph, version } = server.project;
     console.log(`Tally serves ${graph.metrics.size} metrics (definitions ${version}) at ${url}`);
@@ -275,6 +284,7 @@ program
         : 'Open the API in a browser for GraphiQL. No tally.yml, so no authentication: anyone who can reach this address may query every metric (access policies are not applied). Add an auth section to tally.yml to require API keys or tokens.',
     );
     const stop = async (): Promise<void> => {
+      scheduler.stop();
       await server.close();
       await engine.close();
       process.exit(0);
