@@ -22,6 +22,8 @@ const ASSETS = new Map<string, { file: string; type: string }>([
   ['/index.html', { file: join(publicDir, 'index.html'), type: HTML }],
   ['/assets/app.js', { file: join(publicDir, 'app.js'), type: JS }],
   ['/assets/app.css', { file: join(publicDir, 'app.css'), type: CSS }],
+  ['/health', { file: join(publicDir, 'health.html'), type: HTML }],
+  ['/assets/health.js', { file: join(publicDir, 'health.js'), type: JS }],
   ['/assets/vendor/chart.umd.min.js', { file: join(chartJsDir, 'chart.umd.min.js'), type: JS }],
 ]);
 
