@@ -60,7 +60,7 @@ describe('tally check', () => {
   it('the faulty twin fails: exit 1, the duplicated user and the orphan orders named', async () => {
     const out = await tally('check', '--db', faultyDb, ...NOW_FLAG);
     expect(out.code).toBe(1);
-    expect(out.stdout).toMatch(/^FAIL\s+users\.unique\(user\)\s+1 value of user occur more than once in users.*e\.g\. 3$/m);
+    expect(out.stdout).toMatch(/^FAIL\s+users\.unique\(user\)\s+1 value of user occurs more than once in users.*e\.g\. 3$/m);
     expect(out.stdout).toMatch(/^FAIL\s+orders\.relationship\(user->users\)\s+3 rows of orders have a user not in users/m);
     expect(out.stdout).toMatch(/^WARN\s+orders\.not_null\(channel\)/m);
   });

@@ -60,7 +60,7 @@ describe('tally check on the example project', () => {
     expect(orphanOrders).toBeGreaterThan(0n);
     const out = await tally('-p', dir, 'check', '--db', copy);
     expect(out.code).toBe(1);
-    expect(out.stdout).toMatch(/^FAIL\s+users\.unique\(user\)\s+1 value of user occur more than once in users \(up to 2 times among the samples\), e\.g\. 7$/m);
+    expect(out.stdout).toMatch(/^FAIL\s+users\.unique\(user\)\s+1 value of user occurs more than once in users \(up to 2 times among the samples\), e\.g\. 7$/m);
     expect(out.stdout).toMatch(new RegExp(`^FAIL\\s+orders\\.relationship\\(user->users\\)\\s+${orphanOrders} rows of orders have a user not in users`, 'm'));
     // A revenue answer over the copy: the failed checks of its input model from that run, as warnings.
     const answer = await tally('-p', dir, 'query', '-m', 'revenue', '-g', 'metric_time.month', '--db', copy, '--format', 'json');

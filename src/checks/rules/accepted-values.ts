@@ -30,7 +30,7 @@ export function acceptedValuesCheck(graph: SemanticGraph, model: Model, column: 
         failed: failing > 0n,
         failing,
         samples,
-        message: failing > 0n ? `${failing} row${failing === 1n ? '' : 's'} of ${model.name} have a ${column.name} outside the accepted values${sampleText(samples)}` : `every ${column.name} is accepted`,
+        message: failing > 0n ? `${failing} row${failing === 1n ? '' : 's'} of ${model.name} ${failing === 1n ? 'has' : 'have'} a ${column.name} outside the accepted values${sampleText(samples)}` : `every ${column.name} is accepted`,
       };
     },
   };

@@ -28,7 +28,7 @@ export function expressionCheck(graph: SemanticGraph, model: Model, sql: string,
         failed: failing > 0n,
         failing,
         samples,
-        message: failing > 0n ? `${failing} row${failing === 1n ? '' : 's'} of ${model.name} do not meet ${sql.trim()}${sampleText(samples)}` : `every row meets ${sql.trim()}`,
+        message: failing > 0n ? `${failing} row${failing === 1n ? '' : 's'} of ${model.name} ${failing === 1n ? 'does' : 'do'} not meet ${sql.trim()}${sampleText(samples)}` : `every row meets ${sql.trim()}`,
       };
     },
   };

@@ -29,7 +29,7 @@ export function notNullCheck(graph: SemanticGraph, model: Model, columns: { name
         failed: failing > 0n,
         failing,
         samples,
-        message: failing > 0n ? `${failing} row${failing === 1n ? '' : 's'} of ${model.name} have NULL in ${names.join(' or ')}${sampleText(samples)}` : `no NULL in ${names.join(', ')}`,
+        message: failing > 0n ? `${failing} row${failing === 1n ? '' : 's'} of ${model.name} ${failing === 1n ? 'has' : 'have'} NULL in ${names.join(' or ')}${sampleText(samples)}` : `no NULL in ${names.join(', ')}`,
       };
     },
   };

@@ -53,7 +53,7 @@ export function relationshipCheck(graph: SemanticGraph, model: Model, entity: st
         failing,
         checked,
         samples,
-        message: failing > 0n ? `${failing} row${failing === 1n ? '' : 's'} of ${model.name} have a ${entity} not in ${parent.name}${share}${sampleText(samples)}` : `every ${entity} is in ${parent.name}`,
+        message: failing > 0n ? `${failing} row${failing === 1n ? '' : 's'} of ${model.name} ${failing === 1n ? 'has' : 'have'} a ${entity} not in ${parent.name}${share}${sampleText(samples)}` : `every ${entity} is in ${parent.name}`,
       };
     },
   };

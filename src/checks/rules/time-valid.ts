@@ -29,7 +29,7 @@ export function timeValidCheck(graph: SemanticGraph, model: Model, dimension: Di
         failed: failing > 0n,
         failing,
         samples,
-        message: failing > 0n ? `${failing} row${failing === 1n ? '' : 's'} of ${model.name} have ${dimension.name} NULL or after ${timestampText(ctx.now)} UTC${sampleText(samples)}` : `${dimension.name} is set and not in the future`,
+        message: failing > 0n ? `${failing} row${failing === 1n ? '' : 's'} of ${model.name} ${failing === 1n ? 'has' : 'have'} ${dimension.name} NULL or after ${timestampText(ctx.now)} UTC${sampleText(samples)}` : `${dimension.name} is set and not in the future`,
       };
     },
   };

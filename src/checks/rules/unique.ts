@@ -53,7 +53,7 @@ export function uniqueCheck(graph: SemanticGraph, model: Model, columns: { name:
         failed: failing > 0n,
         failing,
         samples,
-        message: failing > 0n ? `${failing} value${failing === 1n ? '' : 's'} of ${names.join(', ')} occur more than once in ${model.name} (up to ${worst} times among the samples)${sampleText(samples)}` : `${names.join(', ')} is unique`,
+        message: failing > 0n ? `${failing} value${failing === 1n ? '' : 's'} of ${names.join(', ')} ${failing === 1n ? 'occurs' : 'occur'} more than once in ${model.name} (up to ${worst} times among the samples)${sampleText(samples)}` : `${names.join(', ')} is unique`,
       };
     },
   };
