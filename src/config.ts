@@ -8,6 +8,8 @@
  *     url_env: TALLY_PG_URL   # the variable holding postgres://user:password@host:port/db
  *     schema: analytics       # optional search_path
  *   dialect: snowflake        # optional: what `tally compile` writes (default: the engine's)
+ *   server:
+ *     cors_origins: [https://dashboards.example.com]   # pages that may call the API (default: none, same-origin only)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -51,7 +53,16 @@ export interface TallyConfig {
   state?: StateConfig;
   /** When `tally serve` runs the checks: a cron expression and the zone it is read in. */
   checks?: { schedule?: string; timeZone?: string };
+  /** Origins (scheme://host[:port]) whose pages may call the API from a browser; none: same-origin only. */
+  corsOrigins?: string[];
 }
+
+const origin = z.union([
+  z.literal('*'),
+  z
+    .string()
+    .regex(/^https?:\/\/[^/\s]+$/, "an origin is scheme://host[:port] with no path, e.g. 'https://dashboards.example.com'"),
+]);
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'name an environment variable (letters, digits and _), not its value');
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, 'a schema name: letters, digits, _ and $');
@@ -80,6 +91,7 @@ const configSchema = z.strictObject({
       z.strictObject({ type: z.literal('postgres'), url_env: envName.optional(), schema: identifier.default('tally_state') }),
     ])
     .optional(),
+  server: z.strictObject({ cors_origins: z.array(origin).default([]) }).optional(),
 });
 
 /** The check state store of a project: tally.yml's `state`, else `.tally/state.duckdb` under it. */
@@ -150,7 +162,7 @@ export function parseConfig(display: string, text: string, dir = '.'): TallyConf
     : state.type === 'duckdb'
       ? { type: 'duckdb', path: resolve(dir, state.path ?? DEFAULT_STATE_PATH) }
       : { type: 'postgres', urlEnv: state.url_env ?? DEFAULT_PG_URL_ENV, schema: state.schema };
-  return { file: display, engine: config, dialect: result.data.dialect ?? config.type, auth: resolvedAuth, limits: result.data.limits, state: stateConfig, checks: result.data.checks && { schedule, timeZone: zone } };
+  return { file: display, engine: config, dialect: result.data.dialect ?? config.type, auth: resolvedAuth, limits: result.data.limits, state: stateConfig, checks: result.data.checks && { schedule, timeZone: zone }, ...(result.data.server ? { corsOrigins: result.data.server.cors_origins } : {}) };
 }
 
 function secretKeys(data: unknown): (string | number)[][] {

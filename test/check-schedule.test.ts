@@ -69,6 +69,7 @@ describe('checks on a schedule', () => {
     scheduler = new CheckScheduler({ graph: () => server.project.graph, engine, store });
     try {
       expect(await store.lastResults()).toEqual([]);
+      await server.watching;
       writeFileSync(join(dir, 'metrics', 'models.yml'), CHECKS_MODELS_YML.replace('      - { row_count: { min: 1, max: 12 } }\n', '      - { row_count: { min: 1, max: 100 } }\n'));
       const last = await until(async () => ((await store.lastResults()).length ? store.lastResults() : undefined), 'a run after the reload');
       expect(last.find((r) => r.id === 'orders.row_count')?.status).toBe('pass');
