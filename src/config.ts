@@ -18,7 +18,7 @@ import { parseYamlFile, problemAtPath, zodProblem } from './definitions/yaml-sou
 import { type DefinitionProblem, DefinitionError } from './errors.js';
 import { AUTH_SECRET_KEYS, type AuthConfig, authSchema, type LimitsConfig, limitsSchema } from './access/auth-config.js';
 import { DIALECT_NAMES, type DialectName } from './sql/dialects/index.js';
-import { DEFAULT_STATE_PATH, type StateConfig } from './checks/state.js';
+import { DEFAULT_STATE_PATH, type StateConfig } from './checks/state-config.js';
 import { cronProblem } from './checks/schedule.js';
 import { isTimeZone } from './query/request.js';
 import { DEFAULT_DUCKDB_PATH } from './defaults.js';

@@ -14,9 +14,9 @@ import type { Cell } from '../engines/engine.js';
 import { TallyError } from '../errors.js';
 import type { CheckKind, CheckRun, CheckStatus, Severity } from './types.js';
 
-export type StateConfig = { type: 'duckdb'; path: string } | { type: 'postgres'; urlEnv: string; schema: string };
+import type { StateConfig } from './state-config.js';
 
-export const DEFAULT_STATE_PATH = '.tally/state.duckdb';
+export { DEFAULT_STATE_PATH, type StateConfig } from './state-config.js';
 
 /** A check's result as kept in the store. Counts are exact decimal strings. */
 export interface StoredResult {
