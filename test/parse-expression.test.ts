@@ -786,6 +786,7 @@ function mapChildren(e: Expression, f: (x: Expression) => Expression): Expressio
       return { ...e, arg: f(e.arg) };
     case 'isNull':
     case 'textMatch':
+    case 'cast':
       return { ...e, arg: f(e.arg) };
     case 'and':
     case 'or':

@@ -105,6 +105,7 @@ function children(e: Expression): Expression[] {
     case 'not':
     case 'isNull':
     case 'textMatch':
+    case 'cast':
       return [e.arg];
     case 'and':
     case 'or':
