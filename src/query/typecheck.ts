@@ -230,6 +230,9 @@ class Checker {
         }
       }
       const first = known.find((k) => k.type === target) ?? known[0];
+      if (!results && [target, t.type].includes('time') && [target, t.type].includes('text')) {
+        this.fail(first.expr, `${where} compares a time with text that is not a date`, "Write dates as '2024-01-31' or '2024-01-31 10:00:00'");
+      }
       const mismatch = results ? `${where} mix ${target} and ${t.type} values` : `${where} compares a ${target} value with a ${t.type} value`;
       const fix =
         target === 'text' || t.type === 'text'
