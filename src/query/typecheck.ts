@@ -17,7 +17,8 @@
  *    dialect (see render.ts).
  *
  * Types: `text`, `number`, `boolean`, `time` (time dimensions and metric_time at a grain),
- * `null` (the NULL literal), and `unknown` (categorical dimensions and entities). A date part
+ * `null` (the NULL literal), a categorical dimension's declared `data_type`, and `unknown`
+ * (entities, and categorical dimensions without a `data_type`). A date part
  * (`metric_time.extract_year`) and a metric per entity (`listing.bookings`) are numbers. A time
  * compares with a time or with a date or timestamp written in quotes ('2024-01-31',
  * '2024-01-31 10:00').
@@ -45,10 +46,21 @@ interface Typed {
  * written, for columns in messages; `context` names it (`where`).
  */
 export function typecheckFilter(graph: SemanticGraph, expr: Expression, context = 'where'): Expression {
+  // Parsed filters are shared, immutable trees (src/query/parse-cache.ts): so are checked ones.
+  let checked = checkedByGraph.get(graph);
+  if (!checked) checkedByGraph.set(graph, (checked = new WeakMap()));
+  const key = `${context}`;
+  const hit = checked.get(expr)?.get(key);
+  if (hit) return hit;
   const checker = new Checker(graph, context);
-  const typed = checker.check(expr);
-  return checker.condition(typed, 'the filter').expr;
+  const out = checker.condition(checker.check(expr), 'the filter').expr;
+  const byContext = checked.get(expr) ?? new Map<string, Expression>();
+  byContext.set(key, out);
+  checked.set(expr, byContext);
+  return out;
 }
+
+const checkedByGraph = new WeakMap<SemanticGraph, WeakMap<Expression, Map<string, Expression>>>();
 
 class Checker {
   constructor(
@@ -84,13 +96,21 @@ class Checker {
       case 'metric_time':
         return ref.time?.kind === 'part' ? 'number' : 'time';
       case 'dimension':
-        if (!ref.isTime) return 'unknown';
+        if (!ref.isTime) return this.declaredType(ref);
         return ref.time?.kind === 'part' ? 'number' : 'time';
       case 'entity':
         return 'unknown';
       case 'metric':
         return 'number';
     }
+  }
+
+  /** A categorical dimension's declared `data_type`, where every model that has it agrees. */
+  private declaredType(ref: Extract<Reference, { kind: 'dimension' }>): FilterType {
+    const owner = ref.entityPath[ref.entityPath.length - 1];
+    const types = new Set((this.graph.entityOwners.get(owner) ?? []).map((m) => m.dimensions.get(ref.dimension)?.def.data_type).filter((t) => t !== undefined));
+    const declared = [...types];
+    return declared.length === 1 && declared[0] !== undefined ? declared[0] : 'unknown';
   }
 
   check(e: Expression): Typed {

@@ -21,7 +21,7 @@ WITH
         user_id AS `user`
       FROM users AS `source`
     ) AS `user` ON `orders`.`user` = `user`.`user`
-    WHERE ((SAFE_CAST(`user`.`country` AS STRING) IN ('KR', 'US')) AND (LOWER(`user`.`plan`) LIKE LOWER('P%')) AND (`user`.`country` NOT LIKE 'X\\\\_%') AND (SAFE_CAST(`orders`.`status` AS STRING) <> 'it\'s')) AND (`orders`.`status` IN ('paid', 'shipped'))
+    WHERE ((`user`.`country` IN ('KR', 'US')) AND (LOWER(`user`.`plan`) LIKE LOWER('P%')) AND (`user`.`country` NOT LIKE 'X\\\\_%') AND (`orders`.`status` <> 'it\'s')) AND (`orders`.`status` IN ('paid', 'shipped'))
     GROUP BY DATETIME_TRUNC(CAST(`orders`.`ordered_at` AS DATETIME), MONTH), `user`.`country`
   )
 SELECT

@@ -21,7 +21,7 @@ WITH
         user_id AS "user"
       FROM users AS "source"
     ) AS "user" ON "orders"."user" = "user"."user"
-    WHERE ((TO_VARCHAR("user"."country") IN ('KR', 'US')) AND ("user"."plan" ILIKE 'P%' ESCAPE '\\') AND ("user"."country" NOT LIKE 'X\\\\_%' ESCAPE '\\') AND (TO_VARCHAR("orders"."status") <> 'it''s')) AND ("orders"."status" IN ('paid', 'shipped'))
+    WHERE (("user"."country" IN ('KR', 'US')) AND ("user"."plan" ILIKE 'P%' ESCAPE '\\') AND ("user"."country" NOT LIKE 'X\\\\_%' ESCAPE '\\') AND ("orders"."status" <> 'it''s')) AND ("orders"."status" IN ('paid', 'shipped'))
     GROUP BY DATE_TRUNC('month', CAST("orders"."ordered_at" AS TIMESTAMP_NTZ)), "user"."country"
   )
 SELECT

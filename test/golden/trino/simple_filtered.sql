@@ -21,7 +21,7 @@ WITH
         user_id AS "user"
       FROM users AS "source"
     ) AS "user" ON "orders"."user" = "user"."user"
-    WHERE ((TRY_CAST("user"."country" AS VARCHAR) IN ('KR', 'US')) AND (LOWER("user"."plan") LIKE LOWER('P%')) AND ("user"."country" NOT LIKE 'X\_%') AND (TRY_CAST("orders"."status" AS VARCHAR) <> 'it''s')) AND ("orders"."status" IN ('paid', 'shipped'))
+    WHERE (("user"."country" IN ('KR', 'US')) AND (LOWER("user"."plan") LIKE LOWER('P%')) AND ("user"."country" NOT LIKE 'X\_%') AND ("orders"."status" <> 'it''s')) AND ("orders"."status" IN ('paid', 'shipped'))
     GROUP BY date_trunc('month', CAST("orders"."ordered_at" AS TIMESTAMP(6))), "user"."country"
   )
 SELECT
