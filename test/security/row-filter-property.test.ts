@@ -21,7 +21,7 @@ import { AccessControl, type Caller } from '../../src/access/control.js';
 import { accessPolicyOf } from '../../src/access/policy.js';
 import { compileRequest, DuckDBEngine, loadProject, type Project, type RequestInput, TallyError } from '../../src/index.js';
 import { seedDemoDatabase } from '../../src/seed/demo.js';
-import { ACCESS_YML, EXTRA_METRICS_YML } from './harness.js';
+import { ACCESS_YML, EXTRA_METRICS_YML, type Harness, startHarness } from './harness.js';
 
 /** Users and orders of other countries (filled in beforeAll, read when values are generated). */
 const hiddenUsers: string[] = [];
@@ -240,3 +240,30 @@ const conditionArb: fc.Arbitrary<string> = fc.oneof(
   fc.tuple(valueArb).map(([a]) => `${a} IS NOT NULL`),
   fc.tuple(hiddenRow, failing, fc.constantFrom('=', '>'), fc.oneof(numberLit, textLit)).map(([c, a, op, b]) => `CASE WHEN ${c} THEN ${a} ELSE ${b} END ${op} ${b}`),
 );
+
+describe('through the GraphQL API', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ events: 2000 });
+  }, 120_000);
+  afterAll(async () => h?.close());
+
+  it("the issue's request as kr_analyst is refused with INVALID_FILTER, saying why", async () => {
+    const r = await h.gql<{ query: unknown }>(
+      `{ query(metrics: [], groupBy: ["order.status"], where: "CASE WHEN user = 8 THEN user.plan ELSE '1' END = 5") { rows } }`,
+      undefined,
+      h.keys.kr,
+    );
+    expect(r.errors?.[0]?.extensions?.code).toBe('INVALID_FILTER');
+    expect(r.errors?.[0]?.message).toMatch(/compares a text value with a number value/);
+    expect(JSON.stringify(r)).not.toMatch(/pro|INT32|Conversion/);
+  });
+
+  it("an engine error answers with a code and Tally's message, never the engine's text", async () => {
+    // length() of a number: DuckDB's binder refuses it (the same for every row, so not refused earlier).
+    const r = await h.gql(`{ query(metrics: ["orders"], where: "length(user) IS NOT NULL") { rows } }`, undefined, h.keys.kr);
+    expect(r.errors?.[0]?.extensions?.code).toBe('ENGINE_ERROR');
+    expect(r.errors?.[0]?.message).toMatch(/could not run the query/);
+    expect(JSON.stringify(r)).not.toMatch(/Binder|length\(|BIGINT|No function/);
+  });
+});
