@@ -123,13 +123,27 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
     },
   });
 
+  const columnLineageType = new GraphQLObjectType({
+    name: 'ColumnLineage',
+    description: 'A column of a table or view in the warehouse.',
+    fields: { table: { type: nonNull(GraphQLString) }, column: { type: nonNull(GraphQLString) } },
+  });
+  const columnsField = {
+    type: listOf(columnLineageType),
+    description: 'The table columns the expression reads; for a model defined by a SELECT, followed through it to its tables.',
+  };
+  const metricNodeFields = {
+    metric: { type: nonNull(GraphQLString) },
+    type: { type: nonNull(GraphQLString) },
+    inputs: { type: listOf(GraphQLString), description: 'Metrics this one is computed from (ratio, derived).' },
+    filterMetrics: { type: listOf(GraphQLString), description: 'Metrics that its filters use.' },
+  };
   const lineageType = new GraphQLObjectType({
     name: 'MetricLineage',
-    description: 'Where a metric comes from: the metrics it is computed from and the measures, models, tables and columns it reads.',
+    description:
+      'Where a metric comes from: every measure and dimension it reads (through its inputs and the metrics its filters use), the models, tables and columns behind them, and the metrics it is computed from.',
     fields: {
-      metric: { type: nonNull(GraphQLString) },
-      type: { type: nonNull(GraphQLString) },
-      inputs: { type: listOf(GraphQLString) },
+      ...metricNodeFields,
       measures: {
         type: listOf(
           new GraphQLObjectType({
@@ -140,9 +154,32 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
               expr: { type: nonNull(GraphQLString), description: 'The SQL expression over the table, as defined.' },
               model: { type: nonNull(GraphQLString) },
               table: { type: nonNull(GraphQLString) },
+              metric: { type: nonNull(GraphQLString), description: 'The metric that aggregates this measure: this one, or one it is computed from.' },
+              columns: columnsField,
             },
           }),
         ),
+        description: 'Every measure it reads, including those of its inputs (both sides of a ratio).',
+      },
+      dimensions: {
+        type: listOf(
+          new GraphQLObjectType({
+            name: 'DimensionLineage',
+            description: 'A dimension, entity key or metric_time that a filter or a group-by reads, per model that serves it.',
+            fields: {
+              dimension: { type: nonNull(GraphQLString), description: 'The reference as written, such as order.status or metric_time.month.' },
+              model: { type: nonNull(GraphQLString) },
+              expr: { type: nonNull(GraphQLString) },
+              table: { type: nonNull(GraphQLString) },
+              columns: columnsField,
+            },
+          }),
+        ),
+        description: "Dimensions its filters read; in an answer also the request's group-bys and filters.",
+      },
+      computedFrom: {
+        type: listOf(new GraphQLObjectType({ name: 'LineageMetric', description: 'A metric in the computation of another.', fields: metricNodeFields })),
+        description: 'Every other metric in its computation, each once: its inputs, theirs, and metrics used in filters.',
       },
     },
   });
@@ -198,6 +235,18 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
               owner: { type: GraphQLString },
               formula: { type: nonNull(GraphQLString) },
               dimensions: { type: listOf(GraphQLString), description: 'References this metric can be grouped and filtered by.' },
+              format: {
+                type: new GraphQLObjectType({
+                  name: 'MetricFormat',
+                  description: "How the metric's values are displayed (its definition's format and decimals). Values in the API keep full precision; apply this when showing them.",
+                  fields: {
+                    kind: { type: nonNull(GraphQLString), description: 'number, percent (0.461 shows as 46.1%) or currency.' },
+                    currency: { type: GraphQLString, description: 'ISO 4217 code, for kind currency.' },
+                    decimals: { type: GraphQLInt, description: "Digits after the decimal point; null: the kind's default (percent 1, a currency its own, number up to 2)." },
+                  },
+                }),
+                description: 'Display format; null when the definition names none.',
+              },
               grains: { type: listOf(grainEnum) },
               requiresTime: {
                 type: nonNull(GraphQLBoolean),
@@ -270,7 +319,8 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
           ...commonArgs,
         },
         resolve: (_root, args: GenericArgs, ctx) =>
-          ctx.run(
+          ctx
+            .run(
             {
               metrics: args.metrics,
               groupBy: args.groupBy ?? [],
@@ -283,7 +333,9 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
               fillGaps: args.fillGaps,
             },
             [],
-          ),
+          )
+            // The typed query's rule here too: exact metrics (counts, sums) are Decimal strings.
+            .then((answer) => exactAsText(graph, answer)),
       },
       catalog: {
         type: nonNull(catalogType),
@@ -323,6 +375,22 @@ function isFloatMetric(graph: SemanticGraph, name: string): boolean {
   if (def.type === 'conversion') return def.calculation === 'conversion_rate';
   const measure = graph.measures.get(typeof def.measure === 'string' ? def.measure : def.measure.name);
   return measure !== undefined && FLOAT_AGGS.has(measure.agg);
+}
+
+/**
+ * The generic query's rows with every metric the typed query serves as Decimal (counts, sums) as
+ * a string of digits, so both forms give `"dau": "544"`, exact beyond 2^53; ratios and averages
+ * stay JSON numbers (Float).
+ */
+function exactAsText(graph: SemanticGraph, answer: QueryResult): QueryResult {
+  const exact = answer.columns.filter((c) => c.role === 'metric' && graph.metrics.has(c.name) && !isFloatMetric(graph, c.name)).map((c) => c.name);
+  if (exact.length === 0) return answer;
+  const rows = answer.rows.map((row) => {
+    const out = { ...row };
+    for (const name of exact) out[name] = cellText(row[name]);
+    return out;
+  });
+  return { ...answer, rows };
 }
 
 function cellText(value: unknown): string | null {
