@@ -81,7 +81,7 @@ class Checker {
         // `user.country = KR`: most likely a value without quotes.
         throw new TallyError(
           'UNKNOWN_DIMENSION',
-          `${this.context} at column ${e.position}: '${e.ref}' is not a dimension, entity or metric. If it is a text value, put it in single quotes: '${e.ref.replace(/'/g, "''")}'. (${err.message})`,
+          `${this.context} at column ${e.position}: '${e.ref}' is not a dimension, entity or metric. If it is a text value, put it in single quotes: '${e.ref.replace(/'/g, "''")}'.${/ Did you mean .*$/.exec(err.message)?.[0] ?? ''}`,
         );
       }
       if (err instanceof TallyError && err.code === 'UNKNOWN_DIMENSION') {
