@@ -77,7 +77,7 @@ class Checker {
     try {
       return parseReference(this.graph, e.ref);
     } catch (err) {
-      if (err instanceof TallyError && err.code === 'UNKNOWN_DIMENSION' && !e.ref.includes('.')) {
+      if (err instanceof TallyError && err.code === 'UNKNOWN_DIMENSION' && !e.ref.includes('.') && !this.graph.metrics.has(e.ref)) {
         // `user.country = KR`: most likely a value without quotes.
         throw new TallyError(
           'UNKNOWN_DIMENSION',
