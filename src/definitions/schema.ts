@@ -47,6 +47,12 @@ const dimension = z.strictObject({
    * (`end`, NULL while current). A model with both is joined on the time of the measure's row.
    */
   validity: z.enum(['start', 'end']).optional(),
+  /**
+   * For categorical dimensions: the type of the values, so that filters are type-checked before
+   * any SQL runs (`user.country = 5` is refused). Without it the warehouse's type is unknown to
+   * Tally and a caller's filter converts the values where they meet a typed value (never failing).
+   */
+  data_type: z.enum(['text', 'number', 'boolean']).optional(),
 });
 
 const measure = z.strictObject({
