@@ -31,11 +31,27 @@ export type ErrorCode =
 
 export class TallyError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string) {
+  /**
+   * Text from outside Tally behind this error, such as an engine's own error message. It can
+   * contain data (a value of a row the caller may not see), so it is for the server log only:
+   * never part of `message`, never shown to a caller by the API or the CLI.
+   */
+  readonly detail?: string;
+  constructor(code: ErrorCode, message: string, options: { detail?: string } = {}) {
     super(message);
     this.name = 'TallyError';
     this.code = code;
+    if (options.detail !== undefined) this.detail = options.detail;
   }
+}
+
+/** The message of an ENGINE_ERROR: Tally's own words; the engine's text goes to `detail`. */
+export function engineError(engine: string, engineMessage: string): TallyError {
+  return new TallyError(
+    'ENGINE_ERROR',
+    `${engine} could not run the query. Its message may hold data, so it is only in the server's log; check the definitions' SQL (tally validate) or report the request`,
+    { detail: `${engine}: ${engineMessage}` },
+  );
 }
 
 /** A problem in a definitions file, located at file:line:col. */
@@ -71,6 +87,26 @@ export function nearest(name: string, candidates: Iterable<string>, max = 3): st
 export function didYouMean(name: string, candidates: Iterable<string>): string {
   const near = nearest(name, candidates);
   return near.length ? ` Did you mean ${near.map((n) => `'${n}'`).join(' or ')}?` : '';
+}
+
+/**
+ * The closest dotted references to what was typed: a candidate is as close as its nearest tail
+ * (`bookings` is 0 from `listing.bookings`, 1 from the entity `booking`), so a bare name finds the
+ * references that end in it; closest first, then shortest.
+ */
+export function nearestReferences(typed: string, candidates: Iterable<string>, max = 3): string[] {
+  const name = typed.toLowerCase();
+  const last = name.split('.').pop() ?? name;
+  // A third of the last name's letters may be wrong: 'countr' finds 'user.country', not 'metric_time.hour'.
+  const limit = Math.max(2, Math.floor(last.length / 3));
+  const scored: { c: string; d: number }[] = [];
+  for (const c of candidates) {
+    const parts = c.toLowerCase().split('.');
+    const d = Math.min(...parts.map((_, i) => editDistance(name, parts.slice(i).join('.'))));
+    if (d <= limit || (last.length >= 3 && (parts[parts.length - 1] ?? '').startsWith(last))) scored.push({ c, d });
+  }
+  scored.sort((a, b) => a.d - b.d || a.c.length - b.c.length || a.c.localeCompare(b.c));
+  return scored.slice(0, max).map((s) => s.c);
 }
 
 function editDistance(a: string, b: string): number {

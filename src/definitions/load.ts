@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { AccessDef } from './access-schema.js';
 import { type DefinitionProblem, didYouMean } from '../errors.js';
-import { fileSchema, type MetricDef, type SavedQueryDef, type SemanticModelDef, type TimeSpineDef } from './schema.js';
+import { type DashboardDef, fileSchema, type MetricDef, type SavedQueryDef, type SemanticModelDef, type Semantics, type TimeSpineDef } from './schema.js';
 
 import type { z } from 'zod';
 import { locate, type ParsedFile, parseYamlFile, type YamlPath, zodProblems } from './yaml-source.js';
@@ -32,8 +32,12 @@ export interface LoadedDefinitions {
   metrics: Located<MetricDef>[];
   timeSpines: Located<TimeSpineDef>[];
   savedQueries: Located<SavedQueryDef>[];
+  /** `dashboards:` sections, checked by the semantic graph. */
+  dashboards: Located<DashboardDef>[];
   /** `access:` sections (roles, row filters, restricted metrics), checked by src/access/policy.ts. */
   access: Located<AccessDef>[];
+  /** `semantics:` statements (Tally's or MetricFlow's where they differ); they must agree. */
+  semantics: Located<Semantics>[];
   /** Turns a place in a file into a problem with line and column. */
   problemAt(source: SourceRef, subPath: YamlPath, message: string): DefinitionProblem;
   problems: DefinitionProblem[];
@@ -78,7 +82,9 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
   const metrics: Located<MetricDef>[] = [];
   const timeSpines: Located<TimeSpineDef>[] = [];
   const savedQueries: Located<SavedQueryDef>[] = [];
+  const dashboards: Located<DashboardDef>[] = [];
   const access: Located<AccessDef>[] = [];
+  const semantics: Located<Semantics>[] = [];
   const hash = createHash('sha256');
   const dropped = new Set<string>();
 
@@ -98,6 +104,8 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
     (result.data.metrics ?? []).forEach((def, i) => def && metrics.push({ def, source: { file: display, path: ['metrics', i] } }));
     (result.data.time_spines ?? []).forEach((def, i) => def && timeSpines.push({ def, source: { file: display, path: ['time_spines', i] } }));
     (result.data.saved_queries ?? []).forEach((def, i) => def && savedQueries.push({ def, source: { file: display, path: ['saved_queries', i] } }));
+    (result.data.dashboards ?? []).forEach((def, i) => def && dashboards.push({ def, source: { file: display, path: ['dashboards', i] } }));
+    if (result.data.semantics !== undefined) semantics.push({ def: result.data.semantics, source: { file: display, path: ['semantics'] } });
     if (result.data.access) access.push({ def: result.data.access, source: { file: display, path: ['access'] } });
   }
 
@@ -113,7 +121,9 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
     metrics,
     timeSpines,
     savedQueries,
+    dashboards,
     access,
+    semantics,
     problemAt,
     problems,
     dropped,
