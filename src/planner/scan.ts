@@ -85,6 +85,11 @@ export class ScanBuilder {
     return col(parent.alias, column);
   }
 
+  /** A column of the base model by name and definition SQL (data checks read entities, dimensions and row conditions). */
+  column(name: string, sql: string): SqlExpr {
+    return this.use([], name, sql);
+  }
+
   measure(measure: Measure): SqlExpr {
     return this.use([], measure.name, measure.expr);
   }
