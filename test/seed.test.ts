@@ -294,13 +294,15 @@ describe('seedDemoDatabase', () => {
     expect(variants.map((v) => `${String(v.experiment)}/${String(v.variant)}`)).toEqual([
       'checkout_v2/control',
       'checkout_v2/treatment',
+      'onboarding_tips_v1/control',
+      'onboarding_tips_v1/treatment',
       'search_ranking_v1/control',
       'search_ranking_v1/treatment',
     ]);
     const inCheckout = await scalar(dbA, `SELECT count(*) FROM experiment_assignments WHERE experiment = 'checkout_v2'`);
     expect(inCheckout / summaryA.tables.users).toBeGreaterThan(0.35);
     expect(inCheckout / summaryA.tables.users).toBeLessThan(0.65);
-    const inSearch = await scalar(dbA, `SELECT count(*) FROM experiment_assignments WHERE experiment <> 'checkout_v2'`);
+    const inSearch = await scalar(dbA, `SELECT count(*) FROM experiment_assignments WHERE experiment = 'search_ranking_v1'`);
     expect(inSearch).toBeLessThan(inCheckout);
   });
 

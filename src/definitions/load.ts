@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { AccessDef } from './access-schema.js';
+import type { ExperimentDef } from '../experiments/schema.js';
 import { type DefinitionProblem, didYouMean } from '../errors.js';
 import { fileSchema, type MetricDef, type SavedQueryDef, type SemanticModelDef, type TimeSpineDef } from './schema.js';
 
@@ -34,6 +35,8 @@ export interface LoadedDefinitions {
   savedQueries: Located<SavedQueryDef>[];
   /** `access:` sections (roles, row filters, restricted metrics), checked by src/access/policy.ts. */
   access: Located<AccessDef>[];
+  /** `experiments:` sections, checked by src/experiments/validate.ts. */
+  experiments: Located<ExperimentDef>[];
   /** Turns a place in a file into a problem with line and column. */
   problemAt(source: SourceRef, subPath: YamlPath, message: string): DefinitionProblem;
   problems: DefinitionProblem[];
@@ -79,6 +82,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
   const timeSpines: Located<TimeSpineDef>[] = [];
   const savedQueries: Located<SavedQueryDef>[] = [];
   const access: Located<AccessDef>[] = [];
+  const experiments: Located<ExperimentDef>[] = [];
   const hash = createHash('sha256');
   const dropped = new Set<string>();
 
@@ -98,6 +102,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
     (result.data.metrics ?? []).forEach((def, i) => def && metrics.push({ def, source: { file: display, path: ['metrics', i] } }));
     (result.data.time_spines ?? []).forEach((def, i) => def && timeSpines.push({ def, source: { file: display, path: ['time_spines', i] } }));
     (result.data.saved_queries ?? []).forEach((def, i) => def && savedQueries.push({ def, source: { file: display, path: ['saved_queries', i] } }));
+    (result.data.experiments ?? []).forEach((def, i) => def && experiments.push({ def, source: { file: display, path: ['experiments', i] } }));
     if (result.data.access) access.push({ def: result.data.access, source: { file: display, path: ['access'] } });
   }
 
@@ -114,6 +119,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
     timeSpines,
     savedQueries,
     access,
+    experiments,
     problemAt,
     problems,
     dropped,
