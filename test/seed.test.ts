@@ -333,7 +333,7 @@ describe('seedDemoDatabase', () => {
       try {
         expect(await scalar(db, `SELECT count(DISTINCT status) FROM orders`)).toBe(5);
         if (events >= 4) expect(await scalar(db, `SELECT count(DISTINCT event_type) FROM events`)).toBe(4);
-        expect(await scalar(db, `SELECT count(DISTINCT experiment) FROM experiment_assignments`)).toBe(2);
+        expect(await scalar(db, `SELECT count(DISTINCT experiment) FROM experiment_assignments`)).toBe(3);
       } finally {
         close(db);
       }
