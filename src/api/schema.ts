@@ -36,6 +36,7 @@ import type { RequestInput } from '../query/request.js';
 import type { QueryResult } from '../run.js';
 import { camel, enumName, pascal } from './names.js';
 import { DecimalScalar, RowScalar } from './scalars.js';
+import { experimentFields, type ExperimentContext } from './experiments.js';
 import { typedFilter, type FilterInput, type FilterShape } from './typed-filter.js';
 
 /** What resolvers need: run a request (with structured filters) through the one calculation path. */
@@ -43,6 +44,8 @@ export interface ApiContext {
   run(request: RequestInput, filters: Expression[]): Promise<QueryResult>;
   /** The metrics this caller may query (the catalog shows only those); undefined: all of them. */
   visibleMetrics?(): ReadonlySet<string> | undefined;
+  /** An experiment's readout for this caller (src/api/experiments.ts). */
+  readExperiment?: ExperimentContext['readExperiment'];
 }
 
 const nonNull = <T extends GraphQLNullableType>(t: T): GraphQLNonNull<T> => new GraphQLNonNull(t);
@@ -345,6 +348,7 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
           return visible ? { ...catalog, metrics: catalog.metrics.filter((m) => visible.has(m.name)) } : catalog;
         },
       },
+      ...experimentFields(graph, listOf(lineageType)),
     },
   });
   return new GraphQLSchema({ query, types: [...entityTypes.values()] });

@@ -26,6 +26,8 @@ import { type CacheOptions, TtlCache } from './cache.js';
 import { DEFAULT_LIMITS, type Limits, QueryGate } from './limits.js';
 import { serveCatalogAsset } from '../web/assets.js';
 import { type ApiContext, buildSchema } from './schema.js';
+import { readExperiment } from '../experiments/readout.js';
+import { experimentsOf } from '../experiments/validate.js';
 
 export interface ServerOptions {
   projectDir: string;
@@ -173,6 +175,13 @@ export class TallyServer {
     const { project, access } = this.served;
     return {
       visibleMetrics: () => access.visibleMetrics(caller),
+      // An experiment reads its metrics under the caller's policy: FORBIDDEN, or their row filters.
+      readExperiment: async (name) => {
+        const def = experimentsOf(project.graph).get(name)?.def;
+        const rowFilters = def ? access.authorize(caller, { metrics: [...def.primary_metrics, ...def.guardrail_metrics] }) : [];
+        const timeoutMs = this.limits.queryTimeoutMs;
+        return this.gate.run(() => readExperiment(project, this.options.engine, name, { rowFilters, timeoutMs }), timeoutMs);
+      },
       run: async (input, filters): Promise<QueryResult> => {
         if (input.where !== undefined && input.where.length > this.limits.maxFilterLength) {
           throw new TallyError('REQUEST_TOO_LARGE', `the filter is ${input.where.length} characters long, more than the ${this.limits.maxFilterLength} this server accepts; shorten it`);
