@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import type { AccessDef } from './access-schema.js';
 import type { ExperimentDef } from '../experiments/schema.js';
 import { type DefinitionProblem, didYouMean } from '../errors.js';
-import { fileSchema, type MetricDef, type SavedQueryDef, type SemanticModelDef, type TimeSpineDef } from './schema.js';
+import { fileSchema, type MetricDef, type SavedQueryDef, type SemanticModelDef, type Semantics, type TimeSpineDef } from './schema.js';
 
 import type { z } from 'zod';
 import { locate, type ParsedFile, parseYamlFile, type YamlPath, zodProblems } from './yaml-source.js';
@@ -37,6 +37,8 @@ export interface LoadedDefinitions {
   access: Located<AccessDef>[];
   /** `experiments:` sections, checked by src/experiments/validate.ts. */
   experiments: Located<ExperimentDef>[];
+  /** `semantics:` statements (Tally's or MetricFlow's where they differ); they must agree. */
+  semantics: Located<Semantics>[];
   /** Turns a place in a file into a problem with line and column. */
   problemAt(source: SourceRef, subPath: YamlPath, message: string): DefinitionProblem;
   problems: DefinitionProblem[];
@@ -83,6 +85,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
   const savedQueries: Located<SavedQueryDef>[] = [];
   const access: Located<AccessDef>[] = [];
   const experiments: Located<ExperimentDef>[] = [];
+  const semantics: Located<Semantics>[] = [];
   const hash = createHash('sha256');
   const dropped = new Set<string>();
 
@@ -103,6 +106,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
     (result.data.time_spines ?? []).forEach((def, i) => def && timeSpines.push({ def, source: { file: display, path: ['time_spines', i] } }));
     (result.data.saved_queries ?? []).forEach((def, i) => def && savedQueries.push({ def, source: { file: display, path: ['saved_queries', i] } }));
     (result.data.experiments ?? []).forEach((def, i) => def && experiments.push({ def, source: { file: display, path: ['experiments', i] } }));
+    if (result.data.semantics !== undefined) semantics.push({ def: result.data.semantics, source: { file: display, path: ['semantics'] } });
     if (result.data.access) access.push({ def: result.data.access, source: { file: display, path: ['access'] } });
   }
 
@@ -120,6 +124,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
     savedQueries,
     access,
     experiments,
+    semantics,
     problemAt,
     problems,
     dropped,

@@ -66,7 +66,11 @@ WITH
 SELECT
   CAST("combined"."metric_time__week" AS DATE) AS "metric_time.week",
   "combined"."user__country" AS "user.country",
-  MAX("combined"."__v0") AS "revenue"
+  COALESCE(MAX("combined"."__v0"), COALESCE(0 * (
+    SELECT
+      MAX("revenue") AS "sample"
+    FROM "cte_revenue"
+  ), 0)) AS "revenue"
 FROM (
   SELECT
     "metric_time__week",
