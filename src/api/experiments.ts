@@ -19,7 +19,7 @@ const finite = (x: number | undefined): number | null => (x === undefined || !Nu
 /** What the experiment fields need from the server. */
 export interface ExperimentContext {
   /** The readout of one experiment for this caller (FORBIDDEN when a metric is not theirs). */
-  readExperiment?(name: string): Promise<Readout>;
+  readExperiment?(name: string, options?: { timelinePoints?: number }): Promise<Readout>;
   visibleMetrics?(): ReadonlySet<string> | undefined;
 }
 
@@ -107,6 +107,19 @@ export function experimentFields(graph: SemanticGraph, lineageType: GraphQLOutpu
     description: 'A commit after the start that changed a primary metric or what it computes from.',
     fields: { commit: { type: nonNull(GraphQLString) }, date: { type: nonNull(GraphQLString) }, subject: { type: nonNull(GraphQLString) }, metrics: { type: listOf(GraphQLString) } },
   });
+  const point = new GraphQLObjectType<NonNullable<Readout['timeline']>[number]>({
+    name: 'ExperimentTimelinePoint',
+    description: "A primary metric's relative lift as it stood on `date` (units assigned and rows up to then).",
+    fields: {
+      date: { type: nonNull(GraphQLString) },
+      metric: { type: nonNull(GraphQLString) },
+      variant: { type: nonNull(GraphQLString) },
+      units: { type: nonNull(GraphQLInt) },
+      estimate: { type: nonNull(GraphQLFloat) },
+      ciLow: { type: GraphQLFloat, resolve: (p) => finite(p.ciLow) },
+      ciHigh: { type: GraphQLFloat, resolve: (p) => finite(p.ciHigh) },
+    },
+  });
   const readout = new GraphQLObjectType<Readout>({
     name: 'ExperimentReadout',
     fields: {
@@ -120,6 +133,7 @@ export function experimentFields(graph: SemanticGraph, lineageType: GraphQLOutpu
       version: { type: nonNull(GraphQLString) },
       commit: { type: GraphQLString },
       lineage: { type: lineageType },
+      timeline: { type: new GraphQLList(nonNull(point)), description: 'The cumulative effect over time; asked for with experiment(timelinePoints:).' },
     },
   });
   return {
@@ -134,10 +148,13 @@ export function experimentFields(graph: SemanticGraph, lineageType: GraphQLOutpu
     experiment: {
       type: readout,
       description: "An experiment's readout: variants, per-metric lift with intervals, SRM check, decision and audit record.",
-      args: { name: { type: nonNull(GraphQLString) } },
-      resolve: (_root, args: { name: string }, ctx) => {
+      args: {
+        name: { type: nonNull(GraphQLString) },
+        timelinePoints: { type: GraphQLInt, defaultValue: 0, description: 'Dates (at most 60) at which to compute the cumulative effect.' },
+      },
+      resolve: (_root, args: { name: string; timelinePoints: number }, ctx) => {
         if (!ctx.readExperiment) throw new Error('this server does not read experiments');
-        return ctx.readExperiment(args.name);
+        return ctx.readExperiment(args.name, { timelinePoints: args.timelinePoints });
       },
     },
   };

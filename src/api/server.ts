@@ -282,11 +282,11 @@ export class TallyServer {
     return {
       visibleMetrics: () => access.visibleMetrics(caller),
       // An experiment reads its metrics under the caller's policy: FORBIDDEN, or their row filters.
-      readExperiment: async (name) => {
+      readExperiment: async (name, options) => {
         const def = experimentsOf(project.graph).get(name)?.def;
         const rowFilters = def ? access.authorize(caller, { metrics: [...def.primary_metrics, ...def.guardrail_metrics] }) : [];
         const timeoutMs = this.limits.queryTimeoutMs;
-        return this.gate.run(() => readExperiment(project, this.options.engine, name, { rowFilters, timeoutMs }), timeoutMs);
+        return this.gate.run(() => readExperiment(project, this.options.engine, name, { rowFilters, timeoutMs, timelinePoints: options?.timelinePoints }), timeoutMs);
       },
       run: async (input, filters): Promise<QueryResult> => {
         if (input.where !== undefined && input.where.length > this.limits.maxFilterLength) {

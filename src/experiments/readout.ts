@@ -73,6 +73,19 @@ export interface Readout {
   version: string;
   commit?: string;
   lineage: Lineage;
+  /** The cumulative effect over time (primary metrics), when asked for with `timelinePoints`. */
+  timeline?: TimelinePoint[];
+}
+
+/** The relative lift of a primary metric as it stood at `date` (units and rows up to then). */
+export interface TimelinePoint {
+  date: string;
+  metric: string;
+  variant: string;
+  units: number;
+  estimate: number;
+  ciLow: number;
+  ciHigh: number;
 }
 
 export interface ReadoutOptions {
@@ -82,6 +95,8 @@ export interface ReadoutOptions {
   signal?: AbortSignal;
   /** The moment the readout is for (default now): before the end, an inconclusive test keeps running. */
   now?: Date;
+  /** Also compute the cumulative effect at this many dates from the start to the end (or now). */
+  timelinePoints?: number;
 }
 
 /** The SQL of a readout, for review without running it. */
@@ -104,15 +119,44 @@ export async function readExperiment(project: Project, engine: Engine, name: str
   const names = result.columns.map((c) => c.name);
   const rows = result.rows.map((row) => Object.fromEntries(names.map((n, i) => [n, row[i]])));
   const stats = rows.map((row) => variantStatistics(row, compiled.metrics, compiled.cuped));
-  const readout = analyse(compiled.def, compiled.metrics, stats, options.now ?? new Date());
+  const now = options.now ?? new Date();
+  const readout = analyse(compiled.def, compiled.metrics, stats, now);
+  const timeline = options.timelinePoints ? await cumulativeEffect(project, engine, compiled.def, options.timelinePoints, now, options) : undefined;
   return {
     ...readout,
+    timeline,
     preAgreement: preAgreementChanges(project, compiled.def),
     sql: compiled.sql,
     version: project.version,
     commit: project.commit,
     lineage: lineageOf(project.graph, [...new Set([...compiled.def.primary_metrics, ...compiled.def.guardrail_metrics])]),
   };
+}
+
+/**
+ * The readout as it would have stood at `points` dates between the start and the end (or now):
+ * each date is one more run of the same statement with the end moved to that date, so only
+ * units assigned and rows that happened before it count.
+ */
+async function cumulativeEffect(project: Project, engine: Engine, def: ExperimentDef, points: number, now: Date, options: ReadoutOptions): Promise<TimelinePoint[]> {
+  const day = 86_400_000;
+  const start = Date.parse(`${def.start.slice(0, 10)}T00:00:00Z`);
+  const stop = Math.min(Date.parse(`${def.end.slice(0, 10)}T00:00:00Z`), now.getTime());
+  const count = Math.max(1, Math.min(points, 60));
+  const dates = [...new Set(Array.from({ length: count }, (_, i) => new Date(start + Math.ceil(((stop - start) * (i + 1)) / count / day) * day).toISOString().slice(0, 10)))];
+  const out: TimelinePoint[] = [];
+  for (const date of dates) {
+    const at: ExperimentDef = { ...def, end: date };
+    const q = experimentQuery(project.graph, at, options.rowFilters ?? []);
+    const result = await engine.query(renderStatement(q.statement, engine.dialect), { timeoutMs: options.timeoutMs, signal: options.signal });
+    const names = result.columns.map((c) => c.name);
+    const stats = result.rows.map((row) => variantStatistics(Object.fromEntries(names.map((n, i) => [n, row[i]])), q.metrics, q.cuped));
+    for (const m of analyse(at, q.metrics, stats, now).metrics) {
+      if (m.role !== 'primary' || !m.relative) continue;
+      out.push({ date, metric: m.metric, variant: m.variant, units: m.control.units + m.treatment.units, estimate: m.relative.estimate, ciLow: m.relative.ci[0], ciHigh: m.relative.ci[1] });
+    }
+  }
+  return out;
 }
 
 function toNumber(cell: Cell | undefined): number {

@@ -22,6 +22,9 @@ const ASSETS = new Map<string, { file: string; type: string }>([
   ['/index.html', { file: join(publicDir, 'index.html'), type: HTML }],
   ['/assets/app.js', { file: join(publicDir, 'app.js'), type: JS }],
   ['/assets/app.css', { file: join(publicDir, 'app.css'), type: CSS }],
+  // The experiment pages (readouts over `experiment(name:)`).
+  ['/experiment.html', { file: join(publicDir, 'experiment.html'), type: HTML }],
+  ['/assets/experiment.js', { file: join(publicDir, 'experiment.js'), type: JS }],
   ['/assets/vendor/chart.umd.min.js', { file: join(chartJsDir, 'chart.umd.min.js'), type: JS }],
 ]);
 

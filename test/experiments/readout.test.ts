@@ -3,13 +3,15 @@
  * 12% more often, src/seed/demo.ts) that the readout finds with an interval and a ship decision;
  * search_ranking_v1 has none; onboarding_tips_v1 lost a fifth of its treatment assignments and is
  * flagged as a sample-ratio mismatch. The CLI (table, JSON, Markdown) and GraphQL give the same
- * numbers as the library.
+ * numbers as the library, and so does the experiment page in headless Chromium (Debian's).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { existsSync, mkdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TallyServer } from '../../src/api/server.js';
 import { readExperiment, type Readout } from '../../src/experiments/readout.js';
@@ -107,4 +109,48 @@ describe('demo experiments', () => {
       await server.close();
     }
   });
+
+  it('the experiment page shows the decision, the lift plot and the cumulative effect with the API numbers (headless Chromium)', async () => {
+    const CHROMIUM = '/usr/bin/chromium';
+    if (!existsSync(CHROMIUM)) throw new Error(`this test needs Debian's Chromium at ${CHROMIUM} (apt-get install -y chromium; .ci/run does)`);
+    const server = new TallyServer({ projectDir: '.', engine, log: () => {} });
+    const url = await server.listen(0, '127.0.0.1');
+    const home = url.replace(/graphql$/, '');
+    const context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1280, height: 1400 },
+    });
+    const errors: string[] = [];
+    try {
+      const page = await context.newPage();
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${home}experiment.html#/`);
+      await page.waitForSelector('[data-testid=experiment-list] li');
+      expect(await page.$$eval('[data-testid=experiment-list] li a', (as) => as.map((a) => a.textContent))).toEqual(['checkout_v2', 'search_ranking_v1', 'onboarding_tips_v1']);
+      for (const name of ['checkout_v2', 'onboarding_tips_v1']) {
+        await page.goto(`${home}experiment.html#/${name}`);
+        await page.waitForFunction(() => document.getElementById('app')?.dataset.ready === 'true', undefined, { timeout: 60_000 });
+        const lib = readouts.get(name);
+        const decision = (await page.textContent('[data-testid=decision]')) ?? '';
+        expect(decision).toContain(lib?.decision.reason ?? 'missing');
+        const cells = await page.$$eval('[data-testid=metrics] tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+        const orders = lib?.metrics[0];
+        const pct = (x: number | undefined): string => (x === undefined ? '–' : `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)}%`);
+        expect(cells[0][5]).toBe(pct(orders?.relative?.estimate));
+        expect(cells[0][6]).toBe(`[${pct(orders?.relative?.ci[0])}, ${pct(orders?.relative?.ci[1])}]`);
+        expect(await page.$$eval('[data-testid=variants] tbody tr td:nth-child(2)', (tds) => tds.map((td) => Number(td.textContent)))).toEqual(lib?.variants.map((v) => v.units));
+        // Both charts drew something (Chart.js sets the canvas size when it renders).
+        for (const id of ['lift-plot', 'timeline-plot']) expect(await page.$eval(`[data-testid=${id}]`, (c) => (c as HTMLCanvasElement).width)).toBeGreaterThan(0);
+        if (name === 'onboarding_tips_v1') expect(await page.textContent('[data-testid=srm]')).toContain('MISMATCH');
+        mkdirSync('test-artifacts', { recursive: true });
+        await page.screenshot({ path: join('test-artifacts', `experiment-${name}.png`), fullPage: true });
+      }
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+      await server.close();
+    }
+  }, 120_000);
 });
