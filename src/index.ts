@@ -22,3 +22,6 @@ export { AccessControl, type Caller } from './access/control.js';
 export { accessPolicyOf, type AccessPolicy } from './access/policy.js';
 export { Authenticator, createApiKey } from './access/authenticate.js';
 export { ReopeningEngine } from './engines/reopening.js';
+export { readExperiment, compileReadout, analyse as analyseExperiment, type Readout, type MetricResult, type ReadoutOptions } from './experiments/readout.js';
+export { experimentsOf, type Experiment } from './experiments/validate.js';
+export type { ExperimentDef } from './experiments/schema.js';

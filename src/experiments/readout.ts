@@ -8,7 +8,7 @@ import { TallyError } from '../errors.js';
 import { lineageOf, type Lineage } from '../lineage.js';
 import type { Project } from '../project.js';
 import type { Expression } from '../query/expression.js';
-import { dialectByName } from '../sql/dialects/index.js';
+import { dialectByName, type DialectName } from '../sql/dialects/index.js';
 import type { Dialect } from '../sql/dialect.js';
 import { renderStatement } from '../sql/render.js';
 import { decide, type Decision } from './decision.js';
@@ -100,13 +100,13 @@ export interface ReadoutOptions {
 }
 
 /** The SQL of a readout, for review without running it. */
-export function compileReadout(project: Project, name: string, dialect: Dialect | string = 'duckdb', rowFilters: Expression[] = []): { sql: string; def: ExperimentDef; metrics: UnitMetric[]; cuped: boolean } {
+export function compileReadout(project: Project, name: string, dialect: Dialect | DialectName = 'duckdb', rowFilters: Expression[] = []): { sql: string; def: ExperimentDef; metrics: UnitMetric[]; cuped: boolean } {
   const found = experimentsOf(project.graph).get(name);
   if (!found) {
     const names = [...experimentsOf(project.graph).keys()];
     throw new TallyError('UNKNOWN_METRIC', `unknown experiment '${name}'; the project has ${names.length ? names.map((n) => `'${n}'`).join(', ') : 'none'}`);
   }
-  const d = typeof dialect === 'string' ? dialectByName(dialect as 'duckdb') : dialect;
+  const d = typeof dialect === 'string' ? dialectByName(dialect) : dialect;
   const q = experimentQuery(project.graph, found.def, rowFilters);
   const header = `-- Tally ${project.graph.version}: experiment ${name}\n`;
   return { sql: header + renderStatement(q.statement, d), def: found.def, metrics: q.metrics, cuped: q.cuped };
