@@ -10,7 +10,7 @@ import { collectRefs, type Expression } from '../query/expression.js';
 import { parseReference } from '../query/references.js';
 import { parseRequest } from '../query/request.js';
 import { add, formatTime, truncate } from '../query/time.js';
-import { type Cte, type FromItem, type Select, type SelectColumn, type SqlExpr, type Statement, and, col, num } from '../sql/ast.js';
+import { type Cte, type FromItem, type OrderItem, type Select, type SelectColumn, type SqlExpr, type Statement, and, col, num } from '../sql/ast.js';
 import { lowerExpression } from './expression.js';
 import { buildPlan, type Gaps, type GroupKey, type MeasureUse, type Plan, type PlanNode, type Shift } from './plan.js';
 import { type ColumnReference, type MetricReference, ScanBuilder } from './scan.js';
@@ -68,6 +68,9 @@ class Lowering {
   statement(): Statement {
     const plan = this.plan;
     if (plan.outputs.length === 0) return this.groupByValues();
+    // An offset maps periods to periods; without a time group-by there are none. Name the metric asked, not its input.
+    const offset = plan.keys.some((k) => k.time) ? undefined : plan.outputs.find((o) => hasOffset(o.node));
+    if (offset) throw new TallyError('INVALID_REQUEST', `metric '${offset.name}' compares periods (an offset), so group it by metric_time, for example metric_time.month`);
     const outputs = plan.outputs.map((o) => ({ ...o, out: this.node(o.node, plan.range) }));
     const spine = plan.fillGaps && plan.timeKeys.length ? this.spineOutput(outputs.map((o) => o.out)) : undefined;
 
@@ -83,12 +86,21 @@ class Lowering {
     } else {
       body = this.combine(inputs, (max) => outputs.map((o) => ({ expr: max(o.out), alias: o.name })), true);
     }
-    const orderBy = plan.order.length
-      ? plan.order.map((o) => ({ expr: col(undefined, this.outputName(o.column)), desc: o.desc }))
-      : plan.keys.map((k) => ({ expr: col(undefined, k.text) }));
-    body.orderBy = orderBy;
+    body.orderBy = this.totalOrder();
     if (plan.limit !== undefined) body.limit = plan.limit;
     return { ctes: this.ctes, body };
+  }
+
+  /**
+   * The answer's order, total and the same on every engine: the requested order, then the
+   * group-by keys not yet named (ascending) to break ties, NULLs last in every direction. Each
+   * row has its own combination of keys, so a LIMIT over ties picks the same rows every run.
+   */
+  private totalOrder(): OrderItem[] {
+    const requested = this.plan.order.map((o) => ({ name: this.outputName(o.column), desc: o.desc }));
+    const named = new Set(requested.map((o) => o.name));
+    const ties = this.plan.keys.filter((k) => !named.has(k.text)).map((k) => ({ name: k.text, desc: false }));
+    return [...requested, ...ties].map((o) => ({ expr: col(undefined, o.name), desc: o.desc, nulls: 'last' }));
   }
 
   private outputName(column: string): string {
@@ -876,7 +888,7 @@ class Lowering {
       return { ctes: this.ctes, body: { t: 'select', columns, from: { t: 'cte', name: cte } } };
     }
     const final: Select = { t: 'select', columns: this.keyColumns(undefined, true), from: { t: 'cte', name: cte } };
-    final.orderBy = plan.order.length ? plan.order.map((o) => ({ expr: col(undefined, this.outputName(o.column)), desc: o.desc })) : plan.keys.map((k) => ({ expr: col(undefined, k.text) }));
+    final.orderBy = this.totalOrder();
     if (plan.limit !== undefined) final.limit = plan.limit;
     return { ctes: this.ctes, body: final };
   }
@@ -914,6 +926,20 @@ class Lowering {
       from: { t: 'query', alias: 'combined', query: { t: 'union_all', queries: branches, byName: { columns, firstBranchNull } } },
       groupBy: this.plan.keys.map((k) => col('combined', k.column)),
     };
+  }
+}
+
+/** Whether a metric reads another period anywhere in its inputs. */
+function hasOffset(node: PlanNode): boolean {
+  switch (node.kind) {
+    case 'offset':
+      return true;
+    case 'ratio':
+      return hasOffset(node.numerator) || hasOffset(node.denominator);
+    case 'derived':
+      return node.inputs.some((i) => hasOffset(i.node));
+    default:
+      return false;
   }
 }
 
