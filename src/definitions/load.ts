@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import type { AccessDef } from './access-schema.js';
 import type { ExperimentDef } from '../experiments/schema.js';
 import { type DefinitionProblem, didYouMean } from '../errors.js';
-import { fileSchema, type MetricDef, type SavedQueryDef, type SemanticModelDef, type Semantics, type TimeSpineDef } from './schema.js';
+import { type DashboardDef, fileSchema, type MetricDef, type SavedQueryDef, type SemanticModelDef, type Semantics, type TimeSpineDef } from './schema.js';
 
 import type { z } from 'zod';
 import { locate, type ParsedFile, parseYamlFile, type YamlPath, zodProblems } from './yaml-source.js';
@@ -33,6 +33,8 @@ export interface LoadedDefinitions {
   metrics: Located<MetricDef>[];
   timeSpines: Located<TimeSpineDef>[];
   savedQueries: Located<SavedQueryDef>[];
+  /** `dashboards:` sections, checked by the semantic graph. */
+  dashboards: Located<DashboardDef>[];
   /** `access:` sections (roles, row filters, restricted metrics), checked by src/access/policy.ts. */
   access: Located<AccessDef>[];
   /** `experiments:` sections, checked by src/experiments/validate.ts. */
@@ -83,6 +85,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
   const metrics: Located<MetricDef>[] = [];
   const timeSpines: Located<TimeSpineDef>[] = [];
   const savedQueries: Located<SavedQueryDef>[] = [];
+  const dashboards: Located<DashboardDef>[] = [];
   const access: Located<AccessDef>[] = [];
   const experiments: Located<ExperimentDef>[] = [];
   const semantics: Located<Semantics>[] = [];
@@ -106,6 +109,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
     (result.data.time_spines ?? []).forEach((def, i) => def && timeSpines.push({ def, source: { file: display, path: ['time_spines', i] } }));
     (result.data.saved_queries ?? []).forEach((def, i) => def && savedQueries.push({ def, source: { file: display, path: ['saved_queries', i] } }));
     (result.data.experiments ?? []).forEach((def, i) => def && experiments.push({ def, source: { file: display, path: ['experiments', i] } }));
+    (result.data.dashboards ?? []).forEach((def, i) => def && dashboards.push({ def, source: { file: display, path: ['dashboards', i] } }));
     if (result.data.semantics !== undefined) semantics.push({ def: result.data.semantics, source: { file: display, path: ['semantics'] } });
     if (result.data.access) access.push({ def: result.data.access, source: { file: display, path: ['access'] } });
   }
@@ -122,6 +126,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
     metrics,
     timeSpines,
     savedQueries,
+    dashboards,
     access,
     experiments,
     semantics,
