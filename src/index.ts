@@ -28,3 +28,6 @@ export type { Check, CheckResult, CheckRun, CheckStatus, Severity } from './chec
 export { DuckDBStateStore, PostgresStateStore, openStateStore, type StateStore, type StoredResult } from './checks/state.js';
 export { DataHealth, type AnswerHealth, type HealthReport } from './checks/health.js';
 export { formatJunit, formatJson as formatChecksJson, formatTable as formatChecksTable } from './checks/report.js';
+export { readExperiment, compileReadout, analyse as analyseExperiment, type Readout, type MetricResult, type ReadoutOptions } from './experiments/readout.js';
+export { experimentsOf, type Experiment } from './experiments/validate.js';
+export type { ExperimentDef } from './experiments/schema.js';

@@ -9,6 +9,7 @@ import { DEFAULT_DUCKDB_PATH, DEFAULT_SEED, DEFAULT_SEED_EVENTS } from '../defau
 import { DefinitionError, TallyError } from '../errors.js';
 import type { RequestInput } from '../query/request.js';
 import { diffCommand } from './diff.js';
+import { experimentCommand } from './experiment.js';
 import { importCommand } from './import.js';
 import { progressReporter } from './progress.js';
 import { checkCommand } from './check.js';
@@ -351,6 +352,7 @@ program
   });
 
 diffCommand(program, projectDir);
+experimentCommand(program, projectDir);
 importCommand(program);
 checkCommand(program, projectDir);
 
