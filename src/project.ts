@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { accessPolicyOf } from './access/policy.js';
+import { experimentProblems } from './experiments/validate.js';
 import { lowerPlan } from './planner/lower.js';
 import { buildPlan } from './planner/plan.js';
 import { parseRequest } from './query/request.js';
@@ -14,6 +15,7 @@ import { type LoadedDefinitions, loadDefinitionFiles, loadDefinitionSources, typ
 import { type DefinitionProblem, DefinitionError, TallyError } from './errors.js';
 import { collectRefs } from './query/expression.js';
 import { parseExpressionCached } from './query/parse-cache.js';
+import { projectChecks } from './checks/derive.js';
 
 export interface Project {
   dir: string;
@@ -46,7 +48,7 @@ function buildGraph(definitions: LoadedDefinitions): SemanticGraph {
     throw e;
   }
   // Access policies (roles, row filters, restrictions) are checked like every other definition.
-  const problems = [...checkMetricsCompile(graph), ...accessPolicyOf(graph).problems];
+  const problems = [...checkMetricsCompile(graph), ...accessPolicyOf(graph).problems, ...projectChecks(graph).problems, ...experimentProblems(graph)];
   if (problems.length) throw new DefinitionError(problems);
   return graph;
 }

@@ -37,13 +37,19 @@ import type { RequestInput } from '../query/request.js';
 import type { QueryResult } from '../run.js';
 import { camel, enumName, pascal } from './names.js';
 import { DecimalScalar, RowScalar } from './scalars.js';
+import { experimentFields, type ExperimentContext } from './experiments.js';
 import { typedFilter, type FilterInput, type FilterShape } from './typed-filter.js';
+import { answerHealthField, healthQueryField, type HealthAccess } from './health-schema.js';
 
 /** What resolvers need: run a request (with structured filters) through the one calculation path. */
 export interface ApiContext {
   run(request: RequestInput, filters: Expression[]): Promise<QueryResult>;
   /** The metrics this caller may query (the catalog shows only those); undefined: all of them. */
   visibleMetrics?(): ReadonlySet<string> | undefined;
+  /** Data health of answers and of the project (src/checks); absent, the health fields are null. */
+  health?: HealthAccess;
+  /** An experiment's readout for this caller (src/api/experiments.ts). */
+  readExperiment?: ExperimentContext['readExperiment'];
 }
 
 const nonNull = <T extends GraphQLNullableType>(t: T): GraphQLNonNull<T> => new GraphQLNonNull(t);
@@ -190,6 +196,7 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
     commit: { type: GraphQLString, description: 'Git commit of the definitions, when they are in a repository.' },
     lineage: { type: listOf(lineageType) },
     warnings: { type: listOf(GraphQLString), description: 'Things to know about this answer, such as a deprecated metric it uses and what to use instead.' },
+    health: answerHealthField(),
   };
 
   const metricEnum = new GraphQLEnumType({
@@ -379,6 +386,8 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
           return visible ? { ...catalog, metrics: catalog.metrics.filter((m) => visible.has(m.name)) } : catalog;
         },
       },
+      health: healthQueryField(),
+      ...experimentFields(graph, listOf(lineageType)),
       dashboards: {
         type: listOf(dashboardType),
         description: 'Dashboards defined as code, with the dates of each tile. Only tiles of metrics this caller may query are listed.',

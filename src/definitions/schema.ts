@@ -3,6 +3,7 @@
  * that dbt users recognise the definitions and the importer has little to translate.
  */
 import { z } from 'zod';
+import { experimentSchema } from '../experiments/schema.js';
 import { accessSchema } from './access-schema.js';
 
 export const GRAINS = ['millisecond', 'second', 'minute', 'hour', 'day', 'week', 'month', 'quarter', 'year'] as const;
@@ -47,6 +48,12 @@ const dimension = z.strictObject({
    * (`end`, NULL while current). A model with both is joined on the time of the measure's row.
    */
   validity: z.enum(['start', 'end']).optional(),
+  /**
+   * For categorical dimensions: the type of the values, so that filters are type-checked before
+   * any SQL runs (`user.country = 5` is refused). Without it the warehouse's type is unknown to
+   * Tally and a caller's filter converts the values where they meet a typed value (never failing).
+   */
+  data_type: z.enum(['text', 'number', 'boolean']).optional(),
 });
 
 const measure = z.strictObject({
@@ -69,6 +76,55 @@ const measure = z.strictObject({
     .optional(),
 });
 
+/** `6 hours`, `1 day`: how old a model's newest row may be before freshness warns or fails. */
+const durationText = z.string().regex(/^\s*\d+\s+(milliseconds?|seconds?|minutes?|hours?|days?|weeks?)\s*$/i, "a duration is a count and a unit (minutes, hours, days or weeks), like '6 hours' or '1 day'");
+
+/** The kinds of declared checks; a check takes exactly one. */
+export const CHECK_KINDS = ['not_null', 'unique', 'accepted_values', 'expression', 'row_count', 'volume'] as const;
+
+/**
+ * An anomaly band learnt from a series' own history (src/checks/anomaly.ts): each of the last
+ * `periods` complete days is compared with the same weekday over the trailing `weeks` weeks;
+ * outside median ± sensitivity × 1.4826 × MAD is an anomaly.
+ */
+export const anomalySchema = z.strictObject({
+  weeks: z.int().min(3).max(104).default(8),
+  sensitivity: z.number().positive().default(3),
+  periods: z.int().min(1).max(366).default(1),
+  severity: z.enum(['warn', 'error']).default('warn'),
+});
+
+/**
+ * A declared data check on a model (src/checks): exactly one of the kinds, with a severity.
+ * Columns are the model's entity and dimension names.
+ */
+export const checkDefSchema = z
+  .strictObject({
+    name: name.optional(),
+    severity: z.enum(['warn', 'error']).default('error'),
+    description: z.string().optional(),
+    not_null: z.array(z.string().min(1)).min(1).optional(),
+    unique: z.array(z.string().min(1)).min(1).optional(),
+    accepted_values: z.strictObject({ column: z.string().min(1), values: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1) }).optional(),
+    /** A SQL condition every row must meet, over the model's columns (validated like an `expr`). */
+    expression: z.string().min(1).optional(),
+    row_count: z.strictObject({ min: z.int().min(0).optional(), max: z.int().min(0).optional() }).optional(),
+    /** Rows per day of the model's time dimension against the same weekday's history (severity comes from the check). */
+    volume: anomalySchema.omit({ severity: true }).optional(),
+  })
+  .refine((c) => CHECK_KINDS.filter((k) => c[k] !== undefined).length === 1, {
+    message: `a check takes exactly one of: ${CHECK_KINDS.join(', ')}`,
+  });
+
+export const freshnessSchema = z
+  .strictObject({
+    warn_after: durationText.optional(),
+    error_after: durationText.optional(),
+    /** The time dimension whose newest value says how fresh the model is; the model's default when absent. */
+    time_dimension: name.optional(),
+  })
+  .refine((f) => f.warn_after !== undefined || f.error_after !== undefined, { message: 'freshness needs warn_after, error_after or both' });
+
 export const semanticModelSchema = z
   .strictObject({
     name,
@@ -81,6 +137,9 @@ export const semanticModelSchema = z
     entities: z.array(entity).default([]),
     dimensions: z.array(dimension).default([]),
     measures: z.array(measure).default([]),
+    /** Data checks declared on this model, beyond those derived from its keys (src/checks). */
+    checks: z.array(checkDefSchema).optional(),
+    freshness: freshnessSchema.optional(),
   })
   .refine((m) => (m.table === undefined) !== (m.sql === undefined), {
     message: 'a semantic model needs exactly one of `table` (a table name) or `sql` (a SELECT)',
@@ -118,6 +177,8 @@ const metricBase = {
   filter: z.string().min(1).optional(),
   /** The grain of metric_time when a request names metric_time without one. */
   time_granularity: name.optional(),
+  /** An anomaly check on this metric's daily values (`tally check`; src/checks/rules/metric-anomaly.ts). */
+  anomaly: anomalySchema.optional(),
   /** On its way out: requests still work, and every use warns, naming the replacement. */
   deprecated: z
     .strictObject({
@@ -287,9 +348,14 @@ export const fileSchema = z.strictObject({
   dashboards: z.array(dashboardSchema).optional(),
   /** Roles, row filters and restricted metrics (src/access). */
   access: accessSchema.optional(),
+  /** A/B tests read on these metrics (src/experiments). */
+  experiments: z.array(experimentSchema).optional(),
 });
 
 export type SemanticModelDef = z.infer<typeof semanticModelSchema>;
+export type CheckDef = z.infer<typeof checkDefSchema>;
+export type FreshnessDef = z.infer<typeof freshnessSchema>;
+export type AnomalyDef = z.infer<typeof anomalySchema>;
 export type EntityDef = z.infer<typeof entity>;
 export type DimensionDef = z.infer<typeof dimension>;
 export type MeasureDef = z.infer<typeof measure>;

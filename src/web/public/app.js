@@ -232,6 +232,9 @@ function renderMetric(name, params) {
     const header = h('header', {}, h('h2', {}, timeKey ? `${title(metric)} by ${state.grain}` : title(metric)), h('span', { class: 'request' }, requestText(request)));
     if (timeKey) {
       const canvas = h('canvas', { id: 'series-chart', 'aria-label': `${title(metric)} by ${state.grain}`, role: 'img' });
+      const partial = new Set((result.health?.incompletePeriods ?? []).map((p) => p.period));
+      const incomplete = new Set(result.rows.map((row, i) => (partial.has(String(row[timeKey]).slice(0, 10)) ? i : -1)).filter((i) => i >= 0));
+      canvas.dataset.incomplete = JSON.stringify([...incomplete].map((i) => String(result.rows[i][timeKey]).slice(0, 10)));
       const table = valuesTable('series-table', timeKey, metric, result.rows, (row) => row[timeKey], (key) => periodLabel(key, state.grain));
       fill(seriesCard, header, h('div', { class: 'chart' }, canvas), h('details', { open: result.rows.length <= 36 }, h('summary', {}, `The ${result.rows.length} values in the chart`), h('div', { class: 'scroll' }, table)));
       drawChart('series', canvas, {
@@ -248,6 +251,9 @@ function renderMetric(name, params) {
               // Straight segments: a curve between two periods would show values no period has.
               tension: 0,
               pointRadius: result.rows.length > 60 ? 0 : 3,
+              // Incomplete periods (the data stops inside them): dashed line into them, hollow points.
+              segment: { borderDash: (ctx) => (incomplete.has(ctx.p1DataIndex) ? [6, 4] : undefined) },
+              pointStyle: result.rows.map((_, i) => (incomplete.has(i) ? 'crossRot' : 'circle')),
             },
           ],
         },
@@ -270,9 +276,13 @@ function renderMetric(name, params) {
     seriesCard.dataset.state = 'ready';
     fill(apiWarnings,
       ...(metric.deprecated ? [] : result.warnings.map((w) => h('div', { class: 'banner', role: 'note' }, w))),
+      ...(result.health?.warnings ?? []).map((w) => h('div', { class: 'banner health-warning', role: 'note' }, w)),
     );
     fill(sqlCard, h('header', {}, h('h2', {}, 'SQL'), h('span', { class: 'request' }, `behind the ${timeKey ? 'chart' : 'number'} above: ${requestText(request)}`)), h('pre', { class: 'sql', id: 'sql' }, result.sql));
-    fill(audit, 'Definitions version ', h('code', { id: 'definitions-version' }, result.version), result.commit ? [' · commit ', h('code', {}, result.commit)] : null, ' · every number on this page comes from the GraphQL API at ', h('a', { href: '/graphql' }, '/graphql'), '.');
+    const asOf = (result.health?.models ?? []).filter((m) => m.dataAsOf).map((m) => `${m.model} ${m.dataAsOf} UTC`);
+    const failed = (result.health?.models ?? []).flatMap((m) => m.failedChecks);
+    fill(audit, h('p', { id: 'data-health' }, asOf.length ? `Data as of: ${asOf.join(', ')}. ` : '', failed.length ? h('span', { class: 'check-status bad' }, `${failed.length} check${failed.length === 1 ? '' : 's'} on its data not passing`) : h('span', { class: 'check-status ok' }, 'Checks on its data passing'), ' · ', h('a', { href: '/health' }, 'Data health')),
+      'Definitions version ', h('code', { id: 'definitions-version' }, result.version), result.commit ? [' · commit ', h('code', {}, result.commit)] : null, ' · every number on this page comes from the GraphQL API at ', h('a', { href: '/graphql' }, '/graphql'), '.');
   }
 
   async function showBreakdown(token, series, timeKey, from, to) {

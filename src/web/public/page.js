@@ -10,6 +10,7 @@ export const RUN_QUERY = `query Run($metrics: [String!]!, $groupBy: [String!], $
     version
     commit
     warnings
+    health { models { model dataAsOf failedChecks { id status message } } incompletePeriods { model grain period dataAsOf } warnings }
   }
 }`;
 
