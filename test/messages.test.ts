@@ -103,12 +103,4 @@ describe('suggestions for an unknown name in a filter', () => {
     expect(refusal({ metrics: ['revenue'], where: "countr = 'KR'" }, graph).message).toMatch(/Did you mean 'user\.country'\?$/);
     expect(refusal({ metrics: ['revenue'], groupBy: ['usr.country'] }, graph).message).toMatch(/Did you mean 'user\.country'/);
   });
-
-  it('a text value without quotes: says it is not a dimension and that text needs quotes (issue 13)', () => {
-    const { graph } = loadProject(fileURLToPath(new URL('..', import.meta.url)));
-    const e = refusal({ metrics: ['orders'], where: 'user.country = KR' }, graph);
-    expect(e.code).toBe('UNKNOWN_DIMENSION');
-    expect(e.message).toContain("'KR' is not a dimension");
-    expect(e.message).toContain("a text value needs quotes: 'KR'");
-  });
 });

@@ -76,14 +76,8 @@ function parseReferenceUncached(graph: SemanticGraph, text: string): Reference {
     const hint = perEntity.length ? ` Did you mean ${perEntity.map((r) => `'${r}'`).join(' or ')}?` : '';
     throw new TallyError('UNKNOWN_DIMENSION', `'${text}' is a metric, not a dimension: a filter compares a metric per entity, such as '<entity>.${text} > 1'.${hint}`);
   }
-  if (entityPath.length === 0) {
-    // A bare word near no reference is most often a text value that lost its quotes (`user.country = KR`).
-    const near = nearestReferences(text, [...knownReferences(graph), ...metricReferences(graph)]);
-    if (near.length) throw unknown(graph, text, `unknown dimension '${text}'; dimensions are written entity.dimension.`);
-    throw new TallyError('UNKNOWN_DIMENSION', `'${text}' is not a dimension (dimensions are written entity.dimension, like 'user.country'); in a filter, a text value needs quotes: '${text}'.`);
-  }
-  if (badEntity !== undefined) {
-    throw unknown(graph, text, `unknown entity in '${text}'.`);
+  if (entityPath.length === 0 || badEntity !== undefined) {
+    throw unknown(graph, text, `unknown ${entityPath.length === 0 ? 'dimension' : 'entity'} in '${text}'.`);
   }
   const owner = entityPath[entityPath.length - 1];
   const dims = (graph.entityOwners.get(owner) ?? []).flatMap((m) => [...m.dimensions.values()]).filter((d) => d.name === dimension);
