@@ -8,6 +8,14 @@
  *     url_env: TALLY_PG_URL   # the variable holding postgres://user:password@host:port/db
  *     schema: analytics       # optional search_path
  *   dialect: snowflake        # optional: what `tally compile` writes (default: the engine's)
+ *
+ *   engine:
+ *     type: trino
+ *     url_env: TALLY_TRINO_URL            # the variable holding http(s)://coordinator:port
+ *     user_env: TALLY_TRINO_USER          # the variable holding the user (default: tally)
+ *     password_env: TALLY_TRINO_PASSWORD  # optional: the variable holding a password (HTTPS only)
+ *     catalog: memory
+ *     schema: default
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -20,6 +28,9 @@ import { DIALECT_NAMES, type DialectName } from './sql/dialects/index.js';
 export const CONFIG_FILE = 'tally.yml';
 export const DEFAULT_DUCKDB_PATH = '.tally/demo.duckdb';
 export const DEFAULT_PG_URL_ENV = 'TALLY_PG_URL';
+export const DEFAULT_TRINO_URL_ENV = 'TALLY_TRINO_URL';
+export const DEFAULT_TRINO_USER_ENV = 'TALLY_TRINO_USER';
+export const DEFAULT_TRINO_PASSWORD_ENV = 'TALLY_TRINO_PASSWORD';
 
 export type EngineConfig =
   | { type: 'duckdb'; path: string }
@@ -31,6 +42,17 @@ export type EngineConfig =
       urlEnvConfigured: boolean;
       schema?: string;
       maxConnections?: number;
+    }
+  | {
+      type: 'trino';
+      /** The environment variable with the coordinator's URL (http(s)://host:port). */
+      urlEnv: string;
+      /** The environment variable with the user; when unset, the user is `tally`. */
+      userEnv: string;
+      /** The environment variable with a password for basic authentication, if any. */
+      passwordEnv?: string;
+      catalog: string;
+      schema: string;
     };
 
 export interface TallyConfig {
@@ -58,6 +80,14 @@ const configSchema = z.strictObject({
         schema: identifier.optional(),
         max_connections: z.int().min(1).max(100).optional(),
       }),
+      z.strictObject({
+        type: z.literal('trino'),
+        url_env: envName.optional(),
+        user_env: envName.optional(),
+        password_env: envName.optional(),
+        catalog: identifier.optional(),
+        schema: identifier.optional(),
+      }),
     ])
     .optional(),
   dialect: z.enum(DIALECT_NAMES).optional(),
@@ -69,6 +99,7 @@ const configSchema = z.strictObject({
 const SECRET_KEYS = ['password', 'url', 'uri', 'dsn', 'connection_string', 'connectionString', 'user', 'username', 'token', 'secret'];
 
 export function defaultEngine(type: EngineConfig['type']): EngineConfig {
+  if (type === 'trino') return { type, urlEnv: DEFAULT_TRINO_URL_ENV, userEnv: DEFAULT_TRINO_USER_ENV, catalog: 'memory', schema: 'default' };
   return type === 'duckdb' ? { type, path: DEFAULT_DUCKDB_PATH } : { type, urlEnv: DEFAULT_PG_URL_ENV, urlEnvConfigured: false };
 }
 
@@ -97,12 +128,21 @@ export function parseConfig(display: string, text: string, dir = '.'): TallyConf
   if (secretProblems.length) throw new DefinitionError(secretProblems);
   const result = configSchema.safeParse(data);
   if (!result.success) {
-    throw new DefinitionError(result.error.issues.map((issue) => zodProblem(file, issue, 'The engine `type` must be duckdb or postgres, with the keys that type takes')));
+    throw new DefinitionError(result.error.issues.map((issue) => zodProblem(file, issue, 'The engine `type` must be duckdb, postgres or trino, with the keys that type takes')));
   }
   const engine = result.data.engine;
   let config: EngineConfig;
   if (!engine || engine.type === 'duckdb') {
     config = { type: 'duckdb', path: engine?.path ? resolve(dir, engine.path) : DEFAULT_DUCKDB_PATH };
+  } else if (engine.type === 'trino') {
+    config = {
+      type: 'trino',
+      urlEnv: engine.url_env ?? DEFAULT_TRINO_URL_ENV,
+      userEnv: engine.user_env ?? DEFAULT_TRINO_USER_ENV,
+      passwordEnv: engine.password_env,
+      catalog: engine.catalog ?? 'memory',
+      schema: engine.schema ?? 'default',
+    };
   } else {
     config = {
       type: 'postgres',

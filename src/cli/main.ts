@@ -10,7 +10,7 @@ import { Authenticator, createApiKey } from '../access/authenticate.js';
 import { ReopeningEngine } from '../engines/reopening.js';
 import { compileRequest } from '../compile.js';
 import { DEFAULT_DUCKDB_PATH, defaultEngine, type EngineConfig, loadConfig } from '../config.js';
-import { openEngine, openPostgres } from '../engines/open.js';
+import { openEngine, openPostgres, openTrino } from '../engines/open.js';
 import { DefinitionError, TallyError } from '../errors.js';
 import { toCsv, toJson, toTable } from '../output.js';
 import { loadProject } from '../project.js';
@@ -18,6 +18,7 @@ import type { RequestInput } from '../query/request.js';
 import { runQuery } from '../run.js';
 import { DEFAULT_SEED, DEFAULT_SEED_EVENTS, seedDemoDatabase } from '../seed/demo.js';
 import { seedPostgres } from '../seed/postgres.js';
+import { seedTrino } from '../seed/trino.js';
 import { DIALECT_NAMES, dialectByName } from '../sql/dialects/index.js';
 import { diffCommand } from './diff.js';
 import { importCommand } from './import.js';
@@ -101,7 +102,7 @@ function chosenEngine(o: EngineFlags): EngineConfig {
   return o.engine && o.engine !== config.engine.type ? defaultEngine(o.engine) : config.engine;
 }
 
-const engineOption = (): Option => new Option('--engine <type>', 'engine to use instead of the one in tally.yml').choices(['duckdb', 'postgres']);
+const engineOption = (): Option => new Option('--engine <type>', 'engine to use instead of the one in tally.yml').choices(['duckdb', 'postgres', 'trino']);
 
 program
   .command('validate')
@@ -156,7 +157,7 @@ requestOptions(program.command('query').description('run a request and print the
 
 program
   .command('seed')
-  .description("write the deterministic demo data: a DuckDB file, or tables in tally.yml's Postgres (--engine postgres)")
+  .description("write the deterministic demo data: a DuckDB file, or tables in tally.yml's Postgres or Trino (--engine postgres|trino)")
   .option('--events <n>', 'number of events', positive, DEFAULT_SEED_EVENTS)
   .option('--seed <n>', 'random seed', (v) => Number(v), DEFAULT_SEED)
   .option('--out <file>', `DuckDB database file (default: tally.yml's, else ${DEFAULT_DB})`)
@@ -171,6 +172,16 @@ program
       try {
         const summary = await seedPostgres(engine, { events: o.events, seed: o.seed });
         console.log(`seeded Postgres in ${elapsed()} s: ${counts(summary.tables)}`);
+      } finally {
+        await engine.close();
+      }
+      return;
+    }
+    if (target.type === 'trino') {
+      const engine = await openTrino(target);
+      try {
+        const summary = await seedTrino(engine, { events: o.events, seed: o.seed });
+        console.log(`seeded Trino in ${elapsed()} s: ${counts(summary.tables)}`);
       } finally {
         await engine.close();
       }
