@@ -160,8 +160,6 @@ function startNode(home: string, java: string, spec: NodeSpec): TrinoNode {
     [
       `-Xmx${spec.heap}`,
       '-XX:+UseSerialGC',
-      // Short-lived test servers: the C1 compiler alone starts faster and is quick enough here.
-      '-XX:TieredStopAtLevel=1',
       '-XX:+ExitOnOutOfMemoryError',
       '-Djdk.attach.allowAttachSelf=true',
       '-Duser.timezone=UTC',
