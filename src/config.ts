@@ -121,7 +121,9 @@ export function parseConfig(display: string, text: string, dir = '.'): TallyConf
       path,
       path[0] === 'auth'
         ? `'${String(path[path.length - 1])}' would put a secret in ${CONFIG_FILE}, which is committed; write an API key's hash (hash: sha256:…, printed by \`tally key create\`) and name the JWT secret's environment variable (jwt.secret_env)`
-        : `'${String(path[path.length - 1])}' would put a connection secret in ${CONFIG_FILE}, which is committed; put the connection URL in an environment variable and name it with url_env (for example url_env: ${DEFAULT_PG_URL_ENV})`,
+        : isTrino(data)
+          ? `'${String(path[path.length - 1])}' would put a connection secret in ${CONFIG_FILE}, which is committed; put it in an environment variable and name that with url_env, user_env or password_env (defaults ${DEFAULT_TRINO_URL_ENV}, ${DEFAULT_TRINO_USER_ENV})`
+          : `'${String(path[path.length - 1])}' would put a connection secret in ${CONFIG_FILE}, which is committed; put the connection URL in an environment variable and name it with url_env (for example url_env: ${DEFAULT_PG_URL_ENV})`,
       true,
     ),
   );
@@ -158,6 +160,11 @@ export function parseConfig(display: string, text: string, dir = '.'): TallyConf
     ? { ...auth, api_keys_file: auth.api_keys_file && resolve(dir, auth.api_keys_file), jwt: auth.jwt && { ...auth.jwt, jwks_file: auth.jwt.jwks_file && resolve(dir, auth.jwt.jwks_file) } }
     : authSchema.parse({});
   return { file: display, engine: config, dialect: result.data.dialect ?? config.type, auth: resolvedAuth, limits: result.data.limits };
+}
+
+function isTrino(data: unknown): boolean {
+  const engine = data && typeof data === 'object' ? (data as Record<string, unknown>).engine : undefined;
+  return !!engine && typeof engine === 'object' && (engine as Record<string, unknown>).type === 'trino';
 }
 
 function secretKeys(data: unknown): (string | number)[][] {
