@@ -31,7 +31,7 @@ export interface CatalogMetric {
   grains: Grain[];
   /** Computed per period (a window, a period to date, a comparison with an earlier period), so every request groups it by metric_time. */
   requiresTime: boolean;
-  /** The metric and every metric, measure, model and table it is computed from. */
+  /** The metric and every metric, measure, dimension, model, table and column it is computed from. */
   lineage: Lineage;
   deprecated?: Deprecation;
 }

@@ -55,7 +55,8 @@ export function compileRequest(graph: SemanticGraph, input: RequestInput, option
     sql: header + renderStatement(statement, dialect),
     dialect: dialect.name,
     columns: outputColumns(plan),
-    lineage: lineageOf(graph, request.metrics),
+    // Row filters are the access policy's business, not part of what the caller asked.
+    lineage: lineageOf(graph, request.metrics, { groupBy: request.groupBy, filters: plan.where.filter((f) => !plan.rowFilters.includes(f)) }),
     version: graph.version,
     warnings: deprecationWarnings(graph, request.metrics),
   };

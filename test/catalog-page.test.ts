@@ -171,6 +171,7 @@ describe('metric catalog page', () => {
 
     expect(await page.textContent('#formula')).toBe("order_amount where order.status IN ('paid', 'shipped')");
     expect(await page.$('#lineage [data-measure="order_amount"] [data-table="orders"]')).not.toBeNull();
+    expect(await page.$('#lineage [data-measure="order_amount"] [data-column="orders.amount"]')).not.toBeNull();
     expect(await page.textContent('#sql')).toBe(api.sql);
     expect(await page.textContent('#definitions-version')).toBe(api.version);
     expect(await page.textContent('#version')).toContain(api.version);

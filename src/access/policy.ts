@@ -13,7 +13,7 @@ import { collectRefs, type Expression, type Literal } from '../query/expression.
 import { NUMBER_PATTERN } from '../query/parse-expression.js';
 import { parseExpressionCached } from '../query/parse-cache.js';
 import { parseReference } from '../query/references.js';
-import type { RowFilterDef } from './schema.js';
+import type { RowFilterDef } from '../definitions/access-schema.js';
 
 /** A row filter of a role: fixed, or waiting for the value of one of the caller's claims. */
 export type RowFilter = { kind: 'fixed'; expr: Expression } | { kind: 'claim'; dimension: string; claim: string };

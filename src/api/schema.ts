@@ -123,13 +123,27 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
     },
   });
 
+  const columnLineageType = new GraphQLObjectType({
+    name: 'ColumnLineage',
+    description: 'A column of a table or view in the warehouse.',
+    fields: { table: { type: nonNull(GraphQLString) }, column: { type: nonNull(GraphQLString) } },
+  });
+  const columnsField = {
+    type: listOf(columnLineageType),
+    description: 'The table columns the expression reads; for a model defined by a SELECT, followed through it to its tables.',
+  };
+  const metricNodeFields = {
+    metric: { type: nonNull(GraphQLString) },
+    type: { type: nonNull(GraphQLString) },
+    inputs: { type: listOf(GraphQLString), description: 'Metrics this one is computed from (ratio, derived).' },
+    filterMetrics: { type: listOf(GraphQLString), description: 'Metrics that its filters use.' },
+  };
   const lineageType = new GraphQLObjectType({
     name: 'MetricLineage',
-    description: 'Where a metric comes from: the metrics it is computed from and the measures, models, tables and columns it reads.',
+    description:
+      'Where a metric comes from: every measure and dimension it reads (through its inputs and the metrics its filters use), the models, tables and columns behind them, and the metrics it is computed from.',
     fields: {
-      metric: { type: nonNull(GraphQLString) },
-      type: { type: nonNull(GraphQLString) },
-      inputs: { type: listOf(GraphQLString) },
+      ...metricNodeFields,
       measures: {
         type: listOf(
           new GraphQLObjectType({
@@ -140,9 +154,32 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
               expr: { type: nonNull(GraphQLString), description: 'The SQL expression over the table, as defined.' },
               model: { type: nonNull(GraphQLString) },
               table: { type: nonNull(GraphQLString) },
+              metric: { type: nonNull(GraphQLString), description: 'The metric that aggregates this measure: this one, or one it is computed from.' },
+              columns: columnsField,
             },
           }),
         ),
+        description: 'Every measure it reads, including those of its inputs (both sides of a ratio).',
+      },
+      dimensions: {
+        type: listOf(
+          new GraphQLObjectType({
+            name: 'DimensionLineage',
+            description: 'A dimension, entity key or metric_time that a filter or a group-by reads, per model that serves it.',
+            fields: {
+              dimension: { type: nonNull(GraphQLString), description: 'The reference as written, such as order.status or metric_time.month.' },
+              model: { type: nonNull(GraphQLString) },
+              expr: { type: nonNull(GraphQLString) },
+              table: { type: nonNull(GraphQLString) },
+              columns: columnsField,
+            },
+          }),
+        ),
+        description: "Dimensions its filters read; in an answer also the request's group-bys and filters.",
+      },
+      computedFrom: {
+        type: listOf(new GraphQLObjectType({ name: 'LineageMetric', description: 'A metric in the computation of another.', fields: metricNodeFields })),
+        description: 'Every other metric in its computation, each once: its inputs, theirs, and metrics used in filters.',
       },
     },
   });

@@ -21,6 +21,7 @@ import {
   measureInputName,
   windowUnit,
 } from './schema.js';
+import { checkModelSql } from './sql-check.js';
 
 export interface Model {
   name: string;
@@ -156,6 +157,7 @@ export class SemanticGraph {
         defaultTimeDimension: def.defaults?.agg_time_dimension,
       };
       this.models.set(def.name, model);
+      for (const p of checkModelSql(def)) at(source, p.path, p.message);
       const seen = new Map<string, string>();
       const claim = (kind: string, name: string, sub: (string | number)[]): boolean => {
         const other = seen.get(name);

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { AccessDef } from '../access/schema.js';
+import type { AccessDef } from './access-schema.js';
 import { type DefinitionProblem } from '../errors.js';
 import { fileSchema, type MetricDef, type SavedQueryDef, type SemanticModelDef, type TimeSpineDef } from './schema.js';
 

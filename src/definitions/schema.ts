@@ -3,7 +3,7 @@
  * that dbt users recognise the definitions and the importer has little to translate.
  */
 import { z } from 'zod';
-import { accessSchema } from '../access/schema.js';
+import { accessSchema } from './access-schema.js';
 
 export const GRAINS = ['millisecond', 'second', 'minute', 'hour', 'day', 'week', 'month', 'quarter', 'year'] as const;
 export type Grain = (typeof GRAINS)[number];

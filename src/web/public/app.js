@@ -9,7 +9,7 @@ const CATALOG_QUERY = `{
     metrics {
       name type label description owner formula dimensions grains requiresTime
       deprecated { reason replacement }
-      lineage { metric type inputs measures { measure agg expr model table } }
+      lineage { metric type inputs filterMetrics measures { measure agg expr model table metric columns { table column } } computedFrom { metric type inputs filterMetrics } }
     }
     dimensions { name type description }
   }
@@ -219,34 +219,41 @@ function renderList(params) {
 // ---- one metric ----
 
 function lineageTree(metric) {
-  const byName = new Map(metric.lineage.map((l) => [l.metric, l]));
-  const node = (name, seen) => {
-    const entry = byName.get(name);
-    if (!entry || seen.has(name)) return h('li', {}, h('span', { class: 'node' }, name));
+  // One entry per metric: measures (of inputs too) say which metric aggregates them.
+  const entry = metric.lineage[0];
+  if (!entry) return [];
+  const byName = new Map([entry, ...entry.computedFrom].map((n) => [n.metric, n]));
+  const columnsOf = (m) => h('ul', {}, m.columns.map((c) => h('li', { dataset: { column: `${c.table}.${c.column}` } }, h('span', { class: 'kind' }, 'column'), h('span', { class: 'node' }, `${c.table}.${c.column}`))));
+  const node = (name, seen, kind) => {
+    const n = byName.get(name);
+    if (!n || seen.has(name)) return h('li', {}, h('span', { class: 'node' }, name));
     const next = new Set(seen).add(name);
     return h(
       'li',
       { dataset: { metric: name } },
-      h('span', { class: 'kind' }, `${entry.type} metric`),
+      h('span', { class: 'kind' }, `${kind}${n.type} metric`),
       name === metric.name ? h('strong', { class: 'node' }, name) : h('a', { class: 'node', href: `#/metric/${encodeURIComponent(name)}` }, name),
       h(
         'ul',
         {},
-        entry.inputs.map((input) => node(input, next)),
-        entry.measures.map((m) =>
-          h(
-            'li',
-            { dataset: { measure: m.measure } },
-            h('span', { class: 'kind' }, 'measure'),
-            h('span', { class: 'node' }, `${m.measure} = ${m.agg}(${m.expr})`),
-            h('ul', {}, h('li', {}, h('span', { class: 'kind' }, 'model'), h('span', { class: 'node' }, m.model), h('ul', {}, h('li', { dataset: { table: m.table } }, h('span', { class: 'kind' }, 'table'), h('span', { class: 'node' }, m.table))))),
+        n.inputs.map((input) => node(input, next, '')),
+        n.filterMetrics.map((input) => node(input, next, 'in a filter: ')),
+        entry.measures
+          .filter((m) => m.metric === name)
+          .map((m) =>
+            h(
+              'li',
+              { dataset: { measure: m.measure } },
+              h('span', { class: 'kind' }, 'measure'),
+              h('span', { class: 'node' }, `${m.measure} = ${m.agg}(${m.expr})`),
+              h('ul', {}, h('li', {}, h('span', { class: 'kind' }, 'model'), h('span', { class: 'node' }, m.model), h('ul', {}, h('li', { dataset: { table: m.table } }, h('span', { class: 'kind' }, 'table'), h('span', { class: 'node' }, m.table), columnsOf(m))))),
+            ),
           ),
-        ),
       ),
     );
   };
-  const tables = [...new Set(metric.lineage.flatMap((l) => l.measures.map((m) => m.table)))];
-  return [h('ul', { class: 'lineage', id: 'lineage' }, node(metric.name, new Set())), h('p', { class: 'tables' }, 'Reads ', tables.length ? tables.map((t, i) => [i ? ', ' : '', h('code', {}, t)]) : '(no tables)')];
+  const columns = [...new Set(entry.measures.flatMap((m) => m.columns.map((c) => `${c.table}.${c.column}`)))];
+  return [h('ul', { class: 'lineage', id: 'lineage' }, node(metric.name, new Set(), '')), h('p', { class: 'tables' }, 'Reads ', columns.length ? columns.map((t, i) => [i ? ', ' : '', h('code', {}, t)]) : '(no table columns)')];
 }
 
 function valuesTable(id, keyName, metric, rows, keyOf) {

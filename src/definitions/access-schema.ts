@@ -13,6 +13,8 @@
  *       - metrics: [revenue]        # and every metric computed from it, transitively
  *         measures: [order_amount]  # and every metric that aggregates it
  *         roles: [finance]
+ *
+ * It is part of the definitions' shape, so it lives here, below src/access, which enforces it.
  */
 import { z } from 'zod';
 
