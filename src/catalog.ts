@@ -8,6 +8,7 @@ import { GRAIN_ORDER, GRAINS, type Grain, measureInputName, type MetricDef } fro
 import type { Deprecation } from './deprecation.js';
 import { TallyError } from './errors.js';
 import { lineageOf, type Lineage } from './lineage.js';
+import { type DisplayFormat, displayFormatOf } from './output.js';
 import { resolveFrom } from './planner/joins.js';
 import { knownReferences, parseReference } from './query/references.js';
 
@@ -34,6 +35,8 @@ export interface CatalogMetric {
   /** The metric and every metric, measure, dimension, model, table and column it is computed from. */
   lineage: Lineage;
   deprecated?: Deprecation;
+  /** How values are displayed (the definition's `format` and `decimals`); undefined: as they are. */
+  format?: DisplayFormat;
 }
 
 export interface Catalog {
@@ -61,6 +64,7 @@ export function buildCatalog(graph: SemanticGraph): Catalog {
       requiresTime: timed && !compilesWithoutTime(graph, metric.name),
       lineage: lineageOf(graph, [metric.name]),
       deprecated: metric.def.deprecated,
+      format: displayFormatOf(metric.def),
     };
   });
   return { metrics, dimensions, version: graph.version };
@@ -141,4 +145,14 @@ export function formulaOf(def: MetricDef): string {
     case 'conversion':
       return `${def.calculation === 'conversions' ? 'conversions' : 'share'} of ${input(def.base_measure)} followed by ${input(def.conversion_measure)} for the same ${def.entity}${def.window ? ` within ${def.window}` : ''}${filter}`;
   }
+}
+
+/** Display formats by metric name, for the metrics that define one. */
+export function metricFormats(graph: SemanticGraph): Map<string, DisplayFormat> {
+  const out = new Map<string, DisplayFormat>();
+  for (const metric of graph.metrics.values()) {
+    const format = displayFormatOf(metric.def);
+    if (format) out.set(metric.name, format);
+  }
+  return out;
 }

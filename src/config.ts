@@ -24,9 +24,10 @@ import { parseYamlFile, problemAtPath, zodProblem } from './definitions/yaml-sou
 import { type DefinitionProblem, DefinitionError } from './errors.js';
 import { AUTH_SECRET_KEYS, type AuthConfig, authSchema, type LimitsConfig, limitsSchema } from './access/auth-config.js';
 import { DIALECT_NAMES, type DialectName } from './sql/dialects/index.js';
+import { DEFAULT_DUCKDB_PATH } from './defaults.js';
 
 export const CONFIG_FILE = 'tally.yml';
-export const DEFAULT_DUCKDB_PATH = '.tally/demo.duckdb';
+export { DEFAULT_DUCKDB_PATH };
 export const DEFAULT_PG_URL_ENV = 'TALLY_PG_URL';
 export const DEFAULT_TRINO_URL_ENV = 'TALLY_TRINO_URL';
 export const DEFAULT_TRINO_USER_ENV = 'TALLY_TRINO_USER';

@@ -10,7 +10,7 @@ import { lowerPlan } from './planner/lower.js';
 import { buildPlan } from './planner/plan.js';
 import { parseRequest } from './query/request.js';
 import { SemanticGraph } from './definitions/graph.js';
-import { type LoadedDefinitions, loadDefinitionFiles, loadDefinitionSources, type DefinitionSource } from './definitions/load.js';
+import { type LoadedDefinitions, loadDefinitionFiles, loadDefinitionSources, type DefinitionSource, withoutEchoes } from './definitions/load.js';
 import { type DefinitionProblem, DefinitionError, TallyError } from './errors.js';
 import { collectRefs } from './query/expression.js';
 import { parseExpressionCached } from './query/parse-cache.js';
@@ -37,7 +37,14 @@ export function projectFromSources(sources: DefinitionSource[]): Project {
 }
 
 function buildGraph(definitions: LoadedDefinitions): SemanticGraph {
-  const graph = new SemanticGraph(definitions);
+  let graph: SemanticGraph;
+  try {
+    graph = new SemanticGraph(definitions);
+  } catch (e) {
+    // A definition reported invalid where it is defined is not reported again where it is used.
+    if (e instanceof DefinitionError) throw new DefinitionError(withoutEchoes(e.problems, definitions.dropped));
+    throw e;
+  }
   // Access policies (roles, row filters, restrictions) are checked like every other definition.
   const problems = [...checkMetricsCompile(graph), ...accessPolicyOf(graph).problems];
   if (problems.length) throw new DefinitionError(problems);

@@ -3,7 +3,7 @@
  * equals hand-written SQL, and the SQL printed by `tally compile` runs unchanged in DuckDB.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -97,5 +97,83 @@ describe('tally CLI', () => {
     const missing = await tally('query', '-m', 'revenue', '--db', join(dir, 'nope.duckdb'));
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('does not exist');
+  });
+
+  it('seed shows its progress on stderr with --progress, and nothing without it off a terminal', async () => {
+    const quiet = await tally('seed', '--events', '2000', '--out', join(dir, 'quiet.duckdb'));
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe('');
+    const loud = await tally('seed', '--events', '2000', '--out', join(dir, 'loud.duckdb'), '--progress');
+    expect(loud.code).toBe(0);
+    const lines = loud.stderr.trim().split('\n');
+    const steps = lines.map((l) => /^seed: (\d+)\/(\d+) building (\w+) \(\d+\.\d s\)$/.exec(l));
+    expect(steps.every((m) => m !== null), loud.stderr).toBe(true);
+    const total = Number(steps[0]?.[2]);
+    // One line per generating step, counting up to the total, naming every demo table on the way.
+    expect(steps.map((m) => Number(m?.[1]))).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    for (const table of ['users', 'products', 'events', 'orders', 'order_items', 'experiment_assignments']) expect(steps.map((m) => m?.[3])).toContain(table);
+    // Same data either way: progress never changes the output.
+    expect(loud.stdout.replace(/ in [\d.]+ s/, '').replace('loud', 'quiet')).toBe(quiet.stdout.replace(/ in [\d.]+ s/, ''));
+  });
+
+  it('import dbt: a missing directory and an unset $variable are each one plain line', async () => {
+    const missing = await tally('import', 'dbt', join(dir, 'no-such-dbt-dir'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr).toMatch(/^error \[INVALID_REQUEST\]: .*no-such-dbt-dir: no such directory; give the directory that holds the dbt project's YAML/);
+
+    const project = join(dir, 'dbt');
+    mkdirSync(project, { recursive: true });
+    writeFileSync(
+      join(project, 'config.yml'),
+      ['project_configuration:', '  time_spine_table_configurations:', '    - location: $source_schema.mf_time_spine', '      column_name: ds', '      grain: day', ''].join('\n'),
+    );
+    const unset = await tally('import', 'dbt', project, '--dry-run');
+    expect(unset.code).toBe(1);
+    const lines = unset.stderr.trim().split('\n');
+    // The unset variable, once, at the location; nothing about location/column_name/grain being absent.
+    expect(lines[0]).toMatch(/config\.yml:3:17: the relation '\$source_schema\.mf_time_spine' uses \$source_schema; give its value \(tally import dbt --var source_schema=…\)$/);
+    expect(lines.slice(1)).toEqual(['1 problem found; nothing written']);
+    const set = await tally('import', 'dbt', project, '--dry-run', '--var', 'source_schema=analytics');
+    expect(set.stderr).toBe('');
+    expect(set.stdout).toMatch(/^ok: would write 1 files/);
+
+    writeFileSync(join(project, 'config.yml'), ['project_configuration:', '  time_spine_table_configurations:', '    - location: analytics.spine', '     grain: day', ''].join('\n'));
+    const indented = await tally('import', 'dbt', project, '--dry-run');
+    expect(indented.stderr.trim().split('\n')[0]).toMatch(/config\.yml:4:6: YAML: 'grain' is indented by 5 spaces, but the line above \(line 3\) puts its key at 6/);
+  });
+
+  it('validate says when schema.graphql is out of date with the definitions', async () => {
+    const project = join(dir, 'stale');
+    cpSync('metrics', join(project, 'metrics'), { recursive: true });
+    cpSync('schema.graphql', join(project, 'schema.graphql'));
+    const fresh = await tally('--project', project, 'validate');
+    expect(fresh.code).toBe(0);
+    // A new metric changes the generated schema; the checked-in file does not have it yet.
+    writeFileSync(join(project, 'metrics', 'extra.yml'), 'metrics:\n  - { name: zz_order_count, type: simple, measure: order_count }\n');
+    const stale = await tally('--project', project, 'validate');
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toMatch(/schema\.graphql:\d+:1: out of date with the definitions \(first difference here\); regenerate it: npx tally schema > .*schema\.graphql\n1 problem found/);
+    const schema = await tally('--project', project, 'schema');
+    writeFileSync(join(project, 'schema.graphql'), schema.stdout);
+    expect((await tally('--project', project, 'validate')).code).toBe(0);
+  });
+
+  it('query prints metrics in their display format in a table; json keeps full precision', async () => {
+    const args = ['query', '-m', 'revenue,stickiness,dau', '-g', 'metric_time.month', '--db', db];
+    const table = await tally(...args);
+    expect(table.code).toBe(0);
+    const rows = table.stdout.trim().split('\n').slice(2, -1).map((l) => l.trim().split(/\s{2,}/));
+    const json = JSON.parse((await tally(...args, '-f', 'json')).stdout) as { rows: { revenue: number | null; stickiness: number | null; dau: number | null }[] };
+    expect(rows.length).toBe(json.rows.length);
+    rows.forEach(([, revenue, stickiness, dau], i) => {
+      const want = json.rows[i];
+      // revenue: { currency: USD } (cents, thousands separated); stickiness: percent with 1 decimal; dau: as is.
+      expect(revenue).toBe(want.revenue === null ? 'NULL' : '$' + want.revenue.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
+      expect(stickiness).toMatch(want.stickiness === null ? /^NULL$/ : /^\d{1,3}(,\d{3})*\.\d%$/);
+      expect(dau).toBe(want.dau === null ? 'NULL' : String(want.dau));
+    });
+    const csv = await tally(...args, '-f', 'csv');
+    expect(csv.stdout.split('\n')[1].split(',').slice(1)).toEqual([json.rows[0].revenue, json.rows[0].stickiness, json.rows[0].dau].map((v) => (v === null ? '' : String(v))));
   });
 });

@@ -124,6 +124,19 @@ describe('tally diff', () => {
     expect(markdown.stdout).toContain(`| ${first.month} | ${first.before} | ${first.after} | ${first.refunded} |`);
   });
 
+  it('diff --data shows which metric it compares on stderr with --progress, and nothing without it', async () => {
+    const quiet = await tally('diff', 'HEAD~1', 'HEAD', '--data', '--db', db);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe('');
+    const loud = await tally('diff', 'HEAD~1', 'HEAD', '--data', '--db', db, '--progress');
+    expect(loud.code).toBe(0);
+    expect(loud.stdout).toBe(quiet.stdout);
+    const changed = diffRevisions(loadRevision(repo, 'HEAD~1'), loadRevision(repo, 'HEAD')).changed.map((c) => c.metric);
+    const lines = loud.stderr.trim().split('\n').map((l) => l.replace(/ \(\d+\.\d s\)$/, ''));
+    expect(lines).toEqual([...changed.map((m, i) => `diff --data: ${i}/${changed.length} comparing ${m}`), `diff --data: ${changed.length}/${changed.length} done`]);
+    expect(changed).toContain('revenue');
+  });
+
   it('by default compares HEAD with the working tree, and reports added and removed metrics', async () => {
     expect((await tally('diff')).stdout).toContain('No metric changed.');
     const extra = join(repo, 'metrics', 'refunds.yml');

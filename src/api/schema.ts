@@ -235,6 +235,18 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
               owner: { type: GraphQLString },
               formula: { type: nonNull(GraphQLString) },
               dimensions: { type: listOf(GraphQLString), description: 'References this metric can be grouped and filtered by.' },
+              format: {
+                type: new GraphQLObjectType({
+                  name: 'MetricFormat',
+                  description: "How the metric's values are displayed (its definition's format and decimals). Values in the API keep full precision; apply this when showing them.",
+                  fields: {
+                    kind: { type: nonNull(GraphQLString), description: 'number, percent (0.461 shows as 46.1%) or currency.' },
+                    currency: { type: GraphQLString, description: 'ISO 4217 code, for kind currency.' },
+                    decimals: { type: GraphQLInt, description: "Digits after the decimal point; null: the kind's default (percent 1, a currency its own, number up to 2)." },
+                  },
+                }),
+                description: 'Display format; null when the definition names none.',
+              },
               grains: { type: listOf(grainEnum) },
               requiresTime: {
                 type: nonNull(GraphQLBoolean),
@@ -307,7 +319,8 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
           ...commonArgs,
         },
         resolve: (_root, args: GenericArgs, ctx) =>
-          ctx.run(
+          ctx
+            .run(
             {
               metrics: args.metrics,
               groupBy: args.groupBy ?? [],
@@ -320,7 +333,9 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
               fillGaps: args.fillGaps,
             },
             [],
-          ),
+          )
+            // The typed query's rule here too: exact metrics (counts, sums) are Decimal strings.
+            .then((answer) => exactAsText(graph, answer)),
       },
       catalog: {
         type: nonNull(catalogType),
@@ -360,6 +375,22 @@ function isFloatMetric(graph: SemanticGraph, name: string): boolean {
   if (def.type === 'conversion') return def.calculation === 'conversion_rate';
   const measure = graph.measures.get(typeof def.measure === 'string' ? def.measure : def.measure.name);
   return measure !== undefined && FLOAT_AGGS.has(measure.agg);
+}
+
+/**
+ * The generic query's rows with every metric the typed query serves as Decimal (counts, sums) as
+ * a string of digits, so both forms give `"dau": "544"`, exact beyond 2^53; ratios and averages
+ * stay JSON numbers (Float).
+ */
+function exactAsText(graph: SemanticGraph, answer: QueryResult): QueryResult {
+  const exact = answer.columns.filter((c) => c.role === 'metric' && graph.metrics.has(c.name) && !isFloatMetric(graph, c.name)).map((c) => c.name);
+  if (exact.length === 0) return answer;
+  const rows = answer.rows.map((row) => {
+    const out = { ...row };
+    for (const name of exact) out[name] = cellText(row[name]);
+    return out;
+  });
+  return { ...answer, rows };
 }
 
 function cellText(value: unknown): string | null {

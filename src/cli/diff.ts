@@ -1,17 +1,14 @@
 /** `tally diff`: what a change to metrics/ does, for review. A thin command over src/review. */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type EngineConfig, loadConfig } from '../config.js';
-import { openEngine } from '../engines/open.js';
-import { compareNumbers, diffRevisions } from '../review/diff.js';
-import { formatMarkdown, formatText } from '../review/report.js';
-import { loadRevision } from '../review/revisions.js';
-import { dialectByName } from '../sql/dialects/index.js';
+import type { EngineConfig } from '../config.js';
+import { progressReporter } from './progress.js';
 
 interface DiffFlags {
   data?: boolean;
   db?: string;
   format: 'text' | 'markdown';
   timeout?: number;
+  progress?: boolean;
 }
 
 export function diffCommand(program: Command, projectDir: () => string): void {
@@ -27,9 +24,19 @@ export function diffCommand(program: Command, projectDir: () => string): void {
       if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive whole number');
       return n;
     })
+    .option('--progress', 'with --data: show progress on stderr even when it is not a terminal')
     .addOption(new Option('-f, --format <format>', 'output format (markdown: for a pull request comment)').choices(['text', 'markdown']).default('text'))
     .addHelpText('after', '\nExamples:\n  tally diff                 uncommitted changes (HEAD → working tree)\n  tally diff main --data     this branch, edits included, against main, with the numbers\n  tally diff main HEAD -f markdown > report.md')
     .action(async (baseRev: string, headRev: string | undefined, o: DiffFlags) => {
+      // Loaded when the command runs, so that `tally --help` stays fast.
+      const [{ loadConfig }, { openEngine }, { compareNumbers, diffRevisions }, { formatMarkdown, formatText }, { loadRevision }, { dialectByName }] = await Promise.all([
+        import('../config.js'),
+        import('../engines/open.js'),
+        import('../review/diff.js'),
+        import('../review/report.js'),
+        import('../review/revisions.js'),
+        import('../sql/dialects/index.js'),
+      ]);
       const dir = projectDir();
       const base = loadRevision(dir, baseRev);
       const head = loadRevision(dir, headRev);
@@ -39,9 +46,16 @@ export function diffCommand(program: Command, projectDir: () => string): void {
       if (o.data && diff.changed.length) {
         const target: EngineConfig = o.db ? { type: 'duckdb', path: o.db } : config.engine;
         const engine = await openEngine(target);
+        const progress = progressReporter('diff --data', { forced: o.progress });
         try {
-          await compareNumbers(diff, base, head, engine, { timeoutMs: o.timeout });
+          // One metric at a time, so that progress can say which one is being compared.
+          for (const [i, change] of diff.changed.entries()) {
+            progress.step(i, diff.changed.length, `comparing ${change.metric}`);
+            await compareNumbers({ ...diff, changed: [change] }, base, head, engine, { timeoutMs: o.timeout });
+          }
+          progress.step(diff.changed.length, diff.changed.length, 'done');
         } finally {
+          progress.end();
           await engine.close();
         }
       }

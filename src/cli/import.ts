@@ -7,7 +7,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { DefinitionError, formatProblem } from '../errors.js';
-import { importDbtDirectory, projectFromImport } from '../importers/dbt/index.js';
 
 interface ImportFlags {
   out: string;
@@ -32,7 +31,9 @@ export function importCommand(program: Command): void {
     .option('--var <name=value>', 'value for a $name placeholder in relations (repeatable)', variable, {})
     .option('--schema <name>', "schema to put in front of ref('model') relations")
     .option('--dry-run', 'check and report, write nothing')
-    .action((dir: string, o: ImportFlags) => {
+    .action(async (dir: string, o: ImportFlags) => {
+      // Loaded when the command runs, so that `tally --help` stays fast.
+      const { importDbtDirectory, projectFromImport } = await import('../importers/dbt/index.js');
       const imported = importDbtDirectory(resolve(dir), { vars: o.var, schema: o.schema });
       for (const p of imported.problems) console.error(`${formatProblem(p)}${p.severity === 'warning' ? ' (warning)' : ''}`);
       const errors = imported.problems.filter((p) => p.severity === 'error');

@@ -1,27 +1,37 @@
 /** The `tally` command: thin wrappers over the library. */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { printSchema } from 'graphql';
-import { buildSchema } from '../api/schema.js';
-import { TallyServer } from '../api/server.js';
-import { limitsFromConfig } from '../api/limits.js';
-import { Authenticator, createApiKey } from '../access/authenticate.js';
-import { ReopeningEngine } from '../engines/reopening.js';
-import { compileRequest } from '../compile.js';
-import { DEFAULT_DUCKDB_PATH, defaultEngine, type EngineConfig, loadConfig } from '../config.js';
-import { openEngine, openPostgres, openTrino } from '../engines/open.js';
+// Only light modules at the top: `tally --help` must not load the engines, the SQL parser or
+// GraphQL. Each command imports what it needs when it runs (see `lazy` below).
+import type { EngineConfig } from '../config.js';
+import { DEFAULT_DUCKDB_PATH, DEFAULT_SEED, DEFAULT_SEED_EVENTS } from '../defaults.js';
 import { DefinitionError, TallyError } from '../errors.js';
-import { toCsv, toJson, toTable } from '../output.js';
-import { loadProject } from '../project.js';
 import type { RequestInput } from '../query/request.js';
-import { runQuery } from '../run.js';
-import { DEFAULT_SEED, DEFAULT_SEED_EVENTS, seedDemoDatabase } from '../seed/demo.js';
-import { seedPostgres } from '../seed/postgres.js';
-import { seedTrino } from '../seed/trino.js';
-import { DIALECT_NAMES, dialectByName } from '../sql/dialects/index.js';
 import { diffCommand } from './diff.js';
 import { importCommand } from './import.js';
+import { progressReporter } from './progress.js';
+
+/** The library's modules, loaded on first use by the command that needs them. */
+const lazy = {
+  config: () => import('../config.js'),
+  project: () => import('../project.js'),
+  compile: () => import('../compile.js'),
+  run: () => import('../run.js'),
+  output: () => import('../output.js'),
+  engines: () => import('../engines/open.js'),
+  reopening: () => import('../engines/reopening.js'),
+  dialects: () => import('../sql/dialects/index.js'),
+  seedDemo: () => import('../seed/demo.js'),
+  seedPostgres: () => import('../seed/postgres.js'),
+  seedTrino: () => import('../seed/trino.js'),
+  server: () => import('../api/server.js'),
+  limits: () => import('../api/limits.js'),
+  schema: () => import('../api/schema.js'),
+  graphql: () => import('graphql'),
+  authenticate: () => import('../access/authenticate.js'),
+  catalog: () => import('../catalog.js'),
+};
 
 export const DEFAULT_DB = DEFAULT_DUCKDB_PATH;
 
@@ -96,8 +106,9 @@ interface EngineFlags {
 }
 
 /** tally.yml's engine, unless --db (a DuckDB file) or --engine says otherwise. */
-function chosenEngine(o: EngineFlags): EngineConfig {
+async function chosenEngine(o: EngineFlags): Promise<EngineConfig> {
   if (o.db) return { type: 'duckdb', path: o.db };
+  const { defaultEngine, loadConfig } = await lazy.config();
   const config = loadConfig(projectDir());
   return o.engine && o.engine !== config.engine.type ? defaultEngine(o.engine) : config.engine;
 }
@@ -107,16 +118,33 @@ const engineOption = (): Option => new Option('--engine <type>', 'engine to use 
 program
   .command('validate')
   .description('check every definition; reports all problems as file:line:col')
-  .action(() => {
+  .action(async () => {
+    const { loadProject } = await lazy.project();
     const project = loadProject(projectDir());
     const g = project.graph;
+    // A checked-in schema.graphql must be what the definitions generate (a test checks it too).
+    const schemaFile = resolve(projectDir(), 'schema.graphql');
+    if (existsSync(schemaFile)) {
+      const [{ buildSchema }, { printSchema }] = await Promise.all([lazy.schema(), lazy.graphql()]);
+      const generated = printSchema(buildSchema(g)) + '\n';
+      const current = readFileSync(schemaFile, 'utf8');
+      if (current !== generated) {
+        const a = current.split('\n');
+        const b = generated.split('\n');
+        let line = 0;
+        while (line < a.length && line < b.length && a[line] === b[line]) line++;
+        const shown = relative(process.cwd(), schemaFile) || schemaFile;
+        throw new DefinitionError([{ file: shown, line: line + 1, col: 1, message: `out of date with the definitions (first difference here); regenerate it: npx tally schema > ${shown}` }]);
+      }
+    }
     console.log(`ok: ${g.models.size} semantic models, ${g.measures.size} measures, ${g.metrics.size} metrics (version ${project.version})`);
   });
 
 program
   .command('list')
   .description('list metrics with their type, owner and description')
-  .action(() => {
+  .action(async () => {
+    const { loadProject } = await lazy.project();
     const { graph } = loadProject(projectDir());
     const rows = [...graph.metrics.values()].map((m) => [m.name, m.def.type, m.def.owner ?? '', m.def.description ?? '']);
     const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length), ['metric', 'type', 'owner'][i].length));
@@ -126,8 +154,9 @@ program
   });
 
 requestOptions(program.command('compile').description('print the SQL for a request'))
-  .addOption(new Option('--dialect <name>', "SQL dialect (default: tally.yml's, else duckdb)").choices(DIALECT_NAMES))
-  .action((o: RequestFlags & { dialect?: string }) => {
+  .option('--dialect <name>', "SQL dialect: duckdb, postgres, bigquery, snowflake, trino or redshift (default: tally.yml's, else duckdb)")
+  .action(async (o: RequestFlags & { dialect?: string }) => {
+    const [{ loadProject }, { loadConfig }, { compileRequest }, { dialectByName }] = await Promise.all([lazy.project(), lazy.config(), lazy.compile(), lazy.dialects()]);
     const { graph } = loadProject(projectDir());
     const dialect = dialectByName(o.dialect ?? loadConfig(projectDir()).dialect);
     const compiled = compileRequest(graph, toRequest(o), { dialect });
@@ -138,17 +167,21 @@ requestOptions(program.command('compile').description('print the SQL for a reque
 requestOptions(program.command('query').description('run a request and print the answer'))
   .option('--db <file>', `DuckDB database file (default: tally.yml's engine, else ${DEFAULT_DB})`)
   .addOption(engineOption())
-  .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'))
+  .addOption(new Option('-f, --format <format>', 'output format (table: display formats; json and csv: full precision)').choices(['table', 'json', 'csv']).default('table'))
+  .option('--formatted', "csv: write each metric in its display format (its definition's format and decimals) instead of full precision")
   .option('--timeout <ms>', 'stop the query after this many milliseconds', positive)
-  .action(async (o: RequestFlags & EngineFlags & { format: 'table' | 'json' | 'csv'; timeout?: number }) => {
+  .action(async (o: RequestFlags & EngineFlags & { format: 'table' | 'json' | 'csv'; formatted?: boolean; timeout?: number }) => {
+    const [{ loadProject }, { openEngine }, { runQuery }, { toCsv, toJson, toTable }] = await Promise.all([lazy.project(), lazy.engines(), lazy.run(), lazy.output()]);
     const project = loadProject(projectDir());
-    const engine = await openEngine(chosenEngine(o));
+    const engine = await openEngine(await chosenEngine(o));
     try {
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       const result = await runQuery(project, engine, toRequest(o), { timeoutMs: o.timeout, signal: controller.signal });
       warn(result.warnings);
-      const out = o.format === 'json' ? toJson(result) + '\n' : o.format === 'csv' ? toCsv(result) : toTable(result);
+      const { metricFormats } = await lazy.catalog();
+      const display = { formats: metricFormats(project.graph), formatted: o.formatted };
+      const out = o.format === 'json' ? toJson(result) + '\n' : o.format === 'csv' ? toCsv(result, display) : toTable(result, display);
       process.stdout.write(out);
     } finally {
       await engine.close();
@@ -162,15 +195,20 @@ program
   .option('--seed <n>', 'random seed', (v) => Number(v), DEFAULT_SEED)
   .option('--out <file>', `DuckDB database file (default: tally.yml's, else ${DEFAULT_DB})`)
   .addOption(engineOption())
-  .action(async (o: { events: number; seed: number; out?: string; engine?: EngineConfig['type'] }) => {
+  .option('--progress', 'show progress on stderr even when it is not a terminal')
+  .action(async (o: { events: number; seed: number; out?: string; engine?: EngineConfig['type']; progress?: boolean }) => {
+    const progress = progressReporter('seed', { forced: o.progress });
+    const onProgress = (done: number, total: number, step: string): void => progress.step(done, total, `building ${step}`);
     const started = Date.now();
-    const target = chosenEngine({ db: o.out, engine: o.engine });
+    const target = await chosenEngine({ db: o.out, engine: o.engine });
     const elapsed = (): string => ((Date.now() - started) / 1000).toFixed(1);
     const counts = (tables: Record<string, number>): string => Object.entries(tables).map(([t, n]) => `${t}=${n}`).join(' ');
     if (target.type === 'postgres') {
+      const [{ openPostgres }, { seedPostgres }] = await Promise.all([lazy.engines(), lazy.seedPostgres()]);
       const engine = await openPostgres(target);
       try {
-        const summary = await seedPostgres(engine, { events: o.events, seed: o.seed });
+        const summary = await seedPostgres(engine, { events: o.events, seed: o.seed, onProgress });
+        progress.end();
         console.log(`seeded Postgres in ${elapsed()} s: ${counts(summary.tables)}`);
       } finally {
         await engine.close();
@@ -178,16 +216,20 @@ program
       return;
     }
     if (target.type === 'trino') {
+      const [{ openTrino }, { seedTrino }] = await Promise.all([lazy.engines(), lazy.seedTrino()]);
       const engine = await openTrino(target);
       try {
-        const summary = await seedTrino(engine, { events: o.events, seed: o.seed });
+        const summary = await seedTrino(engine, { events: o.events, seed: o.seed, onProgress });
+        progress.end();
         console.log(`seeded Trino in ${elapsed()} s: ${counts(summary.tables)}`);
       } finally {
         await engine.close();
       }
       return;
     }
-    const summary = await seedDemoDatabase(target.path, { events: o.events, seed: o.seed });
+    const { seedDemoDatabase } = await lazy.seedDemo();
+    const summary = await seedDemoDatabase(target.path, { events: o.events, seed: o.seed, onProgress });
+    progress.end();
     console.log(`seeded ${summary.file} in ${elapsed()} s: ${counts(summary.tables)}`);
   });
 
@@ -201,7 +243,16 @@ program
   .option('--watch', 'reload the definitions when metrics/ changes')
   .option('--timeout <ms>', "stop a query after this many milliseconds (default: tally.yml's limits.query_timeout_ms, else 30000)", positive)
   .action(async (o: EngineFlags & { port: number; host: string; watch?: boolean; timeout?: number }) => {
-    const target = chosenEngine(o);
+    const [{ loadConfig }, { Authenticator }, { seedDemoDatabase }, { openEngine }, { ReopeningEngine }, { TallyServer }, { limitsFromConfig }] = await Promise.all([
+      lazy.config(),
+      lazy.authenticate(),
+      lazy.seedDemo(),
+      lazy.engines(),
+      lazy.reopening(),
+      lazy.server(),
+      lazy.limits(),
+    ]);
+    const target = await chosenEngine(o);
     const config = loadConfig(projectDir());
     // Without tally.yml this is the demo: open to anyone who can reach it, and it says so.
     const auth = config.file && config.auth ? Authenticator.fromConfig(config.auth) : undefined;
@@ -239,13 +290,14 @@ program
   .requiredOption('--name <name>', 'who holds the key, e.g. dashboards')
   .option('--roles <roles>', 'roles, comma-separated (from the access policy in metrics/)', list, [])
   .option('--claim <name=value...>', 'a claim for row filters, e.g. --claim country=KR (repeat for more)')
-  .action((o: { name: string; roles: string[]; claim?: string[] }) => {
+  .action(async (o: { name: string; roles: string[]; claim?: string[] }) => {
     const claims: Record<string, string> = {};
     for (const c of o.claim ?? []) {
       const i = c.indexOf('=');
       if (i <= 0) throw new InvalidArgumentError(`--claim ${c}: write name=value`);
       claims[c.slice(0, i)] = c.slice(i + 1);
     }
+    const { createApiKey } = await lazy.authenticate();
     const { key, hash } = createApiKey();
     console.error('The key (shown only now; store it where its holder keeps secrets):');
     console.log(key);
@@ -257,7 +309,8 @@ program
 program
   .command('schema')
   .description('print the GraphQL schema generated from the definitions (schema.graphql is this output)')
-  .action(() => {
+  .action(async () => {
+    const [{ loadProject }, { buildSchema }, { printSchema }] = await Promise.all([lazy.project(), lazy.schema(), lazy.graphql()]);
     const { graph } = loadProject(projectDir());
     process.stdout.write(printSchema(buildSchema(graph)) + '\n');
   });
@@ -271,8 +324,13 @@ program.parseAsync(process.argv).catch((e: unknown) => {
     console.error(`${e.problems.length} problem${e.problems.length === 1 ? '' : 's'} found`);
   } else if (e instanceof TallyError) {
     console.error(`error [${e.code}]: ${e.message}`);
-  } else {
+  } else if (e instanceof Error && typeof (e as NodeJS.ErrnoException).syscall === 'string') {
+    // A file that cannot be read or written: the system's one-line message says which and why.
+    console.error(`error: ${e.message}`);
+  } else if (process.env.TALLY_DEBUG) {
     console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  } else {
+    console.error(`internal error: ${e instanceof Error ? e.message : String(e)} (this is a bug in tally; TALLY_DEBUG=1 prints where it happened)`);
   }
   process.exit(1);
 });

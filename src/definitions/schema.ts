@@ -86,8 +86,31 @@ export const semanticModelSchema = z
     message: 'a semantic model needs exactly one of `table` (a table name) or `sql` (a SELECT)',
   });
 
+/** ISO 4217 codes the runtime can format (Intl), e.g. EUR, USD, KRW. */
+const CURRENCIES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
+
+/**
+ * How a metric's values are shown in tables, CSV (with --formatted) and the catalog: `number`,
+ * `percent` (a ratio 0.461 shown as 46.1%) or a currency (`{ currency: EUR }`). JSON and the API
+ * keep full precision; this is display only.
+ */
+export const metricFormatSchema = z.union([
+  z.enum(['number', 'percent']),
+  z.strictObject({
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'a currency is an ISO 4217 code in capitals, like EUR or USD')
+      .refine((c) => !/^[A-Z]{3}$/.test(c) || CURRENCIES.has(c), { message: 'not an ISO 4217 currency code (EUR, USD, KRW, …)' }),
+  }),
+]);
+export type MetricFormatDef = z.infer<typeof metricFormatSchema>;
+
 const metricBase = {
   name,
+  /** Display format: number, percent, or { currency: EUR }. */
+  format: metricFormatSchema.optional(),
+  /** Digits after the decimal point when displayed (0–10); with format or alone (a number). */
+  decimals: z.number().int().min(0).max(10).optional(),
   description: z.string().optional(),
   owner: z.string().optional(),
   label: z.string().optional(),

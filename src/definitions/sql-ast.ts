@@ -7,9 +7,23 @@
  * the two readers walk without trusting its shape. The PostgreSQL grammar reads every model of
  * the example project and of the MetricFlow reference manifests.
  */
-import sqlParser from 'node-sql-parser';
+import { createRequire } from 'node:module';
+import type { Parser } from 'node-sql-parser';
 
-const parser = new sqlParser.Parser();
+// One grammar's build of node-sql-parser at a time, loaded when first tried: the full build
+// (every grammar) is seven times the size of one and took most of the CLI's start-up to load;
+// most definitions read with the first grammar, so the others are rarely loaded at all.
+const require = createRequire(import.meta.url);
+const parsers = new Map<string, Parser>();
+function parserFor(database: string): Parser {
+  let parser = parsers.get(database);
+  if (!parser) {
+    const build = require(`node-sql-parser/build/${database}.js`) as { Parser: new () => Parser };
+    parser = new build.Parser();
+    parsers.set(database, parser);
+  }
+  return parser;
+}
 /**
  * Grammars tried in order. node-sql-parser has no DuckDB grammar; PostgreSQL's is the closest
  * (`::` casts, `ILIKE`, `FILTER (WHERE …)`), Snowflake's adds DuckDB's `SELECT * EXCLUDE`,
@@ -34,7 +48,7 @@ export function parseSql(text: string): ParsedSql {
   let first: ParsedSql | undefined;
   for (const database of GRAMMARS) {
     try {
-      const ast: unknown = parser.astify(text, { database });
+      const ast: unknown = parserFor(database).astify(text, { database });
       const list = Array.isArray(ast) ? ast : [ast];
       return { ok: true, statements: list.filter(isNode) };
     } catch (err) {

@@ -17,6 +17,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { DEFAULT_SEED, DEFAULT_SEED_EVENTS } from '../defaults.js';
 
 export interface SeedOptions {
   /** Number of rows in `events` (default 1_000_000). Other tables scale with it. */
@@ -28,6 +29,25 @@ export interface SeedOptions {
    * tests and benchmarks can check that. Defaults to DuckDB's own default.
    */
   threads?: number;
+  /**
+   * Called after each generating step: `done` of `total` steps, and the table or helper the
+   * step built (e.g. 'events'). For progress display only; it never changes the data.
+   */
+  onProgress?: (done: number, total: number, step: string) => void;
+}
+
+/** What a generating statement builds: its table or macro name without the staging prefix. */
+export function seedStepName(statement: string): string {
+  const m = /CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP\s+)?(?:TABLE|MACRO)\s+(\w+)/i.exec(statement);
+  return m ? m[1].replace(/^stg_/, '') : 'setup';
+}
+
+/** Runs the generating statements in order, reporting each step to `onProgress`. */
+export async function runSeedSql(connection: DuckDBConnection, statements: string[], onProgress?: SeedOptions['onProgress']): Promise<void> {
+  for (const [i, statement] of statements.entries()) {
+    await connection.run(statement);
+    onProgress?.(i + 1, statements.length, seedStepName(statement));
+  }
 }
 
 export interface SeedSummary {
@@ -37,8 +57,7 @@ export interface SeedSummary {
   tables: Record<string, number>;
 }
 
-export const DEFAULT_SEED_EVENTS = 1_000_000;
-export const DEFAULT_SEED = 42;
+export { DEFAULT_SEED, DEFAULT_SEED_EVENTS };
 
 /** Tables created by {@link seedDemoDatabase}, in creation order. */
 export const DEMO_TABLES = [
@@ -517,9 +536,7 @@ export async function seedDemoDatabase(file: string, options: SeedOptions = {}):
   try {
     const connection = await instance.connect();
     try {
-      for (const statement of buildSeedSql(events, seed)) {
-        await connection.run(statement);
-      }
+      await runSeedSql(connection, buildSeedSql(events, seed), options.onProgress);
       tables = await countRows(connection);
       if (tables.events !== events) {
         throw new Error(`seedDemoDatabase: generated ${tables.events} events instead of ${events}`);

@@ -7,7 +7,7 @@
  */
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Execute, PostgresEngine } from '../engines/postgres.js';
-import { buildSeedSql, DEFAULT_SEED, DEFAULT_SEED_EVENTS, DEMO_TABLES, type SeedOptions } from './demo.js';
+import { buildSeedSql, runSeedSql, DEFAULT_SEED, DEFAULT_SEED_EVENTS, DEMO_TABLES, type SeedOptions } from './demo.js';
 
 const BATCH_ROWS = 20_000;
 
@@ -114,7 +114,7 @@ export async function seedPostgres(engine: PostgresEngine, options: SeedOptions 
   const instance = await DuckDBInstance.create(':memory:', options.threads ? { threads: String(options.threads) } : {});
   const connection = await instance.connect();
   try {
-    for (const statement of buildSeedSql(events, seed)) await connection.run(statement);
+    await runSeedSql(connection, buildSeedSql(events, seed), options.onProgress);
     return { tables: await copyFromDuckDB(connection, engine, DEMO_TABLES) };
   } finally {
     connection.closeSync();

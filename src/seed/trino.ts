@@ -12,7 +12,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { TrinoEngine } from '../engines/trino.js';
 import { trino } from '../sql/dialects/trino.js';
-import { buildSeedSql, DEFAULT_SEED, DEFAULT_SEED_EVENTS, DEMO_TABLES, type SeedOptions } from './demo.js';
+import { buildSeedSql, DEFAULT_SEED, DEFAULT_SEED_EVENTS, DEMO_TABLES, runSeedSql, type SeedOptions } from './demo.js';
 
 /** Characters of VALUES per INSERT statement. */
 const STATEMENT_CHARS = 600_000;
@@ -129,7 +129,7 @@ export async function seedTrino(engine: TrinoEngine, options: SeedOptions = {}):
   const instance = await DuckDBInstance.create(':memory:', options.threads ? { threads: String(options.threads) } : {});
   const connection = await instance.connect();
   try {
-    for (const statement of buildSeedSql(events, seed)) await connection.run(statement);
+    await runSeedSql(connection, buildSeedSql(events, seed), options.onProgress);
     return { tables: await copyFromDuckDBToTrino(connection, engine, DEMO_TABLES) };
   } finally {
     connection.closeSync();

@@ -2,11 +2,11 @@
  * dbt semantic YAML files read as documents that remember where every value came from, so that
  * whatever the importer cannot map is reported as file:line:col.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { LineCounter, parseAllDocuments } from 'yaml';
-import { locateInDocument } from '../../definitions/yaml-source.js';
-import type { DefinitionProblem } from '../../errors.js';
+import { firstSyntaxProblem, locateInDocument } from '../../definitions/yaml-source.js';
+import { type DefinitionProblem, TallyError } from '../../errors.js';
 
 export type { YamlPath } from '../../definitions/yaml-source.js';
 import type { YamlPath } from '../../definitions/yaml-source.js';
@@ -32,7 +32,11 @@ export interface ImportProblem extends DefinitionProblem {
   severity: 'error' | 'warning';
 }
 
+/** The YAML files under a dbt directory; a missing or empty directory is a TallyError saying so. */
 export function listYamlFiles(dir: string): DbtSourceFile[] {
+  const shown = relative(process.cwd(), dir) || dir;
+  if (!existsSync(dir)) throw new TallyError('INVALID_REQUEST', `${shown}: no such directory; give the directory that holds the dbt project's YAML (e.g. models/)`);
+  if (!statSync(dir).isDirectory()) throw new TallyError('INVALID_REQUEST', `${shown} is a file; give the directory that holds the dbt project's YAML (e.g. models/)`);
   const out: DbtSourceFile[] = [];
   const walk = (d: string): void => {
     for (const entry of readdirSync(d).sort()) {
@@ -45,6 +49,7 @@ export function listYamlFiles(dir: string): DbtSourceFile[] {
     }
   };
   walk(dir);
+  if (out.length === 0) throw new TallyError('INVALID_REQUEST', `${shown}: no .yml or .yaml files found (searched every subdirectory)`);
   return out;
 }
 
@@ -55,10 +60,11 @@ export function parseDocuments(file: DbtSourceFile, problems: ImportProblem[]): 
   const out: DbtDocument[] = [];
   list.forEach((doc, index) => {
     if (doc.errors.length > 0) {
-      for (const e of doc.errors) {
-        const pos = lines.linePos(e.pos[0]);
-        problems.push({ file: file.display, line: pos.line, col: pos.col, message: `YAML syntax error: ${e.message.split('\n')[0]}`, severity: 'error' });
-      }
+      // One problem per cause, in words: the first error as js-yaml places it (once per file).
+      if (problems.some((p) => p.file === file.display && p.severity === 'error' && p.message.startsWith('YAML: '))) return;
+      const plain = firstSyntaxProblem(file.display, file.text);
+      const pos = lines.linePos(doc.errors[0].pos[0]);
+      problems.push({ ...(plain ?? { file: file.display, line: pos.line, col: pos.col, message: doc.errors[0].message.split('\n')[0] }), message: `YAML: ${plain?.message ?? doc.errors[0].message.split('\n')[0]}`, severity: 'error' });
       return;
     }
     out.push({ file, index, data: doc.toJS(), locate: (path) => locateInDocument(doc, lines, path) });

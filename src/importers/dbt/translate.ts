@@ -528,8 +528,12 @@ export class Translator {
       if (!isObj(s)) return void sat.report('a time spine configuration is a mapping');
       checkKeys(s, sat, ['location', 'column_name', 'grain']);
       const grain = lower(s.grain);
-      const table = typeof s.location === 'string' ? this.substitute(s.location, sat.sub('location')) : undefined;
-      if (!table || !grain || !TALLY_GRAINS.has(grain)) return void sat.report('a time spine configuration needs location, column_name and a grain');
+      const absent = (['location', 'column_name', 'grain'] as const).filter((k) => typeof s[k] !== 'string' || s[k] === '');
+      if (absent.length) return void sat.report(`a time spine configuration needs ${absent.join(', ')} (it has location, column_name and grain)`);
+      if (!grain || !TALLY_GRAINS.has(grain)) return void sat.sub('grain').report(`'${String(s.grain)}' is not a grain; use one of ${[...TALLY_GRAINS].join(', ')}`);
+      // A $variable without a value is reported by substitute, once.
+      const table = this.substitute(String(s.location), sat.sub('location'));
+      if (!table) return;
       const spine = { table, column: s.column_name, grain };
       this.legacySpines.push({ at: sat, spine, file: at.doc.file.relativePath });
       return spine;
