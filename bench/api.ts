@@ -8,9 +8,11 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { createSchema, createYoga } from 'graphql-yoga';
+import { authSchema } from '../src/access/auth-config.js';
+import { Authenticator, createApiKey } from '../src/access/authenticate.js';
 import { TallyServer } from '../src/api/server.js';
 import type { Engine } from '../src/engines/engine.js';
-import { compileRequest, type Project } from '../src/index.js';
+import { compileRequest, DuckDBEngine, type Project } from '../src/index.js';
 import { median, ms, type Row } from './measure.js';
 
 const DURATION_S = 5;
@@ -58,7 +60,66 @@ async function bareYoga(): Promise<{ url: string; close: () => Promise<void> }> 
   };
 }
 
-export async function apiBenchmarks(project: Project, engine: Engine): Promise<Row[]> {
+/** One request with a key; resolves to its latency in ms (rejects on an error answer). */
+async function timedPost(url: string, body: string, key: string): Promise<number> {
+  const t = performance.now();
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body });
+  const json = (await res.json()) as { errors?: unknown[] };
+  if (json.errors) throw new Error(`benchmark request failed: ${JSON.stringify(json.errors)}`);
+  return performance.now() - t;
+}
+
+/**
+ * A cheap request's latency from one caller while another caller keeps four heavy requests in
+ * flight, with the per-caller share of the engine (3 of 4 slots) and without it (4 of 4): the
+ * fair queue keeps a slot for others.
+ */
+async function fairness(project: Project, db: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  const heavyKey = createApiKey();
+  const cheapKey = createApiKey();
+  const auth = Authenticator.fromConfig(authSchema.parse({ api_keys: [{ name: 'heavy', hash: heavyKey.hash }, { name: 'cheap', hash: cheapKey.hash }] }));
+  const cheap = JSON.stringify({ query: '{ query(metrics: ["new_users"], groupBy: ["user.plan"]) { rows } }' });
+  // Distinct documents, so that no two heavy requests share a run.
+  const heavy = (i: number): string => JSON.stringify({ query: `{ query(metrics: ["dau", "searches"], groupBy: ["metric_time.day", "user.country", "event.event_type"], limit: ${90_000 + i}) { rows } }` });
+  for (const [label, perCaller] of [
+    ['fair share (3 of 4 slots per caller)', 3],
+    ['no per-caller share (4 of 4)', 4],
+  ] as const) {
+    const engine = await DuckDBEngine.open({ path: db, readOnly: true, connections: 4 });
+    const server = new TallyServer({ projectDir: project.dir, engine, auth, cache: false, log: () => {}, limits: { maxConcurrentQueries: 4, maxConcurrentQueriesPerCaller: perCaller } });
+    const url = await server.listen(0, '127.0.0.1');
+    try {
+      const idle: number[] = [];
+      for (let i = 0; i < 10; i++) idle.push(await timedPost(url, cheap, cheapKey.key));
+      const heavyTimes: number[] = [];
+      const loaded: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        let done = 0;
+        const inFlight = [0, 1, 2, 3].map((i) => timedPost(url, heavy(round * 4 + i), heavyKey.key).then((t) => (heavyTimes.push(t), (done += 1))));
+        // Let the heavy requests take their slots, then ask once while all four are in flight.
+        await new Promise((r) => setTimeout(r, 50));
+        if (done === 0) loaded.push(await timedPost(url, cheap, cheapKey.key));
+        await Promise.all(inFlight);
+      }
+      if (label.startsWith('fair')) rows.push({ section: 'api', measure: 'cheap request alone (median)', value: ms(median(idle)), target: '-', met: undefined });
+      rows.push({ section: 'api', measure: `heavy request, four in flight from one caller (median; ${label})`, value: ms(median(heavyTimes)), target: '-', met: undefined });
+      rows.push({
+        section: 'api',
+        measure: `cheap request from another caller while all four are in flight, median of ${loaded.length} (${label})`,
+        value: ms(median(loaded)),
+        target: label.startsWith('fair') ? '< heavy' : '-',
+        met: label.startsWith('fair') ? median(loaded) < median(heavyTimes) : undefined,
+      });
+    } finally {
+      await server.close();
+      await engine.close();
+    }
+  }
+  return rows;
+}
+
+export async function apiBenchmarks(project: Project, engine: Engine, db?: string): Promise<Row[]> {
   const rows: Row[] = [];
   const request = { metrics: ['revenue', 'orders'], groupBy: ['user.plan'] };
   const query = (limit?: number): string =>
@@ -113,5 +174,6 @@ export async function apiBenchmarks(project: Project, engine: Engine): Promise<R
   rows.push({ section: 'api', measure: 'requests/s, bare graphql-yoga answering a constant', value: bareRps.toFixed(0), target: '-', met: undefined });
   rows.push({ section: 'api', measure: 'cached / bare graphql-yoga', value: `${((100 * cachedRps) / bareRps).toFixed(0)}%`, target: '≥ 80%', met: cachedRps >= 0.8 * bareRps });
   rows.push({ section: 'api', measure: 'cached / uncached', value: `${(cachedRps / uncachedRps).toFixed(1)}×`, target: '-', met: undefined });
+  if (db) rows.push(...(await fairness(project, db)));
   return rows;
 }

@@ -94,7 +94,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    if (only.has('api')) for (const row of await apiBenchmarks(project, engine)) report(row);
+    if (only.has('api')) for (const row of await apiBenchmarks(project, engine, db)) report(row);
   } finally {
     await engine.close();
   }

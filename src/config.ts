@@ -8,6 +8,8 @@
  *     url_env: TALLY_PG_URL   # the variable holding postgres://user:password@host:port/db
  *     schema: analytics       # optional search_path
  *   dialect: snowflake        # optional: what `tally compile` writes (default: the engine's)
+ *   server:
+ *     cors_origins: [https://dashboards.example.com]   # pages that may call the API (default: none, same-origin only)
  *
  *   engine:
  *     type: trino
@@ -66,7 +68,16 @@ export interface TallyConfig {
   auth?: AuthConfig;
   /** Limits on requests and answers served by the API. */
   limits?: LimitsConfig;
+  /** Origins (scheme://host[:port]) whose pages may call the API from a browser; none: same-origin only. */
+  corsOrigins?: string[];
 }
+
+const origin = z.union([
+  z.literal('*'),
+  z
+    .string()
+    .regex(/^https?:\/\/[^/\s]+$/, "an origin is scheme://host[:port] with no path, e.g. 'https://dashboards.example.com'"),
+]);
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'name an environment variable (letters, digits and _), not its value');
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, 'a schema name: letters, digits, _ and $');
@@ -94,6 +105,7 @@ const configSchema = z.strictObject({
   dialect: z.enum(DIALECT_NAMES).optional(),
   auth: authSchema.optional(),
   limits: limitsSchema.optional(),
+  server: z.strictObject({ cors_origins: z.array(origin).default([]) }).optional(),
 });
 
 /** Keys that would put a secret (or a whole connection string) in the file. */
@@ -160,7 +172,7 @@ export function parseConfig(display: string, text: string, dir = '.'): TallyConf
   const resolvedAuth: AuthConfig = auth
     ? { ...auth, api_keys_file: auth.api_keys_file && resolve(dir, auth.api_keys_file), jwt: auth.jwt && { ...auth.jwt, jwks_file: auth.jwt.jwks_file && resolve(dir, auth.jwt.jwks_file) } }
     : authSchema.parse({});
-  return { file: display, engine: config, dialect: result.data.dialect ?? config.type, auth: resolvedAuth, limits: result.data.limits };
+  return { file: display, engine: config, dialect: result.data.dialect ?? config.type, auth: resolvedAuth, limits: result.data.limits, ...(result.data.server ? { corsOrigins: result.data.server.cors_origins } : {}) };
 }
 
 function isTrino(data: unknown): boolean {

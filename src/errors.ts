@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'BUSY'
   /** The answer would have more rows than the server's limit. */
   | 'TOO_MANY_ROWS'
+  /** The work a request asks of the engine (e.g. the periods of a time spine) is beyond the server's limit. */
+  | 'TOO_EXPENSIVE'
   /** The request is larger or more complex than the server's limits. */
   | 'REQUEST_TOO_LARGE';
 

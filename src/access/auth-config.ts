@@ -18,8 +18,10 @@
  *       roles_claim: roles              # a string or a list of strings in the token
  *   limits:
  *     max_rows: 100000                  # answers with more rows are refused (TOO_MANY_ROWS)
+ *     max_spine_periods: 1000000        # periods of a generated time spine (TOO_EXPENSIVE), estimated before SQL runs
  *     query_timeout_ms: 30000
- *     max_concurrent_queries: 4         # more wait in a queue…
+ *     max_concurrent_queries: 4         # engine connections; more wait in a fair queue…
+ *     max_concurrent_queries_per_caller: 3   # …where one caller holds at most this many
  *     max_queued_queries: 64            # …and beyond that are refused (BUSY)
  *     max_depth: 10                     # GraphQL document limits
  *     max_aliases: 30
@@ -27,6 +29,8 @@
  *     max_tokens: 3000
  *     max_body_bytes: 262144
  *     max_filter_length: 10000          # characters of a `where` filter
+ *     engine_memory_limit: 2GB          # DuckDB's memory_limit (default 2GB)
+ *     engine_threads: 4                 # DuckDB's threads (default: every core)
  */
 import { z } from 'zod';
 
@@ -66,6 +70,13 @@ export const authSchema = z.strictObject({
 
 export const limitsSchema = z.strictObject({
   max_rows: z.int().min(1).optional(),
+  max_spine_periods: z.int().min(1).optional(),
+  max_concurrent_queries_per_caller: z.int().min(1).max(1000).optional(),
+  engine_memory_limit: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, "a size such as '2GB' or '512MB'")
+    .optional(),
+  engine_threads: z.int().min(1).max(256).optional(),
   query_timeout_ms: z.int().min(1).optional(),
   max_concurrent_queries: z.int().min(1).max(1000).optional(),
   max_queued_queries: z.int().min(0).optional(),

@@ -3,8 +3,7 @@
  * through the same compile-and-run path as the CLI and the library.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
@@ -12,6 +11,8 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { createInMemoryCache, useResponseCache } from '@graphql-yoga/plugin-response-cache';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import type { FSWatcher } from 'chokidar';
+import compression from 'compression';
 import { type Authenticator } from '../access/authenticate.js';
 import { AccessControl, type Caller, TRUSTED_CALLER } from '../access/control.js';
 import { accessPolicyOf } from '../access/policy.js';
@@ -23,7 +24,8 @@ import type { Expression } from '../query/expression.js';
 import type { RequestInput } from '../query/request.js';
 import { answerOf, type QueryResult } from '../run.js';
 import { type CacheOptions, TtlCache } from './cache.js';
-import { DEFAULT_LIMITS, type Limits, QueryGate } from './limits.js';
+import { checkCost, DEFAULT_LIMITS, type Limits, QueryGate } from './limits.js';
+import { createLogger, type Logger, type RequestLog } from './log.js';
 import { serveCatalogAsset } from '../web/assets.js';
 import { type ApiContext, buildSchema } from './schema.js';
 
@@ -44,7 +46,16 @@ export interface ServerOptions {
   limits?: Partial<Limits>;
   /** Answers kept for identical requests; `false` turns this cache off. Default: 60 s, 1000 answers. */
   cache?: CacheOptions | false;
+  /**
+   * Origins (scheme://host[:port]) whose pages may call the API from a browser; none (the
+   * default): only pages served by this server (same-origin). '*' lets any page call it.
+   */
+  corsOrigins?: string[];
+  /** Where log lines go: a pino logger; or `log`, which gets each JSON line; default: stdout at `logLevel`. */
+  logger?: Logger;
   log?: (line: string) => void;
+  /** pino level for the default logger: fatal, error, warn, info (default), debug, trace, silent. */
+  logLevel?: string;
 }
 
 interface Served {
@@ -55,7 +66,13 @@ interface Served {
 
 export class TallyServer {
   private served: Served;
-  private readonly inFlight = new Map<string, Promise<ResultSet>>();
+  private readonly inFlight = new Map<string, SharedRun>();
+  /** Who each HTTP request is from (authenticated before anything else), and what it did, for its log line. */
+  private readonly requests = new WeakMap<Request, { caller?: Caller; gateKey: string; started: number; log: RequestLog }>();
+  /** Every run not yet ended: cancelled on close. */
+  private readonly running = new Set<SharedRun>();
+  /** The last reload's problems; cleared by the next successful reload. */
+  reloadProblem?: string;
   /** Answers by definitions version and request. */
   readonly results?: TtlCache<QueryResult>;
   /** Compiled SQL is kept whatever the answer cache does: it only changes with the definitions. */
@@ -63,22 +80,32 @@ export class TallyServer {
   private watcher?: FSWatcher;
   private http?: Server;
   readonly yoga: YogaServerInstance<Record<string, unknown>, ApiContext>;
-  private readonly log: (line: string) => void;
+  readonly logger: Logger;
   readonly limits: Limits;
   /** Engine queries running at once, and the queue in front of them. */
   readonly gate: QueryGate;
 
   constructor(private readonly options: ServerOptions) {
-    this.log = options.log ?? ((line) => console.log(line));
+    this.logger = options.logger ?? createLogger({ level: options.logLevel, write: options.log });
     this.limits = { ...DEFAULT_LIMITS, ...options.limits, ...(options.timeoutMs !== undefined ? { queryTimeoutMs: options.timeoutMs } : {}) };
-    this.gate = new QueryGate(this.limits.maxConcurrentQueries, this.limits.maxQueuedQueries);
+    this.gate = new QueryGate(this.limits.maxConcurrentQueries, this.limits.maxQueuedQueries, this.limits.maxConcurrentQueriesPerCaller);
+    const origins = options.corsOrigins ?? [];
     const cache = options.cache ?? { ttlMs: 60_000, maxEntries: 1000 };
     if (cache) this.results = new TtlCache(cache);
     this.served = this.load();
     this.yoga = createYoga<Record<string, unknown>, ApiContext>({
       schema: () => this.served.schema,
-      context: async ({ request }) => this.context(await this.authenticate(request)),
-      plugins: [this.armor(), variableNesting(MAX_VARIABLE_NESTING), errorCodes(), ...(cache ? [this.responseCache(cache)] : [])],
+      context: async ({ request }) => this.context(request, await this.callerOf(request)),
+      // Authentication comes first, before the response cache, parsing and validation: a request
+      // without valid credentials learns nothing, not even whether its document is valid.
+      plugins: [this.authenticateFirst(), this.requestLog(), this.armor(), checkVariables(MAX_VARIABLE_NESTING), errorCodes(), ...(cache ? [this.responseCache(cache)] : [])],
+      // Browsers let other sites' pages read answers only from the origins listed (none by default).
+      cors: (request) => {
+        const origin = request.headers.get('origin');
+        if (!origin) return false;
+        if (origins.includes('*')) return { origin: '*', credentials: false };
+        return origins.includes(origin) ? { origin: [origin], credentials: true } : false;
+      },
       renderGraphiQL,
       graphiql: { title: 'Tally', defaultQuery: DEFAULT_QUERY },
       landingPage: false,
@@ -93,7 +120,7 @@ export class TallyServer {
           }
           if (error instanceof GraphQLError && !error.originalError) return error;
           if (error instanceof GraphQLError && error.originalError instanceof GraphQLError) return error;
-          this.log(`internal error: ${original instanceof Error ? (original.stack ?? original.message) : String(original)}`);
+          this.logger.error({ err: original }, 'internal error');
           return new GraphQLError(message, { extensions: { code: 'INTERNAL_ERROR' } });
         },
       },
@@ -110,8 +137,10 @@ export class TallyServer {
     return { project, schema: buildSchema(project.graph), access: new AccessControl(project.graph, accessPolicyOf(project.graph).policy) };
   }
 
-  /** The caller of a request; UNAUTHENTICATED (HTTP 401) without valid credentials where they are required. */
-  private async authenticate(request: Request): Promise<Caller> {
+  /** The caller of a request, authenticated by authenticateFirst (or now, for a request it did not see). */
+  private async callerOf(request: Request): Promise<Caller> {
+    const known = this.requests.get(request)?.caller;
+    if (known) return known;
     const auth = this.options.auth;
     if (!auth) return TRUSTED_CALLER;
     try {
@@ -122,6 +151,77 @@ export class TallyServer {
       }
       throw e;
     }
+  }
+
+  /**
+   * Every request is authenticated before anything else looks at it (the response cache, the
+   * parser, validation); one without valid credentials gets 401 UNAUTHENTICATED and nothing more.
+   * GraphiQL's page itself (a GET for HTML) is public; the requests it sends are not.
+   */
+  private authenticateFirst(): Plugin {
+    return {
+      onRequest: async ({ request, serverContext, endResponse, fetchAPI }) => {
+        const requestId = randomUUID();
+        const address = (serverContext as { req?: IncomingMessage }).req?.socket.remoteAddress ?? 'local';
+        const entry = { gateKey: `address:${address}`, started: performance.now(), caller: undefined as Caller | undefined, log: { requestId, metrics: [], rows: 0, engineMs: 0, cacheHit: false, statements: 0 } as RequestLog };
+        this.requests.set(request, entry);
+        // GraphiQL's page (a GET for HTML without a document) needs no credentials.
+        if (request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html') && !new URL(request.url).searchParams.has('query')) return;
+        const auth = this.options.auth;
+        if (!auth) {
+          entry.caller = TRUSTED_CALLER;
+          entry.log.caller = 'open';
+          return;
+        }
+        try {
+          const caller = await auth.authenticate(request.headers);
+          entry.caller = caller;
+          entry.log.caller = caller.id;
+          // Callers without a name of their own share the engine by address.
+          if (caller.via !== 'anonymous') entry.gateKey = `${caller.via}:${caller.id}`;
+        } catch (e) {
+          if (!(e instanceof TallyError)) throw e;
+          entry.log.error = e.code;
+          endResponse(
+            new fetchAPI.Response(JSON.stringify({ errors: [{ message: e.message, extensions: { code: e.code } }] }), {
+              status: 401,
+              headers: { 'content-type': 'application/json; charset=utf-8', 'www-authenticate': 'Bearer', 'x-request-id': requestId },
+            }),
+          );
+        }
+      },
+    };
+  }
+
+  /** One structured line per request, when its response is ready (see RequestLog). */
+  private requestLog(): Plugin {
+    return {
+      onResultProcess: ({ request, result }) => {
+        const entry = this.requests.get(request);
+        for (const r of Array.isArray(result) ? result : [result]) {
+          const extensions = (r as { extensions?: Record<string, unknown> } | undefined)?.extensions;
+          const meta = extensions?.responseCache as { hit?: boolean } | undefined;
+          if (extensions && meta) {
+            if (meta.hit && entry) entry.log.cacheHit = true;
+            delete extensions.responseCache;
+            if (Object.keys(extensions).length === 0) delete (r as { extensions?: unknown }).extensions;
+          }
+          const code = ((r as { errors?: readonly GraphQLError[] } | undefined)?.errors?.[0]?.extensions as { code?: unknown } | undefined)?.code;
+          if (entry && typeof code === 'string' && !entry.log.error) entry.log.error = code;
+        }
+      },
+      onResponse: ({ request, response }) => {
+        const entry = this.requests.get(request);
+        if (!entry) return;
+        response.headers.set('x-request-id', entry.log.requestId);
+        if (request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html')) return;
+        const log: RequestLog = { ...entry.log, status: response.status, totalMs: Math.round(performance.now() - entry.started) };
+        log.engineMs = Math.round(log.engineMs);
+        if (log.statements === 0 && !log.error && log.metrics.length > 0) log.cacheHit = true;
+        if (log.engineError) this.logger.warn(log, 'request');
+        else this.logger.info(log, 'request');
+      },
+    };
   }
 
   /**
@@ -145,7 +245,8 @@ export class TallyServer {
           : createHash('sha256')
               .update([this.served.project.version, sessionId ?? '', operationName ?? '', documentString, JSON.stringify(variableValues ?? {})].join('\0'))
               .digest('hex'),
-      includeExtensionMetadata: false,
+      // Read (and removed) by requestLog, which logs whether the response was a cache hit.
+      includeExtensionMetadata: true,
       // The plugin would add `id` to selections to track entities; here a selected field is a
       // group-by, so the document must stay exactly as the client wrote it.
       idFields: [],
@@ -169,14 +270,22 @@ export class TallyServer {
     }) as Plugin;
   }
 
-  private context(caller: Caller): ApiContext {
+  private context(httpRequest: Request, caller: Caller): ApiContext {
     const { project, access } = this.served;
+    const entry = this.requests.get(httpRequest);
+    const log = entry?.log;
+    const gateKey = entry?.gateKey ?? caller.id;
+    // A client that goes away cancels its statements (the server's shutdown cancels every run).
+    const signal = httpRequest.signal;
     return {
       visibleMetrics: () => access.visibleMetrics(caller),
       run: async (input, filters): Promise<QueryResult> => {
         if (input.where !== undefined && input.where.length > this.limits.maxFilterLength) {
           throw new TallyError('REQUEST_TOO_LARGE', `the filter is ${input.where.length} characters long, more than the ${this.limits.maxFilterLength} this server accepts; shorten it`);
         }
+        refuseNul(input);
+        refuseNul(filters, 'the filter');
+        log?.metrics.push(...(input.metrics ?? []).filter((m) => !log.metrics.includes(m)));
         // What the caller may see: FORBIDDEN, or the row filters every metric leaf is compiled with.
         const rowFilters = access.authorize(caller, input, filters);
         // One row more than the limit is read, so that an answer over the limit is known as such.
@@ -186,9 +295,26 @@ export class TallyServer {
         // answer computed by older definitions, or for a caller who sees other rows, is never served.
         const key = `${project.version}\0${JSON.stringify(request)}\0${JSON.stringify(filters)}\0${JSON.stringify(rowFilters)}`;
         const answered = this.results?.get(key);
-        if (answered) return answered;
+        if (answered) {
+          if (log) log.rows += answered.rows.length;
+          return answered;
+        }
         const compiled = this.compile(key, project, request, filters, rowFilters);
-        const result = await this.execute(project.version, compiled.sql);
+        // What the answer and the work would be, from the plan alone: refused before any SQL runs.
+        checkCost(compiled.plan, compiled.statement, this.limits);
+        const started = performance.now();
+        let result: ResultSet;
+        try {
+          result = await this.execute(project.version, compiled.sql, gateKey, signal);
+        } catch (e) {
+          throw this.engineFault(e, log);
+        } finally {
+          if (log) {
+            log.engineMs += performance.now() - started;
+            log.statements += 1;
+          }
+        }
+        if (log) log.rows += Math.min(result.rows.length, maxRows);
         if (result.rows.length > maxRows) {
           throw new TallyError('TOO_MANY_ROWS', `the answer has more than ${maxRows} rows, the most this server returns; narrow it with a filter, a shorter time range, a coarser grain or a limit`);
         }
@@ -217,15 +343,64 @@ export class TallyServer {
     return compiled;
   }
 
-  /** Identical requests that arrive while one is running share its run: the SQL runs once. */
-  private execute(version: string, sql: string): Promise<ResultSet> {
+  /**
+   * Identical requests that arrive while one is running share its run: the SQL runs once, and is
+   * cancelled only when every request sharing it has gone (or the server shuts down).
+   */
+  private execute(version: string, sql: string, caller: string, signal: AbortSignal): Promise<ResultSet> {
     const key = `${version}\0${sql}`;
-    const running = this.inFlight.get(key);
-    if (running) return running;
-    const timeoutMs = this.limits.queryTimeoutMs;
-    const promise = this.gate.run(() => this.options.engine.query(sql, { timeoutMs }), timeoutMs).finally(() => this.inFlight.delete(key));
-    this.inFlight.set(key, promise);
-    return promise;
+    let run = this.inFlight.get(key);
+    if (!run) {
+      const controller = new AbortController();
+      const timeoutMs = this.limits.queryTimeoutMs;
+      const created: SharedRun = {
+        controller,
+        waiting: 0,
+        promise: this.gate
+          .run(() => this.options.engine.query(sql, { timeoutMs, signal: controller.signal }), { waitMs: timeoutMs, caller, signal: controller.signal })
+          .finally(() => {
+            if (this.inFlight.get(key) === created) this.inFlight.delete(key);
+          }),
+      };
+      run = created;
+      this.inFlight.set(key, run);
+      this.running.add(created);
+      void created.promise.then(
+        () => this.running.delete(created),
+        () => this.running.delete(created),
+      );
+    }
+    const shared = run;
+    shared.waiting += 1;
+    const onAbort = (): void => {
+      shared.waiting -= 1;
+      if (shared.waiting === 0) {
+        // Nobody waits for it any more: a later identical request starts afresh.
+        if (this.inFlight.get(key) === shared) this.inFlight.delete(key);
+        shared.controller.abort();
+      }
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    return shared.promise.finally(() => signal.removeEventListener('abort', onAbort));
+  }
+
+  /**
+   * An engine failure as the caller sees it: the code and a message of Tally's own. The engine's
+   * text can hold data the caller may not see; it goes to the request's log line only.
+   */
+  private engineFault(e: unknown, log: RequestLog | undefined): unknown {
+    if (!(e instanceof TallyError) || (e.code !== 'ENGINE_ERROR' && e.code !== 'ENGINE_UNAVAILABLE')) return e;
+    const detail = (e as TallyError & { detail?: unknown }).detail;
+    const cause = (e as { cause?: unknown }).cause;
+    const engineText = [typeof detail === 'string' ? detail : undefined, e.message, cause instanceof Error ? cause.message : undefined].filter(Boolean).join(' | ');
+    if (log) log.engineError = engineText;
+    else this.logger.warn({ engineError: engineText }, 'engine error');
+    // An error that already separates its own message from the engine's detail keeps its message.
+    if (typeof detail === 'string') return e;
+    return e.code === 'ENGINE_UNAVAILABLE'
+      ? new TallyError('ENGINE_UNAVAILABLE', 'the database cannot be read right now; retry shortly')
+      : new TallyError('ENGINE_ERROR', `the engine could not run this query (request ${log?.requestId ?? 'unknown'} in the server log has the details); check the filter's values against the dimensions' types`);
   }
 
   reload(): boolean {
@@ -235,38 +410,69 @@ export class TallyServer {
         this.served = next;
         this.results?.clear();
         this.compiled.clear();
-        this.log(`definitions reloaded: version ${next.project.version}`);
+        this.logger.info({ version: next.project.version }, `definitions reloaded: version ${next.project.version}`);
+      } else if (this.reloadProblem) {
+        this.logger.info({ version: next.project.version }, `definitions fixed: serving version ${next.project.version}`);
       }
+      this.reloadProblem = undefined;
       return true;
     } catch (e) {
       const detail = e instanceof DefinitionError ? e.problems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.message}`).join('\n') : (e as Error).message;
-      this.log(`definitions not reloaded, still serving version ${this.served.project.version}:\n${detail}`);
+      this.reloadProblem = detail;
+      this.logger.error({ problems: detail }, `definitions not reloaded, still serving version ${this.served.project.version}:\n${detail}`);
       return false;
     }
   }
 
+  /** Saves seen so far by --watch (each one reloads, after 100 ms of quiet). */
+  watchEvents = 0;
+  /** Resolves once the watcher is watching. */
+  watching?: Promise<void>;
+
+  /**
+   * Watches metrics/ with chokidar, which follows files that editors save atomically (a temporary
+   * file renamed over the original): every save is seen, not only the first.
+   */
   private startWatching(): void {
     let timer: NodeJS.Timeout | undefined;
-    this.watcher = watch(join(this.options.projectDir, 'metrics'), { recursive: true }, () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => this.reload(), 100);
+    // Loaded only with --watch.
+    this.watching = import('chokidar').then(({ default: chokidar }) => {
+      const watcher = chokidar.watch(join(this.options.projectDir, 'metrics'), { ignoreInitial: true, atomic: true });
+      this.watcher = watcher;
+      watcher.on('all', (_event, path) => {
+        if (!/\.ya?ml$/.test(path)) return;
+        this.watchEvents += 1;
+        clearTimeout(timer);
+        timer = setTimeout(() => this.reload(), 100);
+      });
+      watcher.on('error', (e) => this.logger.error({ err: e }, 'watching metrics/ failed'));
+      return new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
     });
   }
 
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    if (serveCatalogAsset(req, res)) return;
+    const refusal = bodyRefusal(req, this.limits.maxBodyBytes);
+    if (refusal) {
+      res.writeHead(refusal.status, { 'content-type': 'application/json', connection: 'close' });
+      res.end(JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: 'REQUEST_TOO_LARGE' } }] }));
+      req.resume();
+      return;
+    }
+    void this.yoga(req, res);
+  }
+
   async listen(port: number, host: string): Promise<string> {
+    // Answers and pages are compressed (gzip, deflate or brotli, as the client accepts) past 1 KB:
+    // GraphiQL alone is megabytes.
+    const compress = compression({ threshold: 1024 });
     // The catalog page at / (and its assets) beside the API; everything else is GraphQL's.
     const http = createServer((req, res) => {
-      if (serveCatalogAsset(req, res)) return;
-      const refusal = bodyRefusal(req, this.limits.maxBodyBytes);
-      if (refusal) {
-        res.writeHead(refusal.status, { 'content-type': 'application/json', connection: 'close' });
-        res.end(JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: 'REQUEST_TOO_LARGE' } }] }));
-        req.resume();
-        return;
-      }
-      void this.yoga(req, res);
+      compress(req as Parameters<typeof compress>[0], res as Parameters<typeof compress>[1], () => this.handle(req, res));
     });
     this.http = http;
+    // Edits made once the server answers are seen by --watch.
+    await this.watching;
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
       http.listen(port, host, () => resolve());
@@ -275,8 +481,11 @@ export class TallyServer {
     return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}/graphql`;
   }
 
+  /** Stops serving: cancels every running and waiting statement, closes connections and the watcher. */
   async close(): Promise<void> {
-    this.watcher?.close();
+    for (const run of this.running) run.controller.abort();
+    await this.watching?.catch(() => undefined);
+    await this.watcher?.close();
     const http = this.http;
     if (http) {
       http.closeAllConnections();
@@ -288,15 +497,64 @@ export class TallyServer {
 /** Variables nest at most this deep: GraphQL's own limits count the document, not its variables. */
 const MAX_VARIABLE_NESTING = 64;
 
-/** Refuses variables nested deeper than `max` (they would exhaust the stack while being coerced). */
-function variableNesting(max: number): Plugin {
+/** One engine statement and the requests waiting for it. */
+interface SharedRun {
+  promise: Promise<ResultSet>;
+  controller: AbortController;
+  waiting: number;
+}
+
+/**
+ * Refuses variables nested deeper than `max` (they would exhaust the stack while being coerced),
+ * and numbers that JSON cannot carry exactly: an integer beyond 2^53 has already lost digits
+ * when it arrives (9007199254740993 reads as …992) and 1e400 reads as Infinity. Such values must
+ * be sent as strings (ID and Decimal accept them).
+ */
+function checkVariables(max: number): Plugin {
   return {
     onParams({ params, setResult }) {
       if (nestingOf(params.variables, max) > max) {
         setResult({ errors: [new GraphQLError(`the variables are nested more than ${max} deep; flatten the filter (use in: [...] instead of nested or)`, { extensions: { code: 'REQUEST_TOO_LARGE' } })] });
+        return;
+      }
+      const inexact = inexactNumber(params.variables);
+      if (inexact !== undefined) {
+        setResult({
+          errors: [
+            new GraphQLError(`the variable value ${inexact} is not an exact JSON number (integers beyond 2^53 lose digits in JSON); send it as a string, e.g. "12345678901234567890"`, {
+              extensions: { code: 'INVALID_REQUEST' },
+            }),
+          ],
+        });
       }
     },
   };
+}
+
+/** The first number in a JSON value that is not exact: infinite, or an integer beyond 2^53. */
+function inexactNumber(value: unknown): string | undefined {
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === 'number' && (!Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v)))) return String(v);
+    if (v && typeof v === 'object') stack.push(...Object.values(v));
+  }
+  return undefined;
+}
+
+/**
+ * Refuses a NUL character in any text of a request: SQL engines end a statement's text at it
+ * (DuckDB) or refuse it, so it never reaches them.
+ */
+export function refuseNul(value: unknown, where = 'the request'): void {
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === 'string' && v.includes('\0')) {
+      throw new TallyError('INVALID_REQUEST', `${where} holds a NUL character (\\u0000), which no text in Tally may contain; remove it`);
+    }
+    if (v && typeof v === 'object') stack.push(...Object.values(v));
+  }
 }
 
 /** How deep a JSON value nests, counted without recursion, stopping past `max`. */

@@ -24,6 +24,8 @@ export interface FilterInput {
 const ref = (text: string): Expression => ({ kind: 'ref', ref: text, position: 0 });
 const str = (value: string): Expression => ({ kind: 'literal', literal: { kind: 'string', value } });
 
+const INT64_MAX = 9223372036854775807n;
+
 /** and / or / not nest at most this deep in a typed filter. */
 const MAX_NESTING = 32;
 
@@ -62,7 +64,12 @@ function conditions(reference: string, type: 'categorical' | 'time' | 'key', con
   const value = (v: unknown): Expression => {
     const text = String(v);
     if (type === 'time') parseTime(text, `a filter on ${reference}`);
-    if (type === 'key' && /^-?\d+$/.test(text)) return { kind: 'literal', literal: { kind: 'number', text } };
+    if (type === 'key' && /^-?\d+$/.test(text)) {
+      // Integer keys are BIGINT: a literal beyond it would fail in the engine, not here.
+      const n = BigInt(text);
+      if (n > INT64_MAX || n < -INT64_MAX - 1n) throw new TallyError('INVALID_FILTER', `the key ${text.length > 30 ? `${text.slice(0, 30)}…` : text} on ${reference} is beyond the 64-bit integers keys are; no row has it, so remove the condition`);
+      return { kind: 'literal', literal: { kind: 'number', text } };
+    }
     return str(text);
   };
   const out: Expression[] = [];

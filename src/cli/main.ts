@@ -27,6 +27,7 @@ const lazy = {
   seedTrino: () => import('../seed/trino.js'),
   server: () => import('../api/server.js'),
   limits: () => import('../api/limits.js'),
+  log: () => import('../api/log.js'),
   schema: () => import('../api/schema.js'),
   graphql: () => import('graphql'),
   authenticate: () => import('../access/authenticate.js'),
@@ -242,8 +243,9 @@ program
   .addOption(engineOption())
   .option('--watch', 'reload the definitions when metrics/ changes')
   .option('--timeout <ms>', "stop a query after this many milliseconds (default: tally.yml's limits.query_timeout_ms, else 30000)", positive)
-  .action(async (o: EngineFlags & { port: number; host: string; watch?: boolean; timeout?: number }) => {
-    const [{ loadConfig }, { Authenticator }, { seedDemoDatabase }, { openEngine }, { ReopeningEngine }, { TallyServer }, { limitsFromConfig }] = await Promise.all([
+  .addOption(new Option('--log-level <level>', 'least severe log lines written (JSON lines; readable when stdout is a terminal)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+  .action(async (o: EngineFlags & { port: number; host: string; watch?: boolean; timeout?: number; logLevel: string }) => {
+    const [{ loadConfig }, { Authenticator }, { seedDemoDatabase }, { openEngine }, { ReopeningEngine }, { TallyServer }, { DEFAULT_LIMITS, engineLimitsFromConfig, limitsFromConfig }, { createLogger }] = await Promise.all([
       lazy.config(),
       lazy.authenticate(),
       lazy.seedDemo(),
@@ -251,35 +253,51 @@ program
       lazy.reopening(),
       lazy.server(),
       lazy.limits(),
+      lazy.log(),
     ]);
+    const logger = createLogger({ level: o.logLevel });
     const target = await chosenEngine(o);
     const config = loadConfig(projectDir());
     // Without tally.yml this is the demo: open to anyone who can reach it, and it says so.
     const auth = config.file && config.auth ? Authenticator.fromConfig(config.auth) : undefined;
     if (target.type === 'duckdb' && !existsSync(target.path) && resolve(target.path) === resolve(DEFAULT_DB)) {
-      console.log(`creating the demo data in ${target.path} (first run only)…`);
+      logger.info(`creating the demo data in ${target.path} (first run only)…`);
       const summary = await seedDemoDatabase(target.path, {});
-      console.log(`seeded ${Object.entries(summary.tables).map(([t, n]) => `${t}=${n}`).join(' ')}`);
+      logger.info({ tables: summary.tables }, `seeded ${Object.entries(summary.tables).map(([t, n]) => `${t}=${n}`).join(' ')}`);
     }
-    // DuckDB is opened again after a failure (a file that became unreadable); Postgres's pool reconnects.
-    const engine = target.type === 'duckdb' ? await ReopeningEngine.open(() => openEngine(target)) : await openEngine(target);
-    const server = new TallyServer({ projectDir: projectDir(), engine, watch: o.watch, timeoutMs: o.timeout, auth, limits: limitsFromConfig(config.limits) });
+    const limits = limitsFromConfig(config.limits);
+    // One DuckDB connection per engine slot, so that concurrent callers run in parallel.
+    const connections = limits.maxConcurrentQueries ?? DEFAULT_LIMITS.maxConcurrentQueries;
+    const engineLimits = engineLimitsFromConfig(config.limits);
+    // DuckDB is opened again after a failure (a file that became unreadable) and when its file is
+    // replaced (tally seed renames a new one into place); Postgres's pool reconnects.
+    const engine =
+      target.type === 'duckdb'
+        ? await ReopeningEngine.open(() => openEngine(target, { connections, ...engineLimits }), { file: target.path })
+        : await openEngine(target);
+    const server = new TallyServer({ projectDir: projectDir(), engine, watch: o.watch, timeoutMs: o.timeout, auth, limits, logger, corsOrigins: config.corsOrigins });
     const url = await server.listen(o.port, o.host);
     const { graph, version } = server.project;
-    console.log(`Tally serves ${graph.metrics.size} metrics (definitions ${version}) at ${url}`);
-    console.log(`Metric catalog: ${url.replace(/graphql$/, '')}`);
-    console.log(
+    logger.info({ url, version, metrics: graph.metrics.size }, `Tally serves ${graph.metrics.size} metrics (definitions ${version}) at ${url}`);
+    logger.info(`Metric catalog: ${url.replace(/graphql$/, '')}`);
+    logger.info(
       auth
         ? `Open the API in a browser for GraphiQL. ${auth.describe()}`
         : 'Open the API in a browser for GraphiQL. No tally.yml, so no authentication: anyone who can reach this address may query every metric (access policies are not applied). Add an auth section to tally.yml to require API keys or tokens.',
     );
-    const stop = async (): Promise<void> => {
+    // Stopping cancels running statements (the server's close interrupts them) and exits within
+    // seconds even if something hangs.
+    const stop = async (signal: string): Promise<void> => {
+      logger.info(`${signal}: stopping`);
+      setTimeout(() => process.exit(0), 5_000).unref();
       await server.close();
       await engine.close();
+      logger.info('stopped: every statement cancelled, the database closed');
+      logger.flush();
       process.exit(0);
     };
-    process.once('SIGINT', () => void stop());
-    process.once('SIGTERM', () => void stop());
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.once('SIGTERM', () => void stop('SIGTERM'));
   });
 
 program

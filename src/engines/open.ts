@@ -10,12 +10,17 @@ export interface OpenOptions {
   /** DuckDB: open read-only and refuse a missing file (querying); false to create or write (seeding). */
   readOnly?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** DuckDB: connections on the instance (statements that may run at once; default 1). */
+  connections?: number;
+  /** DuckDB: memory_limit such as '2GB', and threads. */
+  memoryLimit?: string;
+  threads?: number;
 }
 
 export async function openEngine(config: EngineConfig, options: OpenOptions = {}): Promise<Engine> {
   if (config.type === 'duckdb') {
     const readOnly = options.readOnly ?? true;
-    return DuckDBEngine.open({ path: config.path, readOnly, mustExist: readOnly });
+    return DuckDBEngine.open({ path: config.path, readOnly, mustExist: readOnly, connections: options.connections, memoryLimit: options.memoryLimit, threads: options.threads });
   }
   if (config.type === 'trino') return openTrino(config, options.env ?? process.env);
   return openPostgres(config, options.env ?? process.env);

@@ -186,7 +186,7 @@ describe('tally.yml and tally key', () => {
     expect(entry).toMatchObject({ name: 'ci', roles: ['analyst'], claims: { country: 'KR' } });
   });
 
-  it('`tally serve` with tally.yml requires a key and says so; without tally.yml it says it is open', async () => {
+  it('`tally serve` with tally.yml requires a key and says so; without tally.yml it says it is open', { timeout: 90_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tally-serve-'));
     cpSync(join(h.dir, 'metrics'), join(dir, 'metrics'), { recursive: true });
     const { key, hash } = createApiKey();
@@ -197,7 +197,7 @@ describe('tally.yml and tally key', () => {
       let output = '';
       child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
       child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-      for (let i = 0; i < 200 && !/Open the API/.test(output); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 600 && !/Open the API/.test(output); i++) await new Promise((r) => setTimeout(r, 50));
       const url = /at (http:\/\/\S+\/graphql)/.exec(output)?.[1] ?? '';
       return { url, output, stop: () => child.kill('SIGTERM') };
     };

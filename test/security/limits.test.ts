@@ -84,7 +84,7 @@ describe('answer size', () => {
 
 describe('concurrent engine queries', () => {
   it('runs at most the cap at once, queues a few more, and refuses the rest with BUSY', async () => {
-    delayMs = 300;
+    delayMs = 1_000;
     try {
       // Distinct requests (no shared runs): 2 run, 3 wait, the other 5 are refused at once.
       const answers = await Promise.all(
