@@ -376,15 +376,17 @@ describe('CLI on Trino: tally seed, tally query and tally serve agree with DuckD
       const api = await new Promise<string>((resolve, reject) => {
         let out = '';
         const timer = setTimeout(() => reject(new Error(`tally serve did not start:\n${out}`)), 60_000);
-        child.stdout.on('data', (chunk: Buffer) => {
+        // The start-up line, as text or as a JSON log record: "Tally serves … at http://…/graphql".
+        const read = (chunk: Buffer): void => {
           out += chunk.toString();
-          const m = /at (http:\/\/\S+)/.exec(out);
+          const m = /serves .* at (http:\/\/[^\s"]+\/graphql)/.exec(out);
           if (m) {
             clearTimeout(timer);
             resolve(m[1]);
           }
-        });
-        child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+        };
+        child.stdout.on('data', read);
+        child.stderr.on('data', read);
         child.on('exit', () => reject(new Error(`tally serve exited:\n${out}`)));
       });
       const response = await fetch(api, {
