@@ -336,6 +336,23 @@ describe('dialect selection', () => {
     expect(() => dialectByName('snowflak')).toThrow(/Did you mean 'snowflake'.*duckdb, postgres, bigquery, snowflake, trino, redshift/);
   });
 
+  it('every dialect writes a total order: NULLs last in both directions, then the group-by keys', () => {
+    const quarter: Record<DialectName, string> = {
+      duckdb: '"metric_time.quarter"',
+      postgres: '"metric_time.quarter"',
+      snowflake: '"metric_time.quarter"',
+      trino: '"metric_time.quarter"',
+      redshift: '"metric_time.quarter"',
+      bigquery: '`metric_time__quarter`',
+    };
+    const multi = CASES.find((c) => c.name === 'multi_metric');
+    if (!multi) throw new Error('the multi_metric case is gone');
+    for (const dialect of DIALECT_NAMES) {
+      const revenue = dialect === 'bigquery' ? '`revenue`' : '"revenue"';
+      expect(compile(multi, dialect), dialect).toContain(`\nORDER BY ${revenue} DESC NULLS LAST, ${quarter[dialect]} NULLS LAST\nLIMIT 10`);
+    }
+  });
+
   it('every golden file belongs to a case', () => {
     for (const dialect of DIALECT_NAMES) {
       const dir = join(GOLDEN, dialect);

@@ -63,11 +63,12 @@ const PAID = "o.status IN ('paid', 'shipped')";
  * with rows) to the last day with rows; only days whose window holds rows appear.
  * `from`/`toExclusive` are local wall-clock bounds; `where` filters event rows (aliases e, u).
  */
-function windowDaily(o: { window: number; name: string; zone?: Zone; where?: string; keys?: string[]; from?: string; toExclusive?: string }): string {
+function windowDaily(o: { window: number | 'month'; name: string; zone?: Zone; where?: string; keys?: string[]; from?: string; toExclusive?: string }): string {
   const zone = o.zone ?? 'UTC';
   const lt = localTime('e.occurred_at', zone);
   const conds = [o.where ?? 'TRUE'];
-  if (o.from) conds.push(`${lt} >= TIMESTAMP '${o.from}' - INTERVAL ${o.window - 1} DAY`);
+  const month = o.window === 'month';
+  if (o.from) conds.push(month ? `${lt} >= TIMESTAMP '${o.from}' + INTERVAL 1 DAY - INTERVAL 1 MONTH` : `${lt} >= TIMESTAMP '${o.from}' - INTERVAL ${Number(o.window) - 1} DAY`);
   if (o.toExclusive) conds.push(`${lt} < TIMESTAMP '${o.toExclusive}'`);
   const keys = o.keys ?? [];
   const keyOut = keys.map((_, i) => `, k${i}`).join('');
@@ -77,14 +78,16 @@ function windowDaily(o: { window: number; name: string; zone?: Zone; where?: str
       FROM events AS e LEFT JOIN users AS u ON u.user_id = e.user_id
       WHERE ${conds.join(' AND ')}
     ), bounds AS (
-      -- Periods end at the last day with data, even when that is after the range.
+      -- Periods are the range's; without one, from the first day with data to the last day whose window holds data.
       SELECT ${o.from ? `DATE '${o.from}'` : 'MIN(day)'} AS lo,
-        ${o.toExclusive ? `LEAST(CAST(DATE '${o.toExclusive}' - INTERVAL 1 DAY AS DATE), (
-          SELECT MAX(CAST(${lt} AS DATE)) FROM events AS e LEFT JOIN users AS u ON u.user_id = e.user_id
-          WHERE ${conds.filter((c) => !c.includes(`< TIMESTAMP '${o.toExclusive}'`)).join(' AND ')}))` : 'MAX(day)'} AS hi
+        ${o.toExclusive ? `CAST(DATE '${o.toExclusive}' - INTERVAL 1 DAY AS DATE)` : month ? 'CAST(MAX(day) + INTERVAL 1 MONTH AS DATE) - 1' : `MAX(day) + ${Number(o.window) - 1}`} AS hi
       FROM rows
     ), cover AS (
-      SELECT day + CAST(k AS INTEGER) AS d, user_id${keyOut} FROM rows, range(0, ${o.window}) AS r(k)
+      ${month
+        ? // Calendar month: day p's window holds the days from (p + 1 day) - 1 month to p.
+          `SELECT CAST(g AS DATE) AS d, user_id${keyOut} FROM bounds, generate_series(CAST(lo AS TIMESTAMP), CAST(hi AS TIMESTAMP), INTERVAL 1 DAY) AS s(g)
+           JOIN rows ON rows.day <= CAST(g AS DATE) AND rows.day >= CAST(g + INTERVAL 1 DAY - INTERVAL 1 MONTH AS DATE)`
+        : `SELECT day + CAST(k AS INTEGER) AS d, user_id${keyOut} FROM rows, range(0, ${o.window}) AS r(k)`}
     )
     SELECT d${keyOut}, COUNT(DISTINCT user_id) AS ${o.name}
     FROM cover, bounds
@@ -103,10 +106,8 @@ function mtdDaily(o: { zone?: Zone; from?: string; toExclusive?: string } = {}):
     days AS (
       SELECT CAST(g AS DATE) AS d
       FROM generate_series(CAST(${o.from ? `DATE '${o.from}'` : '(SELECT MIN(day) FROM paid)'} AS TIMESTAMP),
-                           -- Periods end at the last day with data, even when that is after the range.
-                           CAST(${o.toExclusive
-                             ? `LEAST(CAST(DATE '${o.toExclusive}' - INTERVAL 1 DAY AS DATE), (SELECT MAX(CAST(${lt} AS DATE)) FROM orders AS o WHERE ${conds.filter((c) => !c.includes(`< TIMESTAMP '${o.toExclusive}'`)).join(' AND ')}))`
-                             : '(SELECT MAX(day) FROM paid)'} AS TIMESTAMP), INTERVAL 1 DAY) AS s(g)
+                           -- Periods are the range's; without one, they run to the end of the last month with data.
+                           CAST(${o.toExclusive ? `CAST(DATE '${o.toExclusive}' - INTERVAL 1 DAY AS DATE)` : '(SELECT last_day(MAX(day)) FROM paid)'} AS TIMESTAMP), INTERVAL 1 DAY) AS s(g)
     )
     SELECT d, SUM(amount) AS revenue_mtd
     FROM days JOIN paid ON paid.day <= days.d AND year(paid.day) = year(days.d) AND month(paid.day) = month(days.d)
@@ -208,24 +209,24 @@ describe('grains', () => {
       );
     });
 
-    it(`cumulative window: wau by ${grain} (first day of the period with a value)`, async () => {
+    it(`cumulative window: wau by ${grain} (last day of the period with a value)`, async () => {
       await check(
         { metrics: ['wau'], groupBy: [`metric_time.${grain}`] },
-        `SELECT ${G[grain]('d')} AS "metric_time.${grain}", arg_min(wau, d) AS wau FROM (${windowDaily({ window: 7, name: 'wau' })}) GROUP BY 1`,
+        `SELECT ${G[grain]('d')} AS "metric_time.${grain}", arg_max(wau, d) AS wau FROM (${windowDaily({ window: 7, name: 'wau' })}) GROUP BY 1`,
       );
     });
 
     it(`cumulative window: mau by ${grain}`, async () => {
       await check(
         { metrics: ['mau'], groupBy: [`metric_time.${grain}`] },
-        `SELECT ${G[grain]('d')} AS "metric_time.${grain}", arg_min(mau, d) AS mau FROM (${windowDaily({ window: 30, name: 'mau' })}) GROUP BY 1`,
+        `SELECT ${G[grain]('d')} AS "metric_time.${grain}", arg_max(mau, d) AS mau FROM (${windowDaily({ window: 'month', name: 'mau' })}) GROUP BY 1`,
       );
     });
 
     it(`cumulative grain-to-date: revenue_mtd by ${grain}`, async () => {
       await check(
         { metrics: ['revenue_mtd'], groupBy: [`metric_time.${grain}`] },
-        `SELECT ${G[grain]('d')} AS "metric_time.${grain}", arg_min(revenue_mtd, d) AS revenue_mtd FROM (${mtdDaily()}) GROUP BY 1`,
+        `SELECT ${G[grain]('d')} AS "metric_time.${grain}", arg_max(revenue_mtd, d) AS revenue_mtd FROM (${mtdDaily()}) GROUP BY 1`,
       );
     });
 
@@ -439,7 +440,7 @@ describe('filters', () => {
          FROM orders AS o LEFT JOIN users AS u ON u.user_id = o.user_id
          WHERE ${PAID} AND u.country = 'KR' GROUP BY 1
        ), months AS (SELECT month FROM m UNION SELECT CAST(month + INTERVAL 1 MONTH AS DATE) FROM m)
-       SELECT months.month AS "metric_time.month", (cur.revenue - prev.revenue) / NULLIF(prev.revenue, 0) AS revenue_growth_mom
+       SELECT months.month AS "metric_time.month", (COALESCE(cur.revenue, 0) - COALESCE(prev.revenue, 0)) / NULLIF(COALESCE(prev.revenue, 0), 0) AS revenue_growth_mom
        FROM months LEFT JOIN m AS cur ON cur.month = months.month
        LEFT JOIN m AS prev ON prev.month = CAST(months.month - INTERVAL 1 MONTH AS DATE)`,
       { doubles: ['revenue_growth_mom'] },
@@ -484,11 +485,10 @@ describe('filters: more of the expression language', () => {
     );
   });
 
-  it('a filter that contradicts the metric filter: no rows, or one NULL total', async () => {
+  it('a filter that contradicts the metric filter: no rows, or one total of 0 (an empty sum)', async () => {
     const byMonth = await runQuery(project, engine, { metrics: ['revenue'], groupBy: ['metric_time.month'], where: "order.status = 'refunded'" });
     expect(byMonth.rows).toEqual([]);
-    const total = await runQuery(project, engine, { metrics: ['revenue'], where: "order.status = 'refunded'" });
-    expect(total.rows).toEqual([{ revenue: null }]);
+    await check({ metrics: ['revenue'], where: "order.status = 'refunded'" }, `SELECT COALESCE(SUM(o.amount), 0) AS revenue FROM orders AS o WHERE ${PAID} AND o.status = 'refunded'`);
   });
 });
 
@@ -590,8 +590,8 @@ describe('time ranges', () => {
   it('cumulative: mau by month over a range starting after a long gap', async () => {
     await check(
       { metrics: ['mau'], groupBy: ['metric_time.month'], from: '2025-02-01', to: '2025-03-31' },
-      `SELECT ${G.month('d')} AS "metric_time.month", arg_min(mau, d) AS mau
-       FROM (${windowDaily({ window: 30, name: 'mau', from: '2025-02-01', toExclusive: '2025-04-01' })}) GROUP BY 1`,
+      `SELECT ${G.month('d')} AS "metric_time.month", arg_max(mau, d) AS mau
+       FROM (${windowDaily({ window: 'month', name: 'mau', from: '2025-02-01', toExclusive: '2025-04-01' })}) GROUP BY 1`,
     );
   });
 
@@ -608,7 +608,7 @@ describe('time ranges', () => {
       `WITH m AS (
          SELECT ${G.month('o.ordered_at')} AS month, SUM(o.amount) AS revenue FROM orders AS o WHERE ${PAID} GROUP BY 1
        ), months AS (SELECT month FROM m UNION SELECT CAST(month + INTERVAL 1 MONTH AS DATE) FROM m)
-       SELECT months.month AS "metric_time.month", (cur.revenue - prev.revenue) / NULLIF(prev.revenue, 0) AS revenue_growth_mom
+       SELECT months.month AS "metric_time.month", (COALESCE(cur.revenue, 0) - COALESCE(prev.revenue, 0)) / NULLIF(COALESCE(prev.revenue, 0), 0) AS revenue_growth_mom
        FROM months LEFT JOIN m AS cur ON cur.month = months.month
        LEFT JOIN m AS prev ON prev.month = CAST(months.month - INTERVAL 1 MONTH AS DATE)
        WHERE months.month BETWEEN DATE '2025-01-01' AND DATE '2025-03-01'`,
@@ -689,7 +689,7 @@ describe('time zones', () => {
         `WITH m AS (
            SELECT ${G.month(lo)} AS month, SUM(o.amount) AS revenue FROM orders AS o WHERE ${PAID} GROUP BY 1
          ), months AS (SELECT month FROM m UNION SELECT CAST(month + INTERVAL 1 MONTH AS DATE) FROM m)
-         SELECT months.month AS "metric_time.month", (cur.revenue - prev.revenue) / NULLIF(prev.revenue, 0) AS revenue_growth_mom
+         SELECT months.month AS "metric_time.month", (COALESCE(cur.revenue, 0) - COALESCE(prev.revenue, 0)) / NULLIF(COALESCE(prev.revenue, 0), 0) AS revenue_growth_mom
          FROM months LEFT JOIN m AS cur ON cur.month = months.month
          LEFT JOIN m AS prev ON prev.month = CAST(months.month - INTERVAL 1 MONTH AS DATE)`,
         { doubles: ['revenue_growth_mom'] },
@@ -787,7 +787,7 @@ describe('multi-metric requests', () => {
          SELECT COALESCE(r.m, d.m) AS m, COALESCE(r.c, d.c) AS c, r.revenue, d.dau
          FROM r FULL OUTER JOIN d ON r.m = d.m AND r.c IS NOT DISTINCT FROM d.c
        )
-       SELECT COALESCE(rd.m, n.m) AS "metric_time.month", COALESCE(rd.c, n.c) AS "user.country", rd.revenue, rd.dau, n.new_users
+       SELECT COALESCE(rd.m, n.m) AS "metric_time.month", COALESCE(rd.c, n.c) AS "user.country", COALESCE(rd.revenue, 0) AS revenue, COALESCE(rd.dau, 0) AS dau, COALESCE(n.new_users, 0) AS new_users
        FROM rd FULL OUTER JOIN n ON rd.m = n.m AND rd.c IS NOT DISTINCT FROM n.c`,
     );
   });
@@ -807,9 +807,9 @@ describe('multi-metric requests', () => {
       { metrics: ['revenue', 'items_sold', 'wau'], groupBy: ['metric_time.month'] },
       `WITH r AS (SELECT ${G.month('o.ordered_at')} AS m, SUM(o.amount) AS revenue FROM orders AS o WHERE ${PAID} GROUP BY 1),
             i AS (SELECT ${G.month('o.ordered_at')} AS m, SUM(i.quantity) AS items_sold FROM order_items AS i JOIN orders AS o ON o.order_id = i.order_id GROUP BY 1),
-            w AS (SELECT ${G.month('d')} AS m, arg_min(wau, d) AS wau FROM (${windowDaily({ window: 7, name: 'wau' })}) GROUP BY 1),
+            w AS (SELECT ${G.month('d')} AS m, arg_max(wau, d) AS wau FROM (${windowDaily({ window: 7, name: 'wau' })}) GROUP BY 1),
             keys AS (SELECT m FROM r UNION SELECT m FROM i UNION SELECT m FROM w)
-       SELECT keys.m AS "metric_time.month", r.revenue, i.items_sold, w.wau
+       SELECT keys.m AS "metric_time.month", COALESCE(r.revenue, 0) AS revenue, COALESCE(i.items_sold, 0) AS items_sold, COALESCE(w.wau, 0) AS wau
        FROM keys LEFT JOIN r ON r.m = keys.m LEFT JOIN i ON i.m = keys.m LEFT JOIN w ON w.m = keys.m`,
     );
   });
@@ -821,8 +821,8 @@ describe('multi-metric requests', () => {
          SELECT ${G.month('o.ordered_at')} AS month, SUM(o.amount) AS revenue, CAST(SUM(o.amount) AS DOUBLE) / COUNT(*) AS aov
          FROM orders AS o WHERE ${PAID} GROUP BY 1
        ), months AS (SELECT month FROM m UNION SELECT CAST(month + INTERVAL 1 MONTH AS DATE) FROM m)
-       SELECT months.month AS "metric_time.month", cur.revenue, cur.aov AS average_order_value,
-              (cur.revenue - prev.revenue) / NULLIF(prev.revenue, 0) AS revenue_growth_mom
+       SELECT months.month AS "metric_time.month", COALESCE(cur.revenue, 0) AS revenue, cur.aov AS average_order_value,
+              (COALESCE(cur.revenue, 0) - COALESCE(prev.revenue, 0)) / NULLIF(COALESCE(prev.revenue, 0), 0) AS revenue_growth_mom
        FROM months LEFT JOIN m AS cur ON cur.month = months.month
        LEFT JOIN m AS prev ON prev.month = CAST(months.month - INTERVAL 1 MONTH AS DATE)`,
       { doubles: ['average_order_value', 'revenue_growth_mom'] },
@@ -860,12 +860,12 @@ describe('multi-metric requests', () => {
 });
 
 describe('fillGaps', () => {
-  it('revenue by day over a range: one row per day, NULL without data', async () => {
+  it('revenue by day over a range: one row per day, 0 without data', async () => {
     await check(
       { metrics: ['revenue'], groupBy: ['metric_time.day'], from: '2025-01-01', to: '2025-01-15', fillGaps: true },
       `WITH days AS (SELECT CAST(g AS DATE) AS d FROM generate_series(TIMESTAMP '2025-01-01', TIMESTAMP '2025-01-15', INTERVAL 1 DAY) AS s(g)),
             r AS (SELECT ${G.day('o.ordered_at')} AS d, SUM(o.amount) AS revenue FROM orders AS o WHERE ${PAID} GROUP BY 1)
-       SELECT days.d AS "metric_time.day", r.revenue FROM days LEFT JOIN r ON r.d = days.d`,
+       SELECT days.d AS "metric_time.day", COALESCE(r.revenue, 0) AS revenue FROM days LEFT JOIN r ON r.d = days.d`,
     );
   });
 
@@ -874,7 +874,7 @@ describe('fillGaps', () => {
       { metrics: ['revenue'], groupBy: ['metric_time.month'], fillGaps: true },
       `WITH r AS (SELECT ${G.month('o.ordered_at')} AS m, SUM(o.amount) AS revenue FROM orders AS o WHERE ${PAID} GROUP BY 1),
             months AS (SELECT CAST(g AS DATE) AS m FROM generate_series(CAST((SELECT MIN(m) FROM r) AS TIMESTAMP), CAST((SELECT MAX(m) FROM r) AS TIMESTAMP), INTERVAL 1 MONTH) AS s(g))
-       SELECT months.m AS "metric_time.month", r.revenue FROM months LEFT JOIN r ON r.m = months.m`,
+       SELECT months.m AS "metric_time.month", COALESCE(r.revenue, 0) AS revenue FROM months LEFT JOIN r ON r.m = months.m`,
     );
   });
 
@@ -884,7 +884,7 @@ describe('fillGaps', () => {
       `WITH weeks AS (SELECT CAST(g AS DATE) AS w FROM generate_series(TIMESTAMP '2024-12-30', TIMESTAMP '2025-02-24', INTERVAL 7 DAY) AS s(g)),
             d AS (SELECT ${G.week('occurred_at')} AS w, COUNT(DISTINCT user_id) AS dau FROM events
                   WHERE occurred_at >= TIMESTAMP '2024-12-30' AND occurred_at < TIMESTAMP '2025-03-03' GROUP BY 1)
-       SELECT weeks.w AS "metric_time.week", d.dau FROM weeks LEFT JOIN d ON d.w = weeks.w`,
+       SELECT weeks.w AS "metric_time.week", COALESCE(d.dau, 0) AS dau FROM weeks LEFT JOIN d ON d.w = weeks.w`,
     );
   });
 
@@ -894,7 +894,7 @@ describe('fillGaps', () => {
       `WITH months AS (SELECT CAST(g AS DATE) AS m FROM generate_series(TIMESTAMP '2024-10-01', TIMESTAMP '2025-06-01', INTERVAL 1 MONTH) AS s(g)),
             r AS (SELECT ${G.month('o.ordered_at')} AS m, SUM(o.amount) AS revenue FROM orders AS o WHERE ${PAID} GROUP BY 1),
             n AS (SELECT ${G.month('signed_up_at')} AS m, COUNT(*) AS new_users FROM users GROUP BY 1)
-       SELECT months.m AS "metric_time.month", r.revenue, n.new_users FROM months LEFT JOIN r ON r.m = months.m LEFT JOIN n ON n.m = months.m`,
+       SELECT months.m AS "metric_time.month", COALESCE(r.revenue, 0) AS revenue, COALESCE(n.new_users, 0) AS new_users FROM months LEFT JOIN r ON r.m = months.m LEFT JOIN n ON n.m = months.m`,
     );
   });
 });
@@ -909,7 +909,7 @@ describe('combinations', () => {
          WHERE ${PAID} AND o.ordered_at >= TIMESTAMP '2024-11-01' AND o.ordered_at < TIMESTAMP '2025-03-01' GROUP BY 1, 2
        ), months AS (SELECT CAST(g AS DATE) AS m FROM generate_series(TIMESTAMP '2024-11-01', TIMESTAMP '2025-02-01', INTERVAL 1 MONTH) AS s(g)),
        countries AS (SELECT DISTINCT c FROM r)
-       SELECT months.m AS "metric_time.month", countries.c AS "user.country", r.revenue
+       SELECT months.m AS "metric_time.month", countries.c AS "user.country", COALESCE(r.revenue, 0) AS revenue
        FROM months CROSS JOIN countries LEFT JOIN r ON r.m = months.m AND r.c IS NOT DISTINCT FROM countries.c`,
     );
   });
@@ -920,7 +920,7 @@ describe('combinations', () => {
       { metrics: ['revenue'], groupBy: ['metric_time.day'], from: '2024-11-28', to: '2024-12-04', timeZone: 'Asia/Seoul', fillGaps: true },
       `WITH days AS (SELECT CAST(g AS DATE) AS d FROM generate_series(TIMESTAMP '2024-11-28', TIMESTAMP '2024-12-04', INTERVAL 1 DAY) AS s(g)),
             r AS (SELECT ${G.day(lo)} AS d, SUM(o.amount) AS revenue FROM orders AS o WHERE ${PAID} GROUP BY 1)
-       SELECT days.d AS "metric_time.day", r.revenue FROM days LEFT JOIN r ON r.d = days.d`,
+       SELECT days.d AS "metric_time.day", COALESCE(r.revenue, 0) AS revenue FROM days LEFT JOIN r ON r.d = days.d`,
     );
   });
 
@@ -929,7 +929,7 @@ describe('combinations', () => {
       { metrics: ['dau'], groupBy: ['metric_time.hour'], from: '2025-01-20 10:00:00', to: '2025-01-20 14:00:00', fillGaps: true },
       `WITH hours AS (SELECT g AS h FROM generate_series(TIMESTAMP '2025-01-20 10:00:00', TIMESTAMP '2025-01-20 14:00:00', INTERVAL 1 HOUR) AS s(g)),
             d AS (SELECT ${G.hour('occurred_at')} AS h, COUNT(DISTINCT user_id) AS dau FROM events GROUP BY 1)
-       SELECT hours.h AS "metric_time.hour", d.dau FROM hours LEFT JOIN d ON d.h = hours.h`,
+       SELECT hours.h AS "metric_time.hour", COALESCE(d.dau, 0) AS dau FROM hours LEFT JOIN d ON d.h = hours.h`,
     );
   });
 
@@ -938,7 +938,7 @@ describe('combinations', () => {
       { metrics: ['revenue'], groupBy: ['metric_time.day'], from: '2025-01-01', to: '2025-01-15', fillGaps: true, orderBy: ['-metric_time.day'], limit: 5 },
       `WITH days AS (SELECT CAST(g AS DATE) AS d FROM generate_series(TIMESTAMP '2025-01-01', TIMESTAMP '2025-01-15', INTERVAL 1 DAY) AS s(g)),
             r AS (SELECT ${G.day('o.ordered_at')} AS d, SUM(o.amount) AS revenue FROM orders AS o WHERE ${PAID} GROUP BY 1)
-       SELECT days.d AS "metric_time.day", r.revenue FROM days LEFT JOIN r ON r.d = days.d ORDER BY 1 DESC LIMIT 5`,
+       SELECT days.d AS "metric_time.day", COALESCE(r.revenue, 0) AS revenue FROM days LEFT JOIN r ON r.d = days.d ORDER BY 1 DESC LIMIT 5`,
       { ordered: true },
     );
   });
@@ -948,7 +948,7 @@ describe('combinations', () => {
       { metrics: ['revenue_growth_mom'], groupBy: ['metric_time.month'], from: '2024-10-01', to: '2025-07-31', fillGaps: true },
       `WITH m AS (SELECT ${G.month('o.ordered_at')} AS month, SUM(o.amount) AS revenue FROM orders AS o WHERE ${PAID} GROUP BY 1),
             months AS (SELECT CAST(g AS DATE) AS month FROM generate_series(TIMESTAMP '2024-10-01', TIMESTAMP '2025-07-01', INTERVAL 1 MONTH) AS s(g))
-       SELECT months.month AS "metric_time.month", (cur.revenue - prev.revenue) / NULLIF(prev.revenue, 0) AS revenue_growth_mom
+       SELECT months.month AS "metric_time.month", (COALESCE(cur.revenue, 0) - COALESCE(prev.revenue, 0)) / NULLIF(COALESCE(prev.revenue, 0), 0) AS revenue_growth_mom
        FROM months LEFT JOIN m AS cur ON cur.month = months.month
        LEFT JOIN m AS prev ON prev.month = CAST(months.month - INTERVAL 1 MONTH AS DATE)`,
       { doubles: ['revenue_growth_mom'] },
@@ -976,7 +976,7 @@ describe('combinations', () => {
   it('cumulative by week with a range starting mid-week', async () => {
     await check(
       { metrics: ['wau'], groupBy: ['metric_time.week'], from: '2025-01-01', to: '2025-01-31' },
-      `SELECT ${G.week('d')} AS "metric_time.week", arg_min(wau, d) AS wau
+      `SELECT ${G.week('d')} AS "metric_time.week", arg_max(wau, d) AS wau
        FROM (${windowDaily({ window: 7, name: 'wau', from: '2024-12-30', toExclusive: '2025-02-03' })}) GROUP BY 1`,
     );
   });
@@ -984,8 +984,8 @@ describe('combinations', () => {
   it('cumulative by month and user.country with a range', async () => {
     await check(
       { metrics: ['mau'], groupBy: ['metric_time.month', 'user.country'], from: '2025-01-01', to: '2025-03-31' },
-      `SELECT ${G.month('d')} AS "metric_time.month", k0 AS "user.country", arg_min(mau, d) AS mau
-       FROM (${windowDaily({ window: 30, name: 'mau', keys: ['u.country'], from: '2025-01-01', toExclusive: '2025-04-01' })}) GROUP BY 1, 2`,
+      `SELECT ${G.month('d')} AS "metric_time.month", k0 AS "user.country", arg_max(mau, d) AS mau
+       FROM (${windowDaily({ window: 'month', name: 'mau', keys: ['u.country'], from: '2025-01-01', toExclusive: '2025-04-01' })}) GROUP BY 1, 2`,
     );
   });
 
@@ -997,7 +997,7 @@ describe('combinations', () => {
          FROM orders AS o LEFT JOIN users AS u ON u.user_id = o.user_id WHERE ${PAID}
        ), days AS (
          SELECT CAST(g AS DATE) AS d
-         FROM generate_series(CAST((SELECT MIN(day) FROM paid) AS TIMESTAMP), CAST((SELECT MAX(day) FROM paid) AS TIMESTAMP), INTERVAL 1 DAY) AS s(g)
+         FROM generate_series(CAST((SELECT MIN(day) FROM paid) AS TIMESTAMP), CAST((SELECT last_day(MAX(day)) FROM paid) AS TIMESTAMP), INTERVAL 1 DAY) AS s(g)
        )
        SELECT d AS "metric_time.day", paid.country AS "user.country", SUM(amount) AS revenue_mtd
        FROM days JOIN paid ON paid.day <= days.d AND year(paid.day) = year(days.d) AND month(paid.day) = month(days.d)
@@ -1011,8 +1011,8 @@ describe('combinations', () => {
       `WITH dau AS (
          SELECT ${G.day('occurred_at')} AS d, COUNT(DISTINCT user_id) AS dau FROM events
          WHERE occurred_at >= TIMESTAMP '2024-12-05' AND occurred_at < TIMESTAMP '2024-12-21' GROUP BY 1
-       ), mau AS (${windowDaily({ window: 30, name: 'mau', from: '2024-12-05', toExclusive: '2024-12-21' })})
-       SELECT COALESCE(dau.d, mau.d) AS "metric_time.day", CAST(dau.dau AS DOUBLE) / NULLIF(mau.mau, 0) AS stickiness
+       ), mau AS (${windowDaily({ window: 'month', name: 'mau', from: '2024-12-05', toExclusive: '2024-12-21' })})
+       SELECT COALESCE(dau.d, mau.d) AS "metric_time.day", CAST(COALESCE(dau.dau, 0) AS DOUBLE) / NULLIF(mau.mau, 0) AS stickiness
        FROM dau FULL OUTER JOIN mau ON dau.d = mau.d`,
       { doubles: ['stickiness'] },
     );
@@ -1037,8 +1037,8 @@ describe('combinations', () => {
          SELECT ${G.month('o.ordered_at')} AS month, u.country, SUM(o.amount) AS revenue
          FROM orders AS o LEFT JOIN users AS u ON u.user_id = o.user_id WHERE ${PAID} GROUP BY 1, 2
        ), keys AS (SELECT month, country FROM m UNION SELECT CAST(month + INTERVAL 1 MONTH AS DATE), country FROM m)
-       SELECT keys.month AS "metric_time.month", keys.country AS "user.country", cur.revenue,
-              (cur.revenue - prev.revenue) / NULLIF(prev.revenue, 0) AS revenue_growth_mom
+       SELECT keys.month AS "metric_time.month", keys.country AS "user.country", COALESCE(cur.revenue, 0) AS revenue,
+              (COALESCE(cur.revenue, 0) - COALESCE(prev.revenue, 0)) / NULLIF(COALESCE(prev.revenue, 0), 0) AS revenue_growth_mom
        FROM keys
        LEFT JOIN m AS cur ON cur.month = keys.month AND cur.country IS NOT DISTINCT FROM keys.country
        LEFT JOIN m AS prev ON prev.month = CAST(keys.month - INTERVAL 1 MONTH AS DATE) AND prev.country IS NOT DISTINCT FROM keys.country
@@ -1051,13 +1051,13 @@ describe('combinations', () => {
     await check(
       { metrics: ['wau', 'new_users', 'signup_to_paid_order_7d'], groupBy: ['metric_time.month', 'user.country'] },
       `WITH w AS (
-         SELECT ${G.month('d')} AS m, k0 AS c, arg_min(wau, d) AS wau FROM (${windowDaily({ window: 7, name: 'wau', keys: ['u.country'] })}) GROUP BY 1, 2
+         SELECT ${G.month('d')} AS m, k0 AS c, arg_max(wau, d) AS wau FROM (${windowDaily({ window: 7, name: 'wau', keys: ['u.country'] })}) GROUP BY 1, 2
        ), n AS (
          SELECT ${G.month('u.signed_up_at')} AS m, u.country AS c, COUNT(*) AS new_users,
                 CAST(COUNT(DISTINCT cv.user_id) AS DOUBLE) / COUNT(DISTINCT u.user_id) AS rate
          FROM users AS u LEFT JOIN (${CONVERTED}) AS cv ON cv.user_id = u.user_id GROUP BY 1, 2
        )
-       SELECT COALESCE(w.m, n.m) AS "metric_time.month", COALESCE(w.c, n.c) AS "user.country", w.wau, n.new_users, n.rate AS signup_to_paid_order_7d
+       SELECT COALESCE(w.m, n.m) AS "metric_time.month", COALESCE(w.c, n.c) AS "user.country", COALESCE(w.wau, 0) AS wau, COALESCE(n.new_users, 0) AS new_users, n.rate AS signup_to_paid_order_7d
        FROM w FULL OUTER JOIN n ON w.m = n.m AND w.c IS NOT DISTINCT FROM n.c`,
       { doubles: ['signup_to_paid_order_7d'] },
     );

@@ -32,18 +32,27 @@ async function check(request: RequestInput, expectedSql: string, options: Compar
 const PAID = "status IN ('paid', 'shipped')";
 
 // Days covered by 7- and 30-day windows: an event on day D is inside the window of days D..D+6
-// (D..D+29). Only days from the first to the last day with events are reported.
+// (D..D+29). Days run from the first day with events to the last day whose window holds one.
 const daily = (window: number, name: string): string => `
   WITH cover AS (
     SELECT CAST(occurred_at AS DATE) + CAST(k AS INTEGER) AS d, user_id
     FROM events, range(0, ${window}) AS r(k)
-  ), bounds AS (
-    SELECT MIN(CAST(occurred_at AS DATE)) AS lo, MAX(CAST(occurred_at AS DATE)) AS hi FROM events
   )
   SELECT d, COUNT(DISTINCT user_id) AS ${name}
-  FROM cover, bounds
-  WHERE d BETWEEN lo AND hi
+  FROM cover
   GROUP BY d`;
+
+// The calendar-month window of mau: day p's window holds the days from (p + 1 day) - 1 month to
+// p; days run from the first day with events to a month after the last one.
+const monthly = (name: string): string => `
+  WITH active AS (SELECT DISTINCT CAST(occurred_at AS DATE) AS day, user_id FROM events),
+  days AS (
+    SELECT CAST(g AS DATE) AS p
+    FROM generate_series(CAST((SELECT MIN(day) FROM active) AS TIMESTAMP), CAST((SELECT MAX(day) FROM active) AS TIMESTAMP) + INTERVAL 1 MONTH, INTERVAL 1 DAY) AS s(g)
+  )
+  SELECT p AS d, COUNT(DISTINCT user_id) AS ${name}
+  FROM days JOIN active ON active.day <= p AND active.day >= CAST(p + INTERVAL 1 DAY - INTERVAL 1 MONTH AS DATE)
+  GROUP BY p`;
 
 describe('revenue (simple, filtered)', () => {
   it('by metric_time.day', async () => {
@@ -176,10 +185,10 @@ describe('wau (cumulative, 7-day window)', () => {
     await check({ metrics: ['wau'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", wau FROM (${daily(7, 'wau')})`);
   });
 
-  it('by metric_time.week: the value of the first day of each ISO week that has one', async () => {
+  it('by metric_time.week: the value of the last day of each ISO week that has one', async () => {
     await check(
       { metrics: ['wau'], groupBy: ['metric_time.week'] },
-      `SELECT d - CAST(isodow(d) - 1 AS INTEGER) AS "metric_time.week", arg_min(wau, d) AS wau
+      `SELECT d - CAST(isodow(d) - 1 AS INTEGER) AS "metric_time.week", arg_max(wau, d) AS wau
        FROM (${daily(7, 'wau')}) GROUP BY 1`,
     );
   });
@@ -187,44 +196,45 @@ describe('wau (cumulative, 7-day window)', () => {
   it('by metric_time.month', async () => {
     await check(
       { metrics: ['wau'], groupBy: ['metric_time.month'] },
-      `SELECT make_date(year(d), month(d), 1) AS "metric_time.month", arg_min(wau, d) AS wau
+      `SELECT make_date(year(d), month(d), 1) AS "metric_time.month", arg_max(wau, d) AS wau
        FROM (${daily(7, 'wau')}) GROUP BY 1`,
     );
   });
 });
 
-describe('mau (cumulative, 30-day window)', () => {
-  it('by metric_time.day: no rows after a gap of more than 30 days', async () => {
-    await check({ metrics: ['mau'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", mau FROM (${daily(30, 'mau')})`);
+describe('mau (cumulative, calendar-month window)', () => {
+  it('by metric_time.day: no rows after a gap of more than a month, rows for a month after the last event', async () => {
+    await check({ metrics: ['mau'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", mau FROM (${monthly('mau')})`);
   });
 
   it('by metric_time.month', async () => {
     await check(
       { metrics: ['mau'], groupBy: ['metric_time.month'] },
-      `SELECT make_date(year(d), month(d), 1) AS "metric_time.month", arg_min(mau, d) AS mau
-       FROM (${daily(30, 'mau')}) GROUP BY 1`,
+      `SELECT make_date(year(d), month(d), 1) AS "metric_time.month", arg_max(mau, d) AS mau
+       FROM (${monthly('mau')}) GROUP BY 1`,
     );
   });
 });
 
 describe('stickiness (ratio of a simple and a cumulative metric)', () => {
-  it('by metric_time.day: days inside a 30-day window without events have NULL stickiness', async () => {
+  it('by metric_time.day: days inside a 30-day window without events have stickiness 0', async () => {
     await check(
       { metrics: ['stickiness'], groupBy: ['metric_time.day'] },
       `WITH dau AS (SELECT CAST(occurred_at AS DATE) AS d, COUNT(DISTINCT user_id) AS dau FROM events GROUP BY 1),
-            mau AS (${daily(30, 'mau')})
-       SELECT COALESCE(dau.d, mau.d) AS "metric_time.day", CAST(dau.dau AS DOUBLE) / NULLIF(mau.mau, 0) AS stickiness
+            mau AS (${monthly('mau')})
+       SELECT COALESCE(dau.d, mau.d) AS "metric_time.day", CAST(COALESCE(dau.dau, 0) AS DOUBLE) / NULLIF(mau.mau, 0) AS stickiness
        FROM dau FULL OUTER JOIN mau ON dau.d = mau.d`,
       { doubles: ['stickiness'] },
     );
   });
 
-  it('by metric_time.month', async () => {
+  it('by metric_time.month: the mean daily DAU of the month over the MAU on its last day', async () => {
     await check(
       { metrics: ['stickiness'], groupBy: ['metric_time.month'] },
-      `WITH dau AS (SELECT make_date(year(occurred_at), month(occurred_at), 1) AS m, COUNT(DISTINCT user_id) AS dau FROM events GROUP BY 1),
-            mau AS (SELECT make_date(year(d), month(d), 1) AS m, arg_min(mau, d) AS mau FROM (${daily(30, 'mau')}) GROUP BY 1)
-       SELECT COALESCE(dau.m, mau.m) AS "metric_time.month", CAST(dau.dau AS DOUBLE) / NULLIF(mau.mau, 0) AS stickiness
+      `WITH daily AS (SELECT CAST(occurred_at AS DATE) AS d, COUNT(DISTINCT user_id) AS dau FROM events GROUP BY 1),
+            dau AS (SELECT make_date(year(d), month(d), 1) AS m, AVG(dau) AS dau FROM daily GROUP BY 1),
+            mau AS (SELECT make_date(year(d), month(d), 1) AS m, arg_max(mau, d) AS mau FROM (${monthly('mau')}) GROUP BY 1)
+       SELECT COALESCE(dau.m, mau.m) AS "metric_time.month", COALESCE(dau.dau, 0) / NULLIF(mau.mau, 0) AS stickiness
        FROM dau FULL OUTER JOIN mau ON dau.m = mau.m`,
       { doubles: ['stickiness'] },
     );
@@ -320,26 +330,39 @@ describe('revenue_mtd (cumulative, grain to date)', () => {
     WITH paid AS (SELECT CAST(ordered_at AS DATE) AS day, amount FROM orders WHERE ${PAID}),
     days AS (
       SELECT CAST(g AS DATE) AS d
-      FROM generate_series(CAST((SELECT MIN(day) FROM paid) AS TIMESTAMP), CAST((SELECT MAX(day) FROM paid) AS TIMESTAMP), INTERVAL 1 DAY) AS s(g)
+      -- From the first day with revenue to the end of the last month with revenue.
+      FROM generate_series(CAST((SELECT MIN(day) FROM paid) AS TIMESTAMP), CAST((SELECT last_day(MAX(day)) FROM paid) AS TIMESTAMP), INTERVAL 1 DAY) AS s(g)
     )
     SELECT d, SUM(amount) AS revenue_mtd
     FROM days JOIN paid ON paid.day <= days.d AND year(paid.day) = year(days.d) AND month(paid.day) = month(days.d)
     GROUP BY d`;
 
+// The calendar-month window of mau: day p's window holds the days from (p + 1 day) - 1 month to
+// p; days run from the first day with events to a month after the last one.
+const monthly = (name: string): string => `
+  WITH active AS (SELECT DISTINCT CAST(occurred_at AS DATE) AS day, user_id FROM events),
+  days AS (
+    SELECT CAST(g AS DATE) AS p
+    FROM generate_series(CAST((SELECT MIN(day) FROM active) AS TIMESTAMP), CAST((SELECT MAX(day) FROM active) AS TIMESTAMP) + INTERVAL 1 MONTH, INTERVAL 1 DAY) AS s(g)
+  )
+  SELECT p AS d, COUNT(DISTINCT user_id) AS ${name}
+  FROM days JOIN active ON active.day <= p AND active.day >= CAST(p + INTERVAL 1 DAY - INTERVAL 1 MONTH AS DATE)
+  GROUP BY p`;
+
   it('by metric_time.day', async () => {
     await check({ metrics: ['revenue_mtd'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", revenue_mtd FROM (${mtdDaily})`);
   });
 
-  it('by metric_time.month: the value on the first day of the month that has one', async () => {
+  it('by metric_time.month: the month\'s revenue (its value on the last day)', async () => {
     await check(
       { metrics: ['revenue_mtd'], groupBy: ['metric_time.month'] },
-      `SELECT make_date(year(d), month(d), 1) AS "metric_time.month", arg_min(revenue_mtd, d) AS revenue_mtd FROM (${mtdDaily}) GROUP BY 1`,
+      `SELECT make_date(year(ordered_at), month(ordered_at), 1) AS "metric_time.month", SUM(amount) AS revenue_mtd FROM orders WHERE ${PAID} GROUP BY 1`,
     );
   });
 });
 
 describe('revenue_growth_mom (derived with an offset)', () => {
-  it('by metric_time.month: a month without revenue, a 0.00 month and one extra month at the end', async () => {
+  it('by metric_time.month: a month without revenue (-1: it reads 0), a 0.00 month and one extra month at the end', async () => {
     await check(
       { metrics: ['revenue_growth_mom'], groupBy: ['metric_time.month'] },
       `WITH m AS (
@@ -349,7 +372,7 @@ describe('revenue_growth_mom (derived with an offset)', () => {
          SELECT month FROM m UNION SELECT CAST(month + INTERVAL 1 MONTH AS DATE) FROM m
        )
        SELECT months.month AS "metric_time.month",
-              (cur.revenue - prev.revenue) / NULLIF(prev.revenue, 0) AS revenue_growth_mom
+              (COALESCE(cur.revenue, 0) - COALESCE(prev.revenue, 0)) / NULLIF(COALESCE(prev.revenue, 0), 0) AS revenue_growth_mom
        FROM months
        LEFT JOIN m AS cur ON cur.month = months.month
        LEFT JOIN m AS prev ON prev.month = CAST(months.month - INTERVAL 1 MONTH AS DATE)`,
@@ -368,7 +391,7 @@ describe('revenue_growth_mom (derived with an offset)', () => {
          SELECT month, country FROM m UNION SELECT CAST(month + INTERVAL 1 MONTH AS DATE), country FROM m
        )
        SELECT keys.month AS "metric_time.month", keys.country AS "user.country",
-              (cur.revenue - prev.revenue) / NULLIF(prev.revenue, 0) AS revenue_growth_mom
+              (COALESCE(cur.revenue, 0) - COALESCE(prev.revenue, 0)) / NULLIF(COALESCE(prev.revenue, 0), 0) AS revenue_growth_mom
        FROM keys
        LEFT JOIN m AS cur ON cur.month = keys.month AND cur.country IS NOT DISTINCT FROM keys.country
        LEFT JOIN m AS prev ON prev.month = CAST(keys.month - INTERVAL 1 MONTH AS DATE) AND prev.country IS NOT DISTINCT FROM keys.country`,
@@ -423,7 +446,7 @@ describe('signup_to_paid_order_7d (conversion)', () => {
 describe('coverage', () => {
   it('every metric of the example project is tested here', () => {
     const tested = [
-      'revenue', 'orders', 'paid_orders', 'average_order_value', 'new_users', 'dau', 'wau', 'mau', 'stickiness', 'searches',
+      'revenue', 'orders', 'paid_orders', 'average_order_value', 'new_users', 'dau', 'wau', 'mau', 'average_dau', 'stickiness', 'searches',
       'search_clicks', 'search_ctr', 'items_sold', 'revenue_mtd', 'revenue_growth_mom', 'signup_to_paid_order_7d',
     ];
     expect([...project.graph.metrics.keys()].sort()).toEqual([...tested].sort());

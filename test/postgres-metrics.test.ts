@@ -62,17 +62,28 @@ function local(column: string, zone: 'Asia/Seoul' | 'America/Los_Angeles'): stri
 const monthOf = (d: string): string => `make_date(CAST(extract(year FROM ${d}) AS INTEGER), CAST(extract(month FROM ${d}) AS INTEGER), 1)`;
 const weekOf = (d: string): string => `(CAST(${d} AS DATE) - CAST(extract(isodow FROM ${d}) AS INTEGER) + 1)`;
 
-/** Distinct users per day over a trailing window of days, for days from the first to the last with events. */
+/** Distinct users per day over a trailing window of days, from the first day with events to the last whose window holds one. */
 const windowDaily = (window: number, name: string): string => `
   SELECT d, COUNT(DISTINCT user_id) AS ${name}
   FROM (SELECT CAST(occurred_at AS DATE) + k AS d, user_id FROM events, generate_series(0, ${window - 1}) AS r(k)) AS cover,
        (SELECT MIN(CAST(occurred_at AS DATE)) AS lo, MAX(CAST(occurred_at AS DATE)) AS hi FROM events) AS bounds
-  WHERE d BETWEEN lo AND hi
+  WHERE d >= lo
   GROUP BY d`;
 
-/** The value on the first day of each period that has one. */
-const firstPerDay = (daily: string, name: string, period: (d: string) => string, label: string): string =>
-  `SELECT ${period('d')} AS "${label}", (array_agg(${name} ORDER BY d))[1] AS ${name} FROM (${daily}) AS daily GROUP BY 1`;
+/** mau's calendar-month window: day p's window holds the days from (p + 1 day) - 1 month to p. */
+const monthly = (name: string): string => `
+  WITH active AS (SELECT DISTINCT CAST(occurred_at AS DATE) AS day, user_id FROM events),
+  days AS (
+    SELECT CAST(g AS DATE) AS p
+    FROM generate_series(CAST((SELECT MIN(day) FROM active) AS TIMESTAMP), CAST((SELECT MAX(day) FROM active) AS TIMESTAMP) + INTERVAL '1 month', INTERVAL '1 day') AS s(g)
+  )
+  SELECT p AS d, COUNT(DISTINCT user_id) AS ${name}
+  FROM days JOIN active ON active.day <= p AND active.day >= CAST(p + INTERVAL '1 day' - INTERVAL '1 month' AS DATE)
+  GROUP BY p`;
+
+/** The value on the last day of each period that has one (the value as of the period's end). */
+const lastPerDay = (daily: string, name: string, period: (d: string) => string, label: string): string =>
+  `SELECT ${period('d')} AS "${label}", (array_agg(${name} ORDER BY d DESC))[1] AS ${name} FROM (${daily}) AS daily GROUP BY 1`;
 
 describe('simple metrics', () => {
   it('revenue by day', async () => {
@@ -227,12 +238,12 @@ describe('ratio metrics', () => {
     );
   });
 
-  it('stickiness (dau / mau) by day', async () => {
+  it('stickiness (average daily dau / mau) by day: 0 on days without events', async () => {
     await check(
       { metrics: ['stickiness'], groupBy: ['metric_time.day'] },
       `WITH dau AS (SELECT CAST(occurred_at AS DATE) AS d, COUNT(DISTINCT user_id) AS dau FROM events GROUP BY 1),
-            mau AS (${windowDaily(30, 'mau')})
-       SELECT COALESCE(dau.d, mau.d) AS "metric_time.day", CAST(dau.dau AS DOUBLE PRECISION) / NULLIF(mau.mau, 0) AS stickiness
+            mau AS (${monthly('mau')})
+       SELECT COALESCE(dau.d, mau.d) AS "metric_time.day", CAST(COALESCE(dau.dau, 0) AS DOUBLE PRECISION) / NULLIF(mau.mau, 0) AS stickiness
        FROM dau FULL OUTER JOIN mau ON dau.d = mau.d`,
     );
   });
@@ -241,25 +252,25 @@ describe('ratio metrics', () => {
 describe('cumulative metrics', () => {
   it('wau by day, by ISO week and by month', async () => {
     await check({ metrics: ['wau'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", wau FROM (${windowDaily(7, 'wau')}) AS w`);
-    await check({ metrics: ['wau'], groupBy: ['metric_time.week'] }, firstPerDay(windowDaily(7, 'wau'), 'wau', weekOf, 'metric_time.week'));
-    await check({ metrics: ['wau'], groupBy: ['metric_time.month'] }, firstPerDay(windowDaily(7, 'wau'), 'wau', monthOf, 'metric_time.month'));
+    await check({ metrics: ['wau'], groupBy: ['metric_time.week'] }, lastPerDay(windowDaily(7, 'wau'), 'wau', weekOf, 'metric_time.week'));
+    await check({ metrics: ['wau'], groupBy: ['metric_time.month'] }, lastPerDay(windowDaily(7, 'wau'), 'wau', monthOf, 'metric_time.month'));
   });
 
   it('mau by day and by month', async () => {
-    await check({ metrics: ['mau'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", mau FROM (${windowDaily(30, 'mau')}) AS m`);
-    await check({ metrics: ['mau'], groupBy: ['metric_time.month'] }, firstPerDay(windowDaily(30, 'mau'), 'mau', monthOf, 'metric_time.month'));
+    await check({ metrics: ['mau'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", mau FROM (${monthly('mau')}) AS m`);
+    await check({ metrics: ['mau'], groupBy: ['metric_time.month'] }, lastPerDay(monthly('mau'), 'mau', monthOf, 'metric_time.month'));
   });
 
   const mtdDaily = `
     WITH paid AS (SELECT CAST(ordered_at AS DATE) AS day, amount FROM orders WHERE ${PAID}),
-    days AS (SELECT CAST(g AS DATE) AS d FROM generate_series(CAST((SELECT MIN(day) FROM paid) AS TIMESTAMP), CAST((SELECT MAX(day) FROM paid) AS TIMESTAMP), INTERVAL '1 day') AS s(g))
+    days AS (SELECT CAST(g AS DATE) AS d FROM generate_series(CAST((SELECT MIN(day) FROM paid) AS TIMESTAMP), CAST((SELECT ${monthOf('MAX(day)')} + INTERVAL '1 month' - INTERVAL '1 day' FROM paid) AS TIMESTAMP), INTERVAL '1 day') AS s(g))
     SELECT d, SUM(amount) AS revenue_mtd
     FROM days JOIN paid ON paid.day <= days.d AND ${monthOf('paid.day')} = ${monthOf('days.d')}
     GROUP BY d`;
 
   it('revenue_mtd by day and by month', async () => {
     await check({ metrics: ['revenue_mtd'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", revenue_mtd FROM (${mtdDaily}) AS m`);
-    await check({ metrics: ['revenue_mtd'], groupBy: ['metric_time.month'] }, firstPerDay(mtdDaily, 'revenue_mtd', monthOf, 'metric_time.month'));
+    await check({ metrics: ['revenue_mtd'], groupBy: ['metric_time.month'] }, lastPerDay(mtdDaily, 'revenue_mtd', monthOf, 'metric_time.month'));
   });
 });
 
@@ -269,7 +280,7 @@ describe('derived and conversion metrics', () => {
       { metrics: ['revenue_growth_mom'], groupBy: ['metric_time.month'] },
       `WITH m AS (SELECT ${monthOf('ordered_at')} AS month, SUM(amount) AS revenue FROM orders WHERE ${PAID} GROUP BY 1),
        months AS (SELECT month FROM m UNION SELECT CAST(month + INTERVAL '1 month' AS DATE) FROM m)
-       SELECT months.month AS "metric_time.month", CAST(cur.revenue - prev.revenue AS DOUBLE PRECISION) / NULLIF(prev.revenue, 0) AS revenue_growth_mom
+       SELECT months.month AS "metric_time.month", CAST(COALESCE(cur.revenue, 0) - COALESCE(prev.revenue, 0) AS DOUBLE PRECISION) / NULLIF(COALESCE(prev.revenue, 0), 0) AS revenue_growth_mom
        FROM months
        LEFT JOIN m AS cur ON cur.month = months.month
        LEFT JOIN m AS prev ON prev.month = CAST(months.month - INTERVAL '1 month' AS DATE)`,
@@ -300,14 +311,14 @@ describe('requests over several metrics', () => {
       { metrics: ['revenue', 'orders', 'new_users'], groupBy: ['metric_time.month'] },
       `WITH o AS (SELECT ${monthOf('ordered_at')} AS m, SUM(amount) FILTER (WHERE ${PAID}) AS revenue, COUNT(*) AS orders FROM orders GROUP BY 1),
             u AS (SELECT ${monthOf('signed_up_at')} AS m, COUNT(*) AS new_users FROM users GROUP BY 1)
-       SELECT COALESCE(o.m, u.m) AS "metric_time.month", o.revenue, o.orders, u.new_users FROM o FULL OUTER JOIN u ON o.m = u.m`,
+       SELECT COALESCE(o.m, u.m) AS "metric_time.month", COALESCE(o.revenue, 0.00) AS revenue, COALESCE(o.orders, 0) AS orders, COALESCE(u.new_users, 0) AS new_users FROM o FULL OUTER JOIN u ON o.m = u.m`,
     );
   });
 
   it('fill gaps: one row per month of the range, empty months included', async () => {
     await check(
       { metrics: ['revenue'], groupBy: ['metric_time.month'], fillGaps: true, from: '2024-10-01', to: '2025-06-30' },
-      `SELECT CAST(g AS DATE) AS "metric_time.month", (SELECT SUM(amount) FROM orders WHERE ${PAID} AND ${monthOf('ordered_at')} = CAST(g AS DATE)) AS revenue
+      `SELECT CAST(g AS DATE) AS "metric_time.month", (SELECT COALESCE(SUM(amount), 0.00) FROM orders WHERE ${PAID} AND ${monthOf('ordered_at')} = CAST(g AS DATE)) AS revenue
        FROM generate_series(TIMESTAMP '2024-10-01', TIMESTAMP '2025-06-01', INTERVAL '1 month') AS s(g)`,
     );
   });

@@ -6,6 +6,7 @@
 import { type DefinitionProblem, DefinitionError, didYouMean } from '../errors.js';
 import type { LoadedDefinitions, SourceRef } from './load.js';
 import {
+  type Semantics,
   type AggregationType,
   type DimensionDef,
   type EntityDef,
@@ -107,6 +108,11 @@ export class SemanticGraph {
   readonly timeSpines = new Map<Grain, TimeSpine>();
   readonly customGrains = new Map<string, CustomGrain>();
   readonly savedQueries = new Map<string, SavedQuery>();
+  /**
+   * Tally's semantics or dbt MetricFlow's where they differ (empty counts and sums, calendar
+   * offsets at coarser grains); the dbt importer writes 'metricflow'. See semanticsSchema.
+   */
+  readonly semantics: Semantics = 'tally';
   /** Models in which an entity identifies rows. */
   readonly entityOwners = new Map<string, Model[]>();
   readonly version: string;
@@ -120,6 +126,13 @@ export class SemanticGraph {
       problems.push(definitions.problemAt(source, sub, message));
     };
 
+    const [firstRule, ...otherRules] = definitions.semantics;
+    if (firstRule) {
+      this.semantics = firstRule.def;
+      for (const rule of otherRules) {
+        if (rule.def !== firstRule.def) at(rule.source, [], `semantics is '${rule.def}' here but '${firstRule.def}' in ${firstRule.source.file}; it is one rule for the whole project, so state the same value (or state it once)`);
+      }
+    }
     for (const { def, source } of definitions.timeSpines) {
       if (this.timeSpines.has(def.grain)) {
         at(source, ['grain'], `there is already a time spine at grain '${def.grain}' (${this.timeSpines.get(def.grain)?.table}); keep one per grain`);

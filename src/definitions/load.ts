@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { AccessDef } from './access-schema.js';
 import { type DefinitionProblem, didYouMean } from '../errors.js';
-import { fileSchema, type MetricDef, type SavedQueryDef, type SemanticModelDef, type TimeSpineDef } from './schema.js';
+import { fileSchema, type MetricDef, type SavedQueryDef, type SemanticModelDef, type Semantics, type TimeSpineDef } from './schema.js';
 
 import type { z } from 'zod';
 import { locate, type ParsedFile, parseYamlFile, type YamlPath, zodProblems } from './yaml-source.js';
@@ -34,6 +34,8 @@ export interface LoadedDefinitions {
   savedQueries: Located<SavedQueryDef>[];
   /** `access:` sections (roles, row filters, restricted metrics), checked by src/access/policy.ts. */
   access: Located<AccessDef>[];
+  /** `semantics:` statements (Tally's or MetricFlow's where they differ); they must agree. */
+  semantics: Located<Semantics>[];
   /** Turns a place in a file into a problem with line and column. */
   problemAt(source: SourceRef, subPath: YamlPath, message: string): DefinitionProblem;
   problems: DefinitionProblem[];
@@ -79,6 +81,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
   const timeSpines: Located<TimeSpineDef>[] = [];
   const savedQueries: Located<SavedQueryDef>[] = [];
   const access: Located<AccessDef>[] = [];
+  const semantics: Located<Semantics>[] = [];
   const hash = createHash('sha256');
   const dropped = new Set<string>();
 
@@ -98,6 +101,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
     (result.data.metrics ?? []).forEach((def, i) => def && metrics.push({ def, source: { file: display, path: ['metrics', i] } }));
     (result.data.time_spines ?? []).forEach((def, i) => def && timeSpines.push({ def, source: { file: display, path: ['time_spines', i] } }));
     (result.data.saved_queries ?? []).forEach((def, i) => def && savedQueries.push({ def, source: { file: display, path: ['saved_queries', i] } }));
+    if (result.data.semantics !== undefined) semantics.push({ def: result.data.semantics, source: { file: display, path: ['semantics'] } });
     if (result.data.access) access.push({ def: result.data.access, source: { file: display, path: ['access'] } });
   }
 
@@ -114,6 +118,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
     timeSpines,
     savedQueries,
     access,
+    semantics,
     problemAt,
     problems,
     dropped,

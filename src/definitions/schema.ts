@@ -178,8 +178,12 @@ const cumulativeMetric = z.strictObject({
   measure: measureInput,
   window: windowText.optional(),
   grain_to_date: z.enum(GRAINS).optional(),
-  /** Which day's value stands for a coarser period (MetricFlow's period_agg). */
-  period_agg: z.enum(['first', 'last', 'average']).default('first'),
+  /**
+   * Which base-grain value stands for a coarser period: by default the value as of the period's
+   * end (`last`: MAU for a month is its value on the month's last day); `first` is dbt
+   * MetricFlow's default, which the dbt importer writes explicitly; `average` of the period's values.
+   */
+  period_agg: z.enum(['first', 'last', 'average']).default('last'),
   fill_nulls_with: z.number().optional(),
 });
 
@@ -223,7 +227,19 @@ export const savedQuerySchema = z.strictObject({
   limit: z.number().int().positive().optional(),
 });
 
+/**
+ * Whose semantics the project follows where Tally's and dbt MetricFlow's differ. `tally` (the
+ * default): count, distinct count and sum answer 0 for a group or period in the answer without
+ * rows, and calendar offsets move whole periods at coarser grains (a month earlier by quarter
+ * moves months). `metricflow` (the dbt importer writes it): those answer null, and offsets move
+ * day by day, clamping month ends.
+ */
+export const semanticsSchema = z.enum(['tally', 'metricflow']);
+export type Semantics = z.output<typeof semanticsSchema>;
+
 export const fileSchema = z.strictObject({
+  /** A project-wide rule: every file that states it must agree (see semanticsSchema). */
+  semantics: semanticsSchema.optional(),
   time_spines: z.array(timeSpineSchema).optional(),
   semantic_models: z.array(semanticModelSchema).optional(),
   metrics: z.array(metricSchema).optional(),

@@ -10,18 +10,23 @@ import { collectRefs, type Expression } from '../query/expression.js';
 import { parseReference } from '../query/references.js';
 import { parseRequest } from '../query/request.js';
 import { add, formatTime, truncate } from '../query/time.js';
-import { type Cte, type FromItem, type Select, type SelectColumn, type SqlExpr, type Statement, and, col, num } from '../sql/ast.js';
+import { type Cte, type FromItem, type OrderItem, type Select, type SelectColumn, type SqlExpr, type Statement, and, col, num } from '../sql/ast.js';
 import { lowerExpression } from './expression.js';
-import { buildPlan, type GroupKey, type MeasureUse, type Plan, type PlanNode, type Shift, shiftFitsGrain } from './plan.js';
+import { buildPlan, type Gaps, type GroupKey, type MeasureUse, type Plan, type PlanNode, type Shift } from './plan.js';
 import { type ColumnReference, type MetricReference, ScanBuilder } from './scan.js';
-import { baseGrain, type Bounds, bucket, customPeriodShift, isExactly, periods } from './time.js';
+import { mapBack, mapForward, relabelShift } from './offsets.js';
+import { baseGrain, type Bounds, bucket, customPeriodShift, isExactly, offsetGrain, periods, specGrain, windowCoverageEnd } from './time.js';
+import type { TimeSpec } from '../query/references.js';
 
 /** A CTE holding the keys and one value column. */
 interface Output {
   cte: string;
   column: string;
-  /** What a missing value reads as where this output is used (fill_nulls_with). */
-  fill?: number;
+  /**
+   * What a missing value reads as where this output is used: fill_nulls_with, 0 for an empty count
+   * or sum, or for a derived metric its formula over its inputs' fills.
+   */
+  fill?: SqlExpr;
 }
 
 /** CTEs of one statement, shared by the lowering of metrics used in filters. */
@@ -33,8 +38,8 @@ interface SharedCtes {
 
 const TIME = '__time';
 const NULL: SqlExpr = { t: 'literal', value: { kind: 'null' } };
-/** Window grains of fixed length, for which coverage is a simple interval per active period. */
-const SWEEPABLE = new Set<Grain>(['hour', 'day', 'week']);
+/** Window grains for which coverage is an interval per active period (see coverageEnd). */
+const SWEEPABLE = new Set<Grain>(['hour', 'day', 'week', 'month', 'quarter', 'year']);
 const VALUE = '__value';
 
 /** What the target dialect needs from the shape of the SQL (see Dialect). */
@@ -73,6 +78,9 @@ class Lowering {
   statement(): Statement {
     const plan = this.plan;
     if (plan.outputs.length === 0) return this.groupByValues();
+    // An offset maps periods to periods; without a time group-by there are none. Name the metric asked, not its input.
+    const offset = plan.keys.some((k) => k.time) ? undefined : plan.outputs.find((o) => hasOffset(o.node));
+    if (offset) throw new TallyError('INVALID_REQUEST', `metric '${offset.name}' compares periods (an offset), so group it by metric_time, for example metric_time.month`);
     const outputs = plan.outputs.map((o) => ({ ...o, out: this.node(o.node, plan.range) }));
     const spine = plan.fillGaps && plan.timeKeys.length ? this.spineOutput(outputs.map((o) => o.out)) : undefined;
 
@@ -88,12 +96,21 @@ class Lowering {
     } else {
       body = this.combine(inputs, (max) => outputs.map((o) => ({ expr: max(o.out), alias: o.name })), true);
     }
-    const orderBy = plan.order.length
-      ? plan.order.map((o) => ({ expr: col(undefined, this.outputName(o.column)), desc: o.desc }))
-      : plan.keys.map((k) => ({ expr: col(undefined, k.text) }));
-    body.orderBy = orderBy;
+    body.orderBy = this.totalOrder();
     if (plan.limit !== undefined) body.limit = plan.limit;
     return { ctes: this.ctes, body };
+  }
+
+  /**
+   * The answer's order, total and the same on every engine: the requested order, then the
+   * group-by keys not yet named (ascending) to break ties, NULLs last in every direction. Each
+   * row has its own combination of keys, so a LIMIT over ties picks the same rows every run.
+   */
+  private totalOrder(): OrderItem[] {
+    const requested = this.plan.order.map((o) => ({ name: this.outputName(o.column), desc: o.desc }));
+    const named = new Set(requested.map((o) => o.name));
+    const ties = this.plan.keys.filter((k) => !named.has(k.text)).map((k) => ({ name: k.text, desc: false }));
+    return [...requested, ...ties].map((o) => ({ expr: col(undefined, o.name), desc: o.desc, nulls: 'last' }));
   }
 
   private outputName(column: string): string {
@@ -129,14 +146,14 @@ class Lowering {
     let out: Output;
     switch (node.kind) {
       case 'simple':
-        out = this.gaps(node, this.simple(node, bounds, shifts), bounds);
+        out = this.gaps(node, node.use.measure, this.simple(node, bounds, shifts), bounds);
         break;
       case 'cumulative':
-        out = this.gaps(node, this.cumulative(node, bounds, shifts), bounds);
+        out = this.gaps(node, node.use.measure, this.cumulative(node, bounds, shifts), bounds);
         break;
       case 'conversion':
         if (shifts.length) throw new TallyError('UNSUPPORTED', `metric '${node.metric}' is a conversion metric; Tally cannot offset it in time yet`);
-        out = this.conversion(node, bounds);
+        out = this.gaps(node, node.base.measure, this.conversion(node, bounds), bounds);
         break;
       case 'ratio': {
         const n = this.node(node.numerator, bounds, shifts);
@@ -163,15 +180,35 @@ class Lowering {
           ],
         );
         out = { cte: this.addCte(node.id, query, `${node.metric}: derived from ${inputs.map((i) => i.alias).join(', ')}`), column: node.id };
+        // A period or group none of the inputs has reads as the formula over the inputs' fills.
+        if (inputs.some((i) => i.out.fill !== undefined)) {
+          out.fill = lowerExpression(node.expr, (ref) => inputs.find((i) => i.alias === ref)?.out.fill ?? NULL);
+        }
         break;
       }
-      case 'offset':
-        out = this.node(node.input, bounds, [...shifts, node.shift]);
+      case 'offset': {
+        const relabel = shifts.length === 0 ? relabelShift(this.graph, this.plan, node) : undefined;
+        out = relabel ? this.relabelled(node, relabel, bounds) : this.node(node.input, bounds, [...shifts, node.shift]);
         break;
+      }
     }
     if (!this.done.has(node)) this.done.set(node, new Map());
     this.done.get(node)?.set(boundsKey, out);
     return out;
+  }
+
+  private relabelled(node: Extract<PlanNode, { kind: 'offset' }>, window: Window, bounds: Bounds): Output {
+    const back = (d: Date | undefined): Date | undefined => (d ? add(d, -window.count, window.grain) : undefined);
+    const input = this.node(node.input, { start: back(bounds.start), end: back(bounds.end) });
+    const query: Select = {
+      t: 'select',
+      columns: [
+        ...this.plan.keys.map((k) => ({ expr: k.time ? ({ t: 'addInterval', arg: col(undefined, k.column), count: window.count, grain: window.grain } as SqlExpr) : col(undefined, k.column), alias: k.column })),
+        { expr: col(undefined, input.column), alias: node.id },
+      ],
+      from: { t: 'cte', name: input.cte },
+    };
+    return { cte: this.addCte(node.id, query, `${node.metric} moved ${window.count} ${window.grain}(s) later`), column: node.id, fill: input.fill };
   }
 
   private columnRef(text: string, purpose: string): ColumnReference {
@@ -260,16 +297,20 @@ class Lowering {
       scan.driveBy(item, { t: 'binary', op: '=', left: { t: 'truncate', grain: custom.custom.spine.grain, arg: rowTime }, right: col('period', 'source') });
       return col('period', 'start');
     }
-    const first = specs[0];
-    const single = first?.kind === 'grain' && specs.every((s) => s?.kind === 'grain' && s.grain === first.grain) ? first.grain : undefined;
-    const grain: Grain = single && shifts.every((s) => s.kind === 'window' && shiftFitsGrain(s.window, single)) ? single : baseGrain(specs);
+    const grain = offsetGrain(specs, shifts, this.graph.semantics);
     const { min, max } = scan.extent({ t: 'truncate', grain, arg: rowTime });
     const item = periods(this.graph, grain, 'period', bounds, { start: mapForward(shifts, min, 0), stop: mapForward(shifts, max, 1) });
     const period = col('period', 'start');
     scan.driveBy(item, { t: 'binary', op: '=', left: { t: 'truncate', grain, arg: rowTime }, right: mapBack(shifts, period) });
     if (shifts.some((s) => s.kind === 'toGrain')) {
+      // Periods finer than every requested grain are kept where they start one of those (as
+      // MetricFlow does); with a group-by at the periods' own grain every period is kept, and
+      // coarser group-bys are only labels of it.
+      const finest = specs.reduce<TimeSpec | undefined>((a, b) => (b && (a === undefined || GRAIN_ORDER[specGrain(b)] < GRAIN_ORDER[specGrain(a)]) ? b : a), undefined);
       const starts = specs.flatMap((s) => (s?.kind === 'grain' && GRAIN_ORDER[s.grain] > GRAIN_ORDER[grain] ? [s.grain] : []));
-      if (starts.length) scan.condition({ t: 'or', args: starts.map((g) => ({ t: 'binary', op: '=', left: { t: 'truncate', grain: g, arg: period }, right: period })) });
+      if (finest && GRAIN_ORDER[specGrain(finest)] > GRAIN_ORDER[grain] && starts.length) {
+        scan.condition({ t: 'or', args: starts.map((g) => ({ t: 'binary', op: '=', left: { t: 'truncate', grain: g, arg: period }, right: period })) });
+      }
     }
     return period;
   }
@@ -279,14 +320,20 @@ class Lowering {
    * period of the time keys (the request's range, and its filters on metric_time, limit the
    * spine); fill_nulls_with gives missing values a number wherever the metric is read.
    */
-  private gaps(node: Extract<PlanNode, { kind: 'simple' | 'cumulative' }>, out: Output, bounds: Bounds): Output {
-    const withFill = node.gaps.fill === undefined ? out : { ...out, fill: node.gaps.fill };
+  private gaps(node: { id: string; metric: string; gaps: Gaps }, measure: Measure, out: Output, bounds: Bounds): Output {
+    const withFill = node.gaps.fill === undefined ? out : { ...out, fill: node.gaps.typedZero ? typedZero(out) : num(node.gaps.fill) };
     if (!node.gaps.joinToSpine) return withFill;
-    const timeKeys = this.timeKeysOf(node.use.measure);
+    const timeKeys = this.timeKeysOf(measure);
     if (timeKeys.length === 0) return withFill;
     const grain = baseGrain(timeKeys.map((k) => k.time));
     const anchor = timeKeys.find((k) => isExactly(k.time, grain));
-    const fallback = anchor ? { start: aggregateOf(out.cte, 'min', anchor.column), stop: aggregateOf(out.cte, 'max', anchor.column) } : undefined;
+    // The requested periods; without a range, those from the first to the last with data.
+    const fallback =
+      bounds.start && bounds.end
+        ? { start: ts(bounds.start), stop: ts(add(bounds.end, -1, grain)) }
+        : anchor
+          ? { start: bounds.start ? ts(bounds.start) : aggregateOf(out.cte, 'min', anchor.column), stop: bounds.end ? ts(add(bounds.end, -1, grain)) : aggregateOf(out.cte, 'max', anchor.column) }
+          : undefined;
     if (!this.graph.timeSpines.has(grain) && !fallback) {
       throw new TallyError('UNSUPPORTED', `metric '${node.metric}' joins to a time spine at ${grain} grain; define one (time_spines) or group by metric_time.${grain}`);
     }
@@ -368,7 +415,8 @@ class Lowering {
     const periodKeys = keys.filter((k) => timeKeys.some((t) => t.column === k.alias));
     const dim = measure.model.dimensions.get(nad.name);
     if (!dim) throw new Error(`missing non-additive dimension ${nad.name}`);
-    const at = scan.time(dim);
+    // The snapshot time is read at its declared grain: a daily snapshot's last day, whatever the hour of each row.
+    const at: SqlExpr = dim.type === 'time' ? { t: 'truncate', grain: dim.granularity, arg: scan.time(dim) } : scan.time(dim);
     const groupings = nad.window_groupings.map((g) => scan.entity(g));
     const rows: Select = {
       t: 'select',
@@ -426,30 +474,10 @@ class Lowering {
     };
     const rowsCte = this.addCte(`${node.id}_rows`, rows, `${node.metric}: ${measure.model.name} rows that can fall in a window`);
 
-    // Periods come from the time spine at the base grain when there is one; else they run from the
-    // first period with data (or the range start) to the last period with data, whether or not the
-    // range ends earlier, so that a range never changes a period's value.
-    let series: FromItem;
-    if (this.graph.timeSpines.has(base) || shifts.length) {
-      const lo: SqlExpr = { t: 'truncate', grain: base, arg: aggregateOf(rowsCte, 'min') };
-      const hi: SqlExpr = { t: 'truncate', grain: base, arg: aggregateOf(rowsCte, 'max') };
-      const stop: SqlExpr = node.window ? { t: 'addInterval', arg: hi, count: node.window.count, grain: node.window.grain } : hi;
-      series = periods(this.graph, base, 'period', bounds, { start: mapForward(shifts, lo, 0), stop: mapForward(shifts, stop, 1) });
-    } else {
-      const minTime: SqlExpr = { t: 'truncate', grain: base, arg: aggregateOf(rowsCte, 'min') };
-      const spineStart = bounds.start ? ts(bounds.start) : minTime;
-      let spineStop: SqlExpr = { t: 'truncate', grain: base, arg: aggregateOf(rowsCte, 'max') };
-      if (bounds.end) {
-        // Data in the range's last period or after it: the periods run to the range's end.
-        // Only that tail is read, so a sorted table is barely touched.
-        const lastPeriod = add(bounds.end, -1, base);
-        const tail = this.scan(use, { start: lastPeriod }, purpose, { keys: 'none' });
-        const later: Select = { t: 'select', columns: [{ expr: { t: 'aggregate', agg: 'max', arg: tail.time ?? time }, alias: TIME }], ...tail.scan.build() };
-        const laterCte = this.addCte(`${node.id}_last`, later, `${node.metric}: whether there is data in the range's last ${base} or after it`);
-        spineStop = { t: 'case', branches: [{ when: { t: 'isNull', arg: aggregateOf(laterCte, 'max'), negated: false }, then: spineStop }], otherwise: ts(lastPeriod) };
-      }
-      series = { t: 'series', start: spineStart, stop: spineStop, grain: base, alias: 'period', column: 'start' };
-    }
+    // The periods are the requested ones: the range's, or without one, from the first period with
+    // data to the last period whose window still holds data. They come from the time spine at the
+    // base grain when there is one, else from a generated series.
+    const series = this.cumulativePeriods(node, rowsCte, base, bounds, shifts);
     // With a single time key at the base grain, the period is that key.
     const direct = timeKeys.length === 1 && isExactly(timeKeys[0].time, base) ? timeKeys[0] : undefined;
     const periodAlias = direct ? direct.column : '__period';
@@ -505,6 +533,25 @@ class Lowering {
     return { cte: this.addCte(node.id, q, `${node.metric}: the value on the ${node.periodAgg} ${base} of each ${what}`), column: node.id };
   }
 
+  /**
+   * The periods a cumulative metric is shown at: the range's at the base grain, or without one,
+   * from the first period with data to the last whose window still holds it (the window's length
+   * on; the end of its grain for a grain-to-date; the last row's period for all time), each
+   * through the offsets above the metric.
+   */
+  private cumulativePeriods(node: Extract<PlanNode, { kind: 'cumulative' }>, rowsCte: string, base: Grain, bounds: Bounds, shifts: Shift[]): FromItem {
+    const lo: SqlExpr = { t: 'truncate', grain: base, arg: aggregateOf(rowsCte, 'min') };
+    const hi: SqlExpr = { t: 'truncate', grain: base, arg: aggregateOf(rowsCte, 'max') };
+    let last: SqlExpr = hi;
+    if (node.window) last = { t: 'addInterval', arg: { t: 'addInterval', arg: hi, count: node.window.count, grain: node.window.grain }, count: -1, grain: base };
+    else if (node.grainToDate && GRAIN_ORDER[node.grainToDate] > GRAIN_ORDER[base]) {
+      last = { t: 'addInterval', arg: { t: 'addInterval', arg: { t: 'truncate', grain: node.grainToDate, arg: hi }, count: 1, grain: node.grainToDate }, count: -1, grain: base };
+    }
+    const start = bounds.start ? ts(bounds.start) : mapForward(shifts, lo, 0);
+    const stop = bounds.end ? ts(add(bounds.end, -1, base)) : mapForward(shifts, last, 1);
+    return periods(this.graph, base, 'period', bounds, { start, stop });
+  }
+
   /** Any aggregation over a window: each period joined to the rows that fall in its window. */
   private windowJoin(node: Extract<PlanNode, { kind: 'cumulative' }>, rowsCte: string, base: Grain, series: FromItem, periodAlias: string, otherKeys: GroupKey[], shifts: Shift[]): Select {
     const output = col('period', 'start');
@@ -541,7 +588,7 @@ class Lowering {
     const keyExprs = keyCols.map((k) => k.expr);
     const day = col(undefined, '__day');
     const member = col(undefined, '__member');
-    const coverageEnd = (arg: SqlExpr): SqlExpr => ({ t: 'addInterval', arg, count: window.count, grain: window.grain });
+    const coverageEnd = (arg: SqlExpr): SqlExpr => windowCoverageEnd(arg, window, base);
     const active: Select = {
       t: 'select',
       distinct: true,
@@ -853,7 +900,7 @@ class Lowering {
       return { ctes: this.ctes, body: { t: 'select', columns, from: { t: 'cte', name: cte } } };
     }
     const final: Select = { t: 'select', columns: this.keyColumns(undefined, true), from: { t: 'cte', name: cte } };
-    final.orderBy = plan.order.length ? plan.order.map((o) => ({ expr: col(undefined, this.outputName(o.column)), desc: o.desc })) : plan.keys.map((k) => ({ expr: col(undefined, k.text) }));
+    final.orderBy = this.totalOrder();
     if (plan.limit !== undefined) final.limit = plan.limit;
     return { ctes: this.ctes, body: final };
   }
@@ -894,6 +941,20 @@ class Lowering {
   }
 }
 
+/** Whether a metric reads another period anywhere in its inputs. */
+function hasOffset(node: PlanNode): boolean {
+  switch (node.kind) {
+    case 'offset':
+      return true;
+    case 'ratio':
+      return hasOffset(node.numerator) || hasOffset(node.denominator);
+    case 'derived':
+      return node.inputs.some((i) => hasOffset(i.node));
+    default:
+      return false;
+  }
+}
+
 /** Whether a key's values are whole days (shown as dates) rather than times or numbers. */
 function isDateKey(k: GroupKey): boolean {
   const t = k.time;
@@ -907,27 +968,18 @@ function conjunctsOf(e: Expression): Expression[] {
   return e.kind === 'and' ? e.args.flatMap(conjunctsOf) : [e];
 }
 
-/** The period an output period reads, through offsets (outermost first). */
-function mapBack(shifts: Shift[], period: SqlExpr): SqlExpr {
-  return shifts.reduce<SqlExpr>((x, s) => {
-    if (s.kind === 'window') return { t: 'addInterval', arg: x, count: -s.window.count, grain: s.window.grain };
-    if (s.kind === 'toGrain') return { t: 'truncate', grain: s.grain, arg: x };
-    throw new TallyError('UNSUPPORTED', `an offset by a custom grain (${s.custom.name}) cannot be combined with a cumulative metric or other offsets yet`);
-  }, period);
-}
-
-/** The earliest (extra 0) or latest (extra 1) output period that reads a period, through offsets. */
-function mapForward(shifts: Shift[], x: SqlExpr, extra: number): SqlExpr {
-  return [...shifts].reverse().reduce<SqlExpr>((v, s) => {
-    if (s.kind === 'window') return { t: 'addInterval', arg: v, count: s.window.count, grain: s.window.grain };
-    if (s.kind === 'toGrain') return extra ? { t: 'addInterval', arg: v, count: extra, grain: s.grain } : v;
-    throw new TallyError('UNSUPPORTED', `an offset by a custom grain (${s.custom.name}) cannot be combined with other offsets yet`);
-  }, x);
+/**
+ * 0 of the type of an output's values: an empty sum of decimals is 0.00 on every engine (a bare
+ * 0 would be an integer where the engine does not carry the decimal's scale, as on Postgres).
+ */
+function typedZero(o: Output): SqlExpr {
+  const sample: SqlExpr = { t: 'subquery', query: { t: 'select', columns: [{ expr: { t: 'aggregate', agg: 'max', arg: col(undefined, o.column) }, alias: 'sample' }], from: { t: 'cte', name: o.cte } } };
+  return { t: 'coalesce', args: [{ t: 'binary', op: '*', left: num(0), right: sample }, num(0)] };
 }
 
 /** A value read from an output, with its fill_nulls_with where it has one. */
 function filled(o: Output, value: SqlExpr): SqlExpr {
-  return o.fill === undefined ? value : { t: 'coalesce', args: [value, num(o.fill)] };
+  return o.fill === undefined ? value : { t: 'coalesce', args: [value, o.fill] };
 }
 
 function ts(date: Date): SqlExpr {

@@ -39,6 +39,11 @@ export interface GroupKey {
 /** Gaps in a metric's series: filled with a value, and/or one row per period of a time spine. */
 export interface Gaps {
   fill?: number;
+  /**
+   * The fill is an empty sum's 0, to be typed like the sum (a decimal's 0.00, also on engines
+   * whose untyped 0 would lose the scale).
+   */
+  typedZero?: boolean;
   joinToSpine: boolean;
 }
 
@@ -68,8 +73,10 @@ export type PlanNode =
       calculation: 'conversion_rate' | 'conversions';
       /** References equal on the base event and its conversion (e.g. the same session). */
       constantProperties: { base: string; conversion: string }[];
-      /** What a group without conversions counts (the conversion measure's fill_nulls_with); else it has no value. */
+      /** What a group without conversions counts (the conversion measure's fill_nulls_with, or 0 for a count); else it has no value. */
       conversionFill?: number;
+      /** Gaps of the metric: join_to_timespine of either input; a count of conversions reads as conversionFill where missing. */
+      gaps: Gaps;
     })
   | (NodeBase & { kind: 'ratio'; numerator: PlanNode; denominator: PlanNode })
   | (NodeBase & { kind: 'derived'; expr: Expression; inputs: { alias: string; node: PlanNode }[] })
@@ -173,11 +180,25 @@ function inputOption(input: MeasureInputDef | undefined, key: 'fill_nulls_with' 
   return input && typeof input !== 'string' ? input[key] : undefined;
 }
 
-function gapsOf(def: MetricDef): Gaps {
+function gapsOf(graph: SemanticGraph, def: MetricDef, measure: Measure): Gaps {
   const input = def.type === 'simple' || def.type === 'cumulative' ? def.measure : undefined;
   const fill = (def.type === 'simple' || def.type === 'cumulative' ? def.fill_nulls_with : undefined) ?? inputOption(input, 'fill_nulls_with');
   const joinToSpine = (def.type === 'simple' && def.join_to_timespine === true) || inputOption(input, 'join_to_timespine') === true;
-  return { fill: typeof fill === 'number' ? fill : undefined, joinToSpine };
+  const explicit = typeof fill === 'number' ? fill : undefined;
+  return { fill: emptyValue(graph, measure, explicit), typedZero: explicit === undefined && measure.agg === 'sum' && graph.semantics === 'tally', joinToSpine };
+}
+
+/** Aggregations whose value over no rows is 0 (COUNT's own, and the sum of nothing). */
+const ZERO_WHEN_EMPTY = new Set<Measure['agg']>(['count', 'count_distinct', 'sum', 'sum_boolean']);
+
+/**
+ * What a measure reads as in a group or period of the answer that has no rows: its
+ * fill_nulls_with when it has one, else 0 for counts and sums (unless the project keeps
+ * MetricFlow's null, `semantics: metricflow`), else nothing (NULL: no average of no rows).
+ */
+export function emptyValue(graph: SemanticGraph, measure: Measure, fillNullsWith: number | undefined): number | undefined {
+  if (fillNullsWith !== undefined) return fillNullsWith;
+  return graph.semantics === 'tally' && ZERO_WHEN_EMPTY.has(measure.agg) ? 0 : undefined;
 }
 
 /** The grain of a time dimension reference without one: the dimension's own. */
@@ -284,17 +305,22 @@ class NodeBuilder {
     };
     switch (def.type) {
       case 'simple':
-        return { kind: 'simple', metric: def.name, use: use(def.measure), gaps: gapsOf(def) };
-      case 'cumulative':
+        {
+        const u = use(def.measure);
+        return { kind: 'simple', metric: def.name, use: u, gaps: gapsOf(this.graph, def, u.measure) };
+      }
+      case 'cumulative': {
+        const u = use(def.measure);
         return {
           kind: 'cumulative',
           metric: def.name,
-          use: use(def.measure),
+          use: u,
           window: def.window ? standardWindow(def.window, def.name) : undefined,
           grainToDate: def.grain_to_date,
           periodAgg: def.period_agg,
-          gaps: gapsOf(def),
+          gaps: gapsOf(this.graph, def, u.measure),
         };
+      }
       case 'conversion':
         return {
           kind: 'conversion',
@@ -306,7 +332,11 @@ class NodeBuilder {
           window: def.window ? standardWindow(def.window, def.name) : undefined,
           calculation: def.calculation,
           constantProperties: def.constant_properties.map((p) => ({ base: p.base_property, conversion: p.conversion_property })),
-          conversionFill: inputOption(def.conversion_measure, 'fill_nulls_with') as number | undefined,
+          conversionFill: emptyValue(this.graph, use(def.conversion_measure).measure, inputOption(def.conversion_measure, 'fill_nulls_with') as number | undefined),
+          gaps: {
+            fill: def.calculation === 'conversions' ? emptyValue(this.graph, use(def.conversion_measure).measure, inputOption(def.conversion_measure, 'fill_nulls_with') as number | undefined) : undefined,
+            joinToSpine: inputOption(def.base_measure, 'join_to_timespine') === true || inputOption(def.conversion_measure, 'join_to_timespine') === true,
+          },
         };
       case 'ratio':
         return {

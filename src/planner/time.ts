@@ -4,9 +4,11 @@
  * windows, offsets and gap filling run over.
  */
 import type { CustomGrain, SemanticGraph } from '../definitions/graph.js';
-import { GRAIN_ORDER, type Grain } from '../definitions/schema.js';
+import { GRAIN_ORDER, type Grain, type Semantics, type Window } from '../definitions/schema.js';
 import type { TimeSpec } from '../query/references.js';
 import { formatTime } from '../query/time.js';
+import type { Shift } from './plan.js';
+import { shiftFitsGrain } from './plan.js';
 import { and, col, type FromItem, type Select, type SqlExpr } from '../sql/ast.js';
 
 /** A time bucketed as `spec` says. A custom grain is looked up in its time spine. */
@@ -52,6 +54,55 @@ export function isExactly(spec: TimeSpec | undefined, grain: Grain): boolean {
  */
 export function baseGrain(specs: (TimeSpec | undefined)[]): Grain {
   return specs.reduce<Grain>((g, s) => (s ? finer(g, specGrain(s)) : g), 'day');
+}
+
+/** Whether each period of `coarse` is made of whole periods of `fine` (a quarter of months; not a month of weeks). */
+export function nests(fine: Grain, coarse: Grain): boolean {
+  if (fine === coarse) return true;
+  if (GRAIN_ORDER[fine] > GRAIN_ORDER[coarse]) return false;
+  if (GRAIN_ORDER[fine] <= GRAIN_ORDER.day) return true;
+  return (fine === 'month' && (coarse === 'quarter' || coarse === 'year')) || (fine === 'quarter' && coarse === 'year');
+}
+
+/**
+ * The grain an offset maps periods at: the coarsest grain of which every requested period is made
+ * and which every offset moves exactly (a month at quarter grain moves months, so March ends up
+ * whole in Q2; moving days would clamp March 31 to February 28). An offset to the start of a
+ * grain, or a custom calendar, runs at the base grain.
+ */
+export function offsetGrain(specs: (TimeSpec | undefined)[], shifts: Shift[], semantics: Semantics): Grain {
+  const base = baseGrain(specs);
+  const grains = specs.map((s) => (s?.kind === 'grain' ? s.grain : undefined));
+  const windows = shifts.map((s) => (s.kind === 'window' ? s.window : undefined));
+  if (grains.some((g) => g === undefined) || windows.some((w) => w === undefined)) return base;
+  const requested = grains as Grain[];
+  if (semantics === 'metricflow') {
+    // MetricFlow moves whole periods only at a single requested grain, else day by day.
+    const single = requested.every((g) => g === requested[0]) ? requested[0] : undefined;
+    return single && (windows as Window[]).every((w) => shiftFitsGrain(w, single)) ? single : base;
+  }
+  const finest = requested.reduce((a, b) => finer(a, b));
+  const candidates = (Object.keys(GRAIN_ORDER) as Grain[]).filter((g) => GRAIN_ORDER[g] <= GRAIN_ORDER[finest] && GRAIN_ORDER[g] >= GRAIN_ORDER[base]).sort((a, b) => GRAIN_ORDER[b] - GRAIN_ORDER[a]);
+  return candidates.find((g) => requested.every((r) => nests(g, r)) && (windows as Window[]).every((w) => shiftFitsGrain(w, g))) ?? base;
+}
+
+/**
+ * The first period (of `base`) whose trailing `window` no longer holds `period`: the window of a
+ * period p holds the periods from (p + 1) - window to p, so for a fixed-length window this is
+ * period + window. A calendar window is not: a month before March 1 is February 1, and January
+ * 30 and 31 both leave the window at February 28's successor. It is the period before the first
+ * x with x - window >= period + 1: (period + 1) + window, or, where that date was clamped to a
+ * month's end, the first day of the following month.
+ */
+export function windowCoverageEnd(period: SqlExpr, window: Window, base: Grain): SqlExpr {
+  const months: Partial<Record<Grain, number>> = { month: 1, quarter: 3, year: 12 };
+  const perWindow = months[window.grain];
+  if (perWindow === undefined) return { t: 'addInterval', arg: period, count: window.count, grain: window.grain };
+  const next: SqlExpr = { t: 'addInterval', arg: period, count: 1, grain: base };
+  const moved: SqlExpr = { t: 'addInterval', arg: next, count: perWindow * window.count, grain: 'month' };
+  const clamped: SqlExpr = { t: 'binary', op: '<>', left: { t: 'extract', part: 'day', arg: moved }, right: { t: 'extract', part: 'day', arg: next } };
+  const first: SqlExpr = { t: 'case', branches: [{ when: clamped, then: { t: 'addInterval', arg: { t: 'truncate', grain: 'month', arg: moved }, count: 1, grain: 'month' } }], otherwise: moved };
+  return { t: 'addInterval', arg: first, count: -1, grain: base };
 }
 
 export interface Bounds {

@@ -78,15 +78,17 @@ export function formatTime(date: Date): string {
 
 /**
  * The request's range widened to whole periods of the grain: [start, end). A date-only `to`
- * includes that whole day.
+ * includes that whole day at every grain (every hour and minute of it); a time `to` includes the
+ * period of the grain it falls in.
  */
 export function snapRange(from: string | undefined, to: string | undefined, grain: Grain): { start?: Date; end?: Date } {
   const start = from === undefined ? undefined : truncate(parseTime(from, 'from'), grain);
   let end: Date | undefined;
   if (to !== undefined) {
     const t = parseTime(to, 'to');
-    end = add(truncate(t, grain), 1, grain);
-    if (!isDateOnly(to) && truncate(t, grain).getTime() === t.getTime() && grain === 'hour') end = add(t, 1, 'hour');
+    // The last instant the range includes: the day's last millisecond for a date.
+    const last = isDateOnly(to) ? add(add(t, 1, 'day'), -1, 'millisecond') : t;
+    end = add(truncate(last, grain), 1, grain);
   }
   if (start && end && start >= end) {
     throw new TallyError('INVALID_REQUEST', `the time range is empty: 'from' (${from}) is after 'to' (${to})`);

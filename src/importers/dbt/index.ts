@@ -80,7 +80,8 @@ function renderTallyFile(content: TallyFile, from: string): string | undefined {
   if (content.metrics.length) data.metrics = content.metrics;
   if (content.saved_queries.length) data.saved_queries = content.saved_queries;
   if (Object.keys(data).length === 0) return undefined;
-  const doc = new Document(data);
+  // Imported projects keep MetricFlow's meaning where Tally's differs (empty counts and sums, calendar offsets).
+  const doc = new Document({ semantics: 'metricflow', ...data });
   doc.commentBefore = ` Imported from dbt: ${from.split(/[\\/]/).join('/')}`;
   return doc.toString({ lineWidth: 0 });
 }

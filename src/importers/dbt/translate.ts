@@ -398,8 +398,8 @@ export class Translator {
         if (window !== undefined && window !== null) metric.window = this.window(window, tat.sub(cp.window !== undefined ? 'cumulative_type_params' : 'window'));
         const gtd = lower(cp.grain_to_date ?? tp.grain_to_date);
         if (gtd) metric.grain_to_date = gtd;
-        const periodAgg = lower(cp.period_agg);
-        if (periodAgg) metric.period_agg = periodAgg;
+        // dbt's default is the first day's value; Tally's is the last, so the default is written out.
+        metric.period_agg = lower(cp.period_agg) ?? 'first';
         if (typeof tp.fill_nulls_with === 'number') metric.fill_nulls_with = tp.fill_nulls_with;
         break;
       }

@@ -14,18 +14,6 @@ WITH
     ) AS `orders`
     WHERE (`orders`.`status` IN ('paid', 'shipped')) AND (CAST(`orders`.`ordered_at` AS DATETIME) >= DATETIME '2024-12-01 00:00:00') AND (CAST(`orders`.`ordered_at` AS DATETIME) < DATETIME '2025-02-01 00:00:00')
   ),
-  -- revenue_mtd: whether there is data in the range's last day or after it
-  `cte_revenue_mtd_last` AS (
-    SELECT
-      MAX(CAST(`orders`.`ordered_at` AS DATETIME)) AS `__time`
-    FROM (
-      SELECT
-        ordered_at AS `ordered_at`,
-        status AS `status`
-      FROM orders AS `source`
-    ) AS `orders`
-    WHERE (`orders`.`status` IN ('paid', 'shipped')) AND (CAST(`orders`.`ordered_at` AS DATETIME) >= DATETIME '2025-01-31 00:00:00')
-  ),
   -- revenue_mtd: sum of order_amount over the month to date at each day
   `cte_revenue_mtd` AS (
     SELECT
@@ -33,15 +21,7 @@ WITH
       SUM(`r`.`__value`) AS `revenue_mtd`
     FROM (
       SELECT CAST(period_start AS DATETIME) AS `start`
-      FROM (SELECT DATETIME '2024-12-10 00:00:00' AS lo, CASE WHEN (
-      SELECT
-        MAX(`__time`) AS `max`
-      FROM `cte_revenue_mtd_last`
-    ) IS NULL THEN DATETIME_TRUNC((
-      SELECT
-        MAX(`__time`) AS `max`
-      FROM `cte_revenue_mtd_rows`
-    ), DAY) ELSE DATETIME '2025-01-31 00:00:00' END AS hi) AS bounds,
+      FROM (SELECT DATETIME '2024-12-10 00:00:00' AS lo, DATETIME '2025-01-31 00:00:00' AS hi) AS bounds,
         UNNEST(GENERATE_DATE_ARRAY(DATE(bounds.lo), DATE(bounds.hi), INTERVAL 1 DAY)) AS period_start
     ) AS `period`
     INNER JOIN `cte_revenue_mtd_rows` AS `r` ON (`r`.`__time` < (DATETIME_ADD(`period`.`start`, INTERVAL 1 DAY))) AND (`r`.`__time` >= DATETIME_TRUNC(`period`.`start`, MONTH))
@@ -49,6 +29,10 @@ WITH
   )
 SELECT
   CAST(`metric_time__day` AS DATE) AS `metric_time__day`,
-  `revenue_mtd`
+  COALESCE(`revenue_mtd`, COALESCE(0 * (
+    SELECT
+      MAX(`revenue_mtd`) AS `sample`
+    FROM `cte_revenue_mtd`
+  ), 0)) AS `revenue_mtd`
 FROM `cte_revenue_mtd`
-ORDER BY `metric_time__day`
+ORDER BY `metric_time__day` NULLS LAST

@@ -69,17 +69,17 @@ WITH
       SELECT
         MIN(`__time`) AS `min`
       FROM `cte_wau_rows`
-    ), DAY) AS lo, DATETIME_TRUNC((
+    ), DAY) AS lo, (DATETIME_SUB((DATETIME_ADD(DATETIME_TRUNC((
       SELECT
         MAX(`__time`) AS `max`
       FROM `cte_wau_rows`
-    ), DAY) AS hi) AS bounds,
+    ), DAY), INTERVAL 7 DAY)), INTERVAL 1 DAY)) AS hi) AS bounds,
         UNNEST(GENERATE_DATE_ARRAY(DATE(bounds.lo), DATE(bounds.hi), INTERVAL 1 DAY)) AS period_start
     ) AS `period`
     INNER JOIN `cte_wau_running` AS `r` ON (`period`.`start` >= `r`.`__day`) AND (`period`.`start` < `r`.`__next`)
     WHERE `r`.`__present` > 0
   ),
-  -- wau: the value on the first day of each metric_time.month
+  -- wau: the value on the last day of each metric_time.month
   `cte_wau` AS (
     SELECT
       `ranked`.`metric_time__month`,
@@ -88,13 +88,13 @@ WITH
       SELECT
         DATETIME_TRUNC(`__period`, MONTH) AS `metric_time__month`,
         `wau`,
-        ROW_NUMBER() OVER (PARTITION BY DATETIME_TRUNC(`__period`, MONTH) ORDER BY `__period`) AS `__rank`
+        ROW_NUMBER() OVER (PARTITION BY DATETIME_TRUNC(`__period`, MONTH) ORDER BY `__period` DESC) AS `__rank`
       FROM `cte_wau_by_day`
     ) AS `ranked`
     WHERE `ranked`.`__rank` = 1
   )
 SELECT
   CAST(`metric_time__month` AS DATE) AS `metric_time__month`,
-  `wau`
+  COALESCE(`wau`, 0) AS `wau`
 FROM `cte_wau`
-ORDER BY `metric_time__month`
+ORDER BY `metric_time__month` NULLS LAST

@@ -11,7 +11,7 @@ WITH
         occurred_at AS `occurred_at`
       FROM events AS `source`
     ) AS `events`
-    WHERE (CAST(`events`.`occurred_at` AS DATETIME) >= DATETIME '2025-01-20 00:00:00') AND (CAST(`events`.`occurred_at` AS DATETIME) < DATETIME '2025-01-21 01:00:00')
+    WHERE (CAST(`events`.`occurred_at` AS DATETIME) >= DATETIME '2025-01-20 00:00:00') AND (CAST(`events`.`occurred_at` AS DATETIME) < DATETIME '2025-01-22 00:00:00')
     GROUP BY DATETIME_TRUNC(CAST(`events`.`occurred_at` AS DATETIME), HOUR)
   ),
   -- every key combination the metrics produced
@@ -26,13 +26,13 @@ WITH
       DATETIME_TRUNC(`spine`.`start`, HOUR) AS `metric_time__hour`
     FROM (
       SELECT DATETIME(period_start, 'UTC') AS `start`
-      FROM (SELECT DATETIME '2025-01-20 00:00:00' AS lo, DATETIME '2025-01-21 00:00:00' AS hi) AS bounds,
+      FROM (SELECT DATETIME '2025-01-20 00:00:00' AS lo, DATETIME '2025-01-21 23:00:00' AS hi) AS bounds,
         UNNEST(GENERATE_TIMESTAMP_ARRAY(TIMESTAMP(bounds.lo, 'UTC'), TIMESTAMP(bounds.hi, 'UTC'), INTERVAL 1 HOUR)) AS period_start
     ) AS `spine`
   )
 SELECT
   `combined`.`metric_time__hour` AS `metric_time__hour`,
-  MAX(`combined`.`__v0`) AS `dau`
+  COALESCE(MAX(`combined`.`__v0`), 0) AS `dau`
 FROM (
   SELECT
     `metric_time__hour`,
@@ -45,4 +45,4 @@ FROM (
   FROM `cte_time_spine`
 ) AS `combined`
 GROUP BY `combined`.`metric_time__hour`
-ORDER BY `metric_time__hour`
+ORDER BY `metric_time__hour` NULLS LAST

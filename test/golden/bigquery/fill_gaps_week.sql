@@ -57,7 +57,11 @@ WITH
 SELECT
   CAST(`combined`.`metric_time__week` AS DATE) AS `metric_time__week`,
   `combined`.`user__country` AS `user__country`,
-  MAX(`combined`.`__v0`) AS `revenue`
+  COALESCE(MAX(`combined`.`__v0`), COALESCE(0 * (
+    SELECT
+      MAX(`revenue`) AS `sample`
+    FROM `cte_revenue`
+  ), 0)) AS `revenue`
 FROM (
   SELECT
     `metric_time__week`,
@@ -72,4 +76,4 @@ FROM (
   FROM `cte_time_spine`
 ) AS `combined`
 GROUP BY `combined`.`metric_time__week`, `combined`.`user__country`
-ORDER BY `metric_time__week`, `user__country`
+ORDER BY `metric_time__week` NULLS LAST, `user__country` NULLS LAST

@@ -27,6 +27,10 @@ WITH
 SELECT
   CAST(`metric_time__month` AS DATE) AS `metric_time__month`,
   `user__country` AS `user__country`,
-  `revenue`
+  COALESCE(`revenue`, COALESCE(0 * (
+    SELECT
+      MAX(`revenue`) AS `sample`
+    FROM `cte_revenue`
+  ), 0)) AS `revenue`
 FROM `cte_revenue`
-ORDER BY `metric_time__month`, `user__country`
+ORDER BY `metric_time__month` NULLS LAST, `user__country` NULLS LAST

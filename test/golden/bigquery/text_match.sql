@@ -25,6 +25,6 @@ WITH
   )
 SELECT
   `user__country` AS `user__country`,
-  `orders`
+  COALESCE(`orders`, 0) AS `orders`
 FROM `cte_orders`
-ORDER BY `user__country`
+ORDER BY `user__country` NULLS LAST

@@ -67,15 +67,15 @@ WITH
       SELECT
         MIN("__time") AS "min"
       FROM "cte_wau_rows"
-    )), date_trunc('day', (
+    )), ((date_trunc('day', (
       SELECT
         MAX("__time") AS "max"
       FROM "cte_wau_rows"
-    )), INTERVAL 1 DAY) AS "period"("start")
+    )) + INTERVAL 7 DAY) - INTERVAL 1 DAY), INTERVAL 1 DAY) AS "period"("start")
     INNER JOIN "cte_wau_running" AS "r" ON ("period"."start" >= "r"."__day") AND ("period"."start" < "r"."__next")
     WHERE "r"."__present" > 0
   ),
-  -- wau: the value on the first day of each metric_time.month
+  -- wau: the value on the last day of each metric_time.month
   "cte_wau" AS (
     SELECT
       "ranked"."metric_time__month",
@@ -84,13 +84,13 @@ WITH
       SELECT
         date_trunc('month', "__period") AS "metric_time__month",
         "wau",
-        ROW_NUMBER() OVER (PARTITION BY date_trunc('month', "__period") ORDER BY "__period") AS "__rank"
+        ROW_NUMBER() OVER (PARTITION BY date_trunc('month', "__period") ORDER BY "__period" DESC) AS "__rank"
       FROM "cte_wau_by_day"
     ) AS "ranked"
     WHERE "ranked"."__rank" = 1
   )
 SELECT
   CAST("metric_time__month" AS DATE) AS "metric_time.month",
-  "wau"
+  COALESCE("wau", 0) AS "wau"
 FROM "cte_wau"
-ORDER BY "metric_time.month"
+ORDER BY "metric_time.month" NULLS LAST

@@ -27,6 +27,10 @@ WITH
 SELECT
   CAST("metric_time__month" AS DATE) AS "metric_time.month",
   "user__country" AS "user.country",
-  "revenue"
+  COALESCE("revenue", COALESCE(0 * (
+    SELECT
+      MAX("revenue") AS "sample"
+    FROM "cte_revenue"
+  ), 0)) AS "revenue"
 FROM "cte_revenue"
-ORDER BY "metric_time.month", "user.country"
+ORDER BY "metric_time.month" NULLS LAST, "user.country" NULLS LAST

@@ -25,6 +25,6 @@ WITH
   )
 SELECT
   "user__country" AS "user.country",
-  "orders"
+  COALESCE("orders", 0) AS "orders"
 FROM "cte_orders"
-ORDER BY "user.country"
+ORDER BY "user.country" NULLS LAST

@@ -11,7 +11,7 @@ WITH
         occurred_at AS "occurred_at"
       FROM events AS "source"
     ) AS "events"
-    WHERE (CAST("events"."occurred_at" AS TIMESTAMP) >= TIMESTAMP '2025-01-20 00:00:00') AND (CAST("events"."occurred_at" AS TIMESTAMP) < TIMESTAMP '2025-01-21 01:00:00')
+    WHERE (CAST("events"."occurred_at" AS TIMESTAMP) >= TIMESTAMP '2025-01-20 00:00:00') AND (CAST("events"."occurred_at" AS TIMESTAMP) < TIMESTAMP '2025-01-22 00:00:00')
     GROUP BY date_trunc('hour', CAST("events"."occurred_at" AS TIMESTAMP))
   ),
   -- every key combination the metrics produced
@@ -24,11 +24,11 @@ WITH
   "cte_time_spine" AS (
     SELECT
       date_trunc('hour', "spine"."start") AS "metric_time__hour"
-    FROM generate_series(TIMESTAMP '2025-01-20 00:00:00', TIMESTAMP '2025-01-21 00:00:00', INTERVAL '1 hour') AS "spine"("start")
+    FROM generate_series(TIMESTAMP '2025-01-20 00:00:00', TIMESTAMP '2025-01-21 23:00:00', INTERVAL '1 hour') AS "spine"("start")
   )
 SELECT
   "combined"."metric_time__hour" AS "metric_time.hour",
-  MAX("combined"."__v0") AS "dau"
+  COALESCE(MAX("combined"."__v0"), 0) AS "dau"
 FROM (
   SELECT
     "metric_time__hour",
@@ -41,4 +41,4 @@ FROM (
   FROM "cte_time_spine"
 ) AS "combined"
 GROUP BY "combined"."metric_time__hour"
-ORDER BY "metric_time.hour"
+ORDER BY "metric_time.hour" NULLS LAST

@@ -28,7 +28,11 @@ WITH
   )
 SELECT
   "combined"."metric_time__minute" AS "metric_time.minute",
-  MAX("combined"."__v0") AS "searches"
+  COALESCE(MAX("combined"."__v0"), COALESCE(0 * (
+    SELECT
+      MAX("searches") AS "sample"
+    FROM "cte_searches"
+  ), 0)) AS "searches"
 FROM (
   SELECT
     "metric_time__minute",
@@ -41,4 +45,4 @@ FROM (
   FROM "cte_time_spine"
 ) AS "combined"
 GROUP BY "combined"."metric_time__minute"
-ORDER BY "metric_time.minute"
+ORDER BY "metric_time.minute" NULLS LAST

@@ -20,4 +20,4 @@ SELECT
   "median_order",
   "p90_order_id"
 FROM "cte_median_order"
-ORDER BY "metric_time.month"
+ORDER BY "metric_time.month" NULLS LAST

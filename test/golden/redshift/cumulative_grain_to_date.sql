@@ -14,18 +14,6 @@ WITH
     ) AS "orders"
     WHERE ("orders"."status" IN ('paid', 'shipped')) AND (CAST("orders"."ordered_at" AS TIMESTAMP) >= CAST('2024-12-01 00:00:00' AS TIMESTAMP)) AND (CAST("orders"."ordered_at" AS TIMESTAMP) < CAST('2025-02-01 00:00:00' AS TIMESTAMP))
   ),
-  -- revenue_mtd: whether there is data in the range's last day or after it
-  "cte_revenue_mtd_last" AS (
-    SELECT
-      MAX(CAST("orders"."ordered_at" AS TIMESTAMP)) AS "__time"
-    FROM (
-      SELECT
-        ordered_at AS "ordered_at",
-        status AS "status"
-      FROM orders AS "source"
-    ) AS "orders"
-    WHERE ("orders"."status" IN ('paid', 'shipped')) AND (CAST("orders"."ordered_at" AS TIMESTAMP) >= CAST('2025-01-31 00:00:00' AS TIMESTAMP))
-  ),
   -- revenue_mtd: sum of order_amount over the month to date at each day
   "cte_revenue_mtd" AS (
     SELECT
@@ -33,15 +21,7 @@ WITH
       SUM("r"."__value") AS "revenue_mtd"
     FROM (
       SELECT DATEADD(day, numbers.n, bounds.lo) AS "start"
-      FROM (SELECT CAST('2024-12-10 00:00:00' AS TIMESTAMP) AS lo, CASE WHEN (
-      SELECT
-        MAX("__time") AS "max"
-      FROM "cte_revenue_mtd_last"
-    ) IS NULL THEN DATE_TRUNC('day', (
-      SELECT
-        MAX("__time") AS "max"
-      FROM "cte_revenue_mtd_rows"
-    )) ELSE CAST('2025-01-31 00:00:00' AS TIMESTAMP) END AS hi) AS bounds
+      FROM (SELECT CAST('2024-12-10 00:00:00' AS TIMESTAMP) AS lo, CAST('2025-01-31 00:00:00' AS TIMESTAMP) AS hi) AS bounds
       CROSS JOIN (
         SELECT d0.d + 10 * d1.d + 100 * d2.d + 1000 * d3.d + 10000 * d4.d + 100000 * d5.d AS n
         FROM (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) AS d0
@@ -58,6 +38,10 @@ WITH
   )
 SELECT
   CAST("metric_time__day" AS DATE) AS "metric_time.day",
-  "revenue_mtd"
+  COALESCE("revenue_mtd", COALESCE(0 * (
+    SELECT
+      MAX("revenue_mtd") AS "sample"
+    FROM "cte_revenue_mtd"
+  ), 0)) AS "revenue_mtd"
 FROM "cte_revenue_mtd"
-ORDER BY "metric_time.day"
+ORDER BY "metric_time.day" NULLS LAST

@@ -69,11 +69,11 @@ WITH
       SELECT
         MIN("__time") AS "min"
       FROM "cte_wau_rows"
-    )) AS lo, DATE_TRUNC('day', (
+    )) AS lo, (DATEADD(day, -1, (DATEADD(day, 7, DATE_TRUNC('day', (
       SELECT
         MAX("__time") AS "max"
       FROM "cte_wau_rows"
-    )) AS hi) AS bounds
+    )))))) AS hi) AS bounds
       CROSS JOIN (
         SELECT d0.d + 10 * d1.d + 100 * d2.d + 1000 * d3.d + 10000 * d4.d + 100000 * d5.d AS n
         FROM (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) AS d0
@@ -88,7 +88,7 @@ WITH
     INNER JOIN "cte_wau_running" AS "r" ON ("period"."start" >= "r"."__day") AND ("period"."start" < "r"."__next")
     WHERE "r"."__present" > 0
   ),
-  -- wau: the value on the first day of each metric_time.month
+  -- wau: the value on the last day of each metric_time.month
   "cte_wau" AS (
     SELECT
       "ranked"."metric_time__month",
@@ -97,13 +97,13 @@ WITH
       SELECT
         DATE_TRUNC('month', "__period") AS "metric_time__month",
         "wau",
-        ROW_NUMBER() OVER (PARTITION BY DATE_TRUNC('month', "__period") ORDER BY "__period") AS "__rank"
+        ROW_NUMBER() OVER (PARTITION BY DATE_TRUNC('month', "__period") ORDER BY "__period" DESC) AS "__rank"
       FROM "cte_wau_by_day"
     ) AS "ranked"
     WHERE "ranked"."__rank" = 1
   )
 SELECT
   CAST("metric_time__month" AS DATE) AS "metric_time.month",
-  "wau"
+  COALESCE("wau", 0) AS "wau"
 FROM "cte_wau"
-ORDER BY "metric_time.month"
+ORDER BY "metric_time.month" NULLS LAST

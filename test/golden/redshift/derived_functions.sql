@@ -21,11 +21,11 @@ WITH
   "cte_spread_index" AS (
     SELECT
       "metric_time__year",
-      ROUND(CAST(GREATEST("largest_order", "mean_order") AS DOUBLE PRECISION) / NULLIF("buyer_count", 0), 2) + ("buyer_count" % 7) AS "spread_index"
+      ROUND(CAST(GREATEST("largest_order", "mean_order") AS DOUBLE PRECISION) / NULLIF(COALESCE("buyer_count", 0), 0), 2) + (COALESCE("buyer_count", 0) % 7) AS "spread_index"
     FROM "cte_largest_order"
   )
 SELECT
   CAST("metric_time__year" AS DATE) AS "metric_time.year",
-  "spread_index"
+  COALESCE("spread_index", ROUND(CAST(GREATEST(NULL, NULL) AS DOUBLE PRECISION) / NULLIF(0, 0), 2) + (0 % 7)) AS "spread_index"
 FROM "cte_spread_index"
-ORDER BY "metric_time.year"
+ORDER BY "metric_time.year" NULLS LAST

@@ -64,7 +64,19 @@ WITH
   "cte_revenue_growth_mom" AS (
     SELECT
       "combined"."metric_time__month",
-      CAST((MAX("combined"."__v0") - MAX("combined"."__v1")) AS DOUBLE PRECISION) / NULLIF(MAX("combined"."__v1"), 0) AS "revenue_growth_mom"
+      CAST((COALESCE(MAX("combined"."__v0"), COALESCE(0 * (
+        SELECT
+          MAX("revenue") AS "sample"
+        FROM "cte_revenue"
+      ), 0)) - COALESCE(MAX("combined"."__v1"), COALESCE(0 * (
+        SELECT
+          MAX("revenue") AS "sample"
+        FROM "cte_revenue_2"
+      ), 0))) AS DOUBLE PRECISION) / NULLIF(COALESCE(MAX("combined"."__v1"), COALESCE(0 * (
+        SELECT
+          MAX("revenue") AS "sample"
+        FROM "cte_revenue_2"
+      ), 0)), 0) AS "revenue_growth_mom"
     FROM (
       SELECT
         "metric_time__month",
@@ -82,6 +94,18 @@ WITH
   )
 SELECT
   CAST("metric_time__month" AS DATE) AS "metric_time.month",
-  "revenue_growth_mom"
+  COALESCE("revenue_growth_mom", CAST((COALESCE(0 * (
+    SELECT
+      MAX("revenue") AS "sample"
+    FROM "cte_revenue"
+  ), 0) - COALESCE(0 * (
+    SELECT
+      MAX("revenue") AS "sample"
+    FROM "cte_revenue_2"
+  ), 0)) AS DOUBLE PRECISION) / NULLIF(COALESCE(0 * (
+    SELECT
+      MAX("revenue") AS "sample"
+    FROM "cte_revenue_2"
+  ), 0), 0)) AS "revenue_growth_mom"
 FROM "cte_revenue_growth_mom"
-ORDER BY "metric_time.month"
+ORDER BY "metric_time.month" NULLS LAST

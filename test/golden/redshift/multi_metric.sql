@@ -60,10 +60,18 @@ WITH
   )
 SELECT
   CAST("combined"."metric_time__quarter" AS DATE) AS "metric_time.quarter",
-  MAX("combined"."__v0") AS "revenue",
-  MAX("combined"."__v1") AS "orders",
-  MAX("combined"."__v2") AS "new_users",
-  MAX("combined"."__v3") AS "items_sold"
+  COALESCE(MAX("combined"."__v0"), COALESCE(0 * (
+    SELECT
+      MAX("revenue") AS "sample"
+    FROM "cte_revenue"
+  ), 0)) AS "revenue",
+  COALESCE(MAX("combined"."__v1"), 0) AS "orders",
+  COALESCE(MAX("combined"."__v2"), 0) AS "new_users",
+  COALESCE(MAX("combined"."__v3"), COALESCE(0 * (
+    SELECT
+      MAX("items_sold") AS "sample"
+    FROM "cte_items_sold"
+  ), 0)) AS "items_sold"
 FROM (
   SELECT
     "metric_time__quarter",
@@ -98,5 +106,5 @@ FROM (
   FROM "cte_items_sold"
 ) AS "combined"
 GROUP BY "combined"."metric_time__quarter"
-ORDER BY "revenue" DESC
+ORDER BY "revenue" DESC NULLS LAST, "metric_time.quarter" NULLS LAST
 LIMIT 10

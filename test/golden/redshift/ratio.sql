@@ -21,11 +21,15 @@ WITH
   "cte_average_order_value" AS (
     SELECT
       "metric_time__week",
-      CAST("revenue" AS DOUBLE PRECISION) / NULLIF("paid_orders", 0) AS "average_order_value"
+      CAST(COALESCE("revenue", COALESCE(0 * (
+        SELECT
+          MAX("revenue") AS "sample"
+        FROM "cte_revenue"
+      ), 0)) AS DOUBLE PRECISION) / NULLIF(COALESCE("paid_orders", 0), 0) AS "average_order_value"
     FROM "cte_revenue"
   )
 SELECT
   CAST("metric_time__week" AS DATE) AS "metric_time.week",
   "average_order_value"
 FROM "cte_average_order_value"
-ORDER BY "metric_time.week"
+ORDER BY "metric_time.week" NULLS LAST

@@ -44,4 +44,4 @@ FROM (
   FROM "cte_p90_order_id"
 ) AS "combined"
 GROUP BY "combined"."metric_time__month"
-ORDER BY "metric_time.month"
+ORDER BY "metric_time.month" NULLS LAST

@@ -14,18 +14,6 @@ WITH
     ) AS "orders"
     WHERE ("orders"."status" IN ('paid', 'shipped')) AND (CAST("orders"."ordered_at" AS TIMESTAMP_NTZ) >= CAST('2024-12-01 00:00:00' AS TIMESTAMP_NTZ)) AND (CAST("orders"."ordered_at" AS TIMESTAMP_NTZ) < CAST('2025-02-01 00:00:00' AS TIMESTAMP_NTZ))
   ),
-  -- revenue_mtd: whether there is data in the range's last day or after it
-  "cte_revenue_mtd_last" AS (
-    SELECT
-      MAX(CAST("orders"."ordered_at" AS TIMESTAMP_NTZ)) AS "__time"
-    FROM (
-      SELECT
-        ordered_at AS "ordered_at",
-        status AS "status"
-      FROM orders AS "source"
-    ) AS "orders"
-    WHERE ("orders"."status" IN ('paid', 'shipped')) AND (CAST("orders"."ordered_at" AS TIMESTAMP_NTZ) >= CAST('2025-01-31 00:00:00' AS TIMESTAMP_NTZ))
-  ),
   -- revenue_mtd: sum of order_amount over the month to date at each day
   "cte_revenue_mtd" AS (
     SELECT
@@ -33,15 +21,7 @@ WITH
       SUM("r"."__value") AS "revenue_mtd"
     FROM (
       SELECT DATEADD(day, periods.index, bounds.lo) AS "start"
-      FROM (SELECT CAST('2024-12-10 00:00:00' AS TIMESTAMP_NTZ) AS lo, CASE WHEN (
-      SELECT
-        MAX("__time") AS "max"
-      FROM "cte_revenue_mtd_last"
-    ) IS NULL THEN DATE_TRUNC('day', (
-      SELECT
-        MAX("__time") AS "max"
-      FROM "cte_revenue_mtd_rows"
-    )) ELSE CAST('2025-01-31 00:00:00' AS TIMESTAMP_NTZ) END AS hi) AS bounds,
+      FROM (SELECT CAST('2024-12-10 00:00:00' AS TIMESTAMP_NTZ) AS lo, CAST('2025-01-31 00:00:00' AS TIMESTAMP_NTZ) AS hi) AS bounds,
         LATERAL FLATTEN(INPUT => ARRAY_GENERATE_RANGE(0, DATEDIFF(day, bounds.lo, bounds.hi) + 1)) AS periods
     ) AS "period"
     INNER JOIN "cte_revenue_mtd_rows" AS "r" ON ("r"."__time" < (DATEADD(day, 1, "period"."start"))) AND ("r"."__time" >= DATE_TRUNC('month', "period"."start"))
@@ -49,6 +29,10 @@ WITH
   )
 SELECT
   CAST("metric_time__day" AS DATE) AS "metric_time.day",
-  "revenue_mtd"
+  COALESCE("revenue_mtd", COALESCE(0 * (
+    SELECT
+      MAX("revenue_mtd") AS "sample"
+    FROM "cte_revenue_mtd"
+  ), 0)) AS "revenue_mtd"
 FROM "cte_revenue_mtd"
-ORDER BY "metric_time.day"
+ORDER BY "metric_time.day" NULLS LAST

@@ -21,11 +21,11 @@ WITH
   "cte_spread_index" AS (
     SELECT
       "metric_time__year",
-      ROUND(CAST(GREATEST(COALESCE("largest_order", "mean_order"), COALESCE("mean_order", "largest_order")) AS DOUBLE) / NULLIF("buyer_count", 0), 2) + ("buyer_count" % 7) AS "spread_index"
+      ROUND(CAST(GREATEST(COALESCE("largest_order", "mean_order"), COALESCE("mean_order", "largest_order")) AS DOUBLE) / NULLIF(COALESCE("buyer_count", 0), 0), 2) + (COALESCE("buyer_count", 0) % 7) AS "spread_index"
     FROM "cte_largest_order"
   )
 SELECT
   CAST("metric_time__year" AS DATE) AS "metric_time.year",
-  "spread_index"
+  COALESCE("spread_index", ROUND(CAST(GREATEST(COALESCE(NULL, NULL), COALESCE(NULL, NULL)) AS DOUBLE) / NULLIF(0, 0), 2) + (0 % 7)) AS "spread_index"
 FROM "cte_spread_index"
-ORDER BY "metric_time.year"
+ORDER BY "metric_time.year" NULLS LAST

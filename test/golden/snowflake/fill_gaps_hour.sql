@@ -11,7 +11,7 @@ WITH
         occurred_at AS "occurred_at"
       FROM events AS "source"
     ) AS "events"
-    WHERE (CAST("events"."occurred_at" AS TIMESTAMP_NTZ) >= CAST('2025-01-20 00:00:00' AS TIMESTAMP_NTZ)) AND (CAST("events"."occurred_at" AS TIMESTAMP_NTZ) < CAST('2025-01-21 01:00:00' AS TIMESTAMP_NTZ))
+    WHERE (CAST("events"."occurred_at" AS TIMESTAMP_NTZ) >= CAST('2025-01-20 00:00:00' AS TIMESTAMP_NTZ)) AND (CAST("events"."occurred_at" AS TIMESTAMP_NTZ) < CAST('2025-01-22 00:00:00' AS TIMESTAMP_NTZ))
     GROUP BY DATE_TRUNC('hour', CAST("events"."occurred_at" AS TIMESTAMP_NTZ))
   ),
   -- every key combination the metrics produced
@@ -26,13 +26,13 @@ WITH
       DATE_TRUNC('hour', "spine"."start") AS "metric_time__hour"
     FROM (
       SELECT DATEADD(hour, periods.index, bounds.lo) AS "start"
-      FROM (SELECT CAST('2025-01-20 00:00:00' AS TIMESTAMP_NTZ) AS lo, CAST('2025-01-21 00:00:00' AS TIMESTAMP_NTZ) AS hi) AS bounds,
+      FROM (SELECT CAST('2025-01-20 00:00:00' AS TIMESTAMP_NTZ) AS lo, CAST('2025-01-21 23:00:00' AS TIMESTAMP_NTZ) AS hi) AS bounds,
         LATERAL FLATTEN(INPUT => ARRAY_GENERATE_RANGE(0, DATEDIFF(hour, bounds.lo, bounds.hi) + 1)) AS periods
     ) AS "spine"
   )
 SELECT
   "combined"."metric_time__hour" AS "metric_time.hour",
-  MAX("combined"."__v0") AS "dau"
+  COALESCE(MAX("combined"."__v0"), 0) AS "dau"
 FROM (
   SELECT
     "metric_time__hour",
@@ -45,4 +45,4 @@ FROM (
   FROM "cte_time_spine"
 ) AS "combined"
 GROUP BY "combined"."metric_time__hour"
-ORDER BY "metric_time.hour"
+ORDER BY "metric_time.hour" NULLS LAST

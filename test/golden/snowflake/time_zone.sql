@@ -17,7 +17,11 @@ WITH
   )
 SELECT
   CAST("metric_time__day" AS DATE) AS "metric_time.day",
-  "dau",
-  "searches"
+  COALESCE("dau", 0) AS "dau",
+  COALESCE("searches", COALESCE(0 * (
+    SELECT
+      MAX("searches") AS "sample"
+    FROM "cte_dau"
+  ), 0)) AS "searches"
 FROM "cte_dau"
-ORDER BY "metric_time.day"
+ORDER BY "metric_time.day" NULLS LAST

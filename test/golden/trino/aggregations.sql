@@ -24,9 +24,9 @@ WITH
 SELECT
   CAST("metric_time__month" AS DATE) AS "metric_time.month",
   "mean_order",
-  "paid_count",
+  COALESCE("paid_count", 0) AS "paid_count",
   "smallest_order",
   "largest_order",
-  "buyer_count"
+  COALESCE("buyer_count", 0) AS "buyer_count"
 FROM "cte_mean_order"
-ORDER BY "metric_time.month"
+ORDER BY "metric_time.month" NULLS LAST

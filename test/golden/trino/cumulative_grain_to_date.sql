@@ -14,18 +14,6 @@ WITH
     ) AS "orders"
     WHERE ("orders"."status" IN ('paid', 'shipped')) AND (CAST("orders"."ordered_at" AS TIMESTAMP(6)) >= TIMESTAMP '2024-12-01 00:00:00') AND (CAST("orders"."ordered_at" AS TIMESTAMP(6)) < TIMESTAMP '2025-02-01 00:00:00')
   ),
-  -- revenue_mtd: whether there is data in the range's last day or after it
-  "cte_revenue_mtd_last" AS (
-    SELECT
-      MAX(CAST("orders"."ordered_at" AS TIMESTAMP(6))) AS "__time"
-    FROM (
-      SELECT
-        ordered_at AS "ordered_at",
-        status AS "status"
-      FROM orders AS "source"
-    ) AS "orders"
-    WHERE ("orders"."status" IN ('paid', 'shipped')) AND (CAST("orders"."ordered_at" AS TIMESTAMP(6)) >= TIMESTAMP '2025-01-31 00:00:00')
-  ),
   -- revenue_mtd: sum of order_amount over the month to date at each day
   "cte_revenue_mtd" AS (
     SELECT
@@ -33,15 +21,7 @@ WITH
       SUM("r"."__value") AS "revenue_mtd"
     FROM (
       SELECT date_add('day', high.n * 10000 + low.n, bounds.lo) AS "start"
-      FROM (SELECT TIMESTAMP '2024-12-10 00:00:00' AS lo, CASE WHEN (
-      SELECT
-        MAX("__time") AS "max"
-      FROM "cte_revenue_mtd_last"
-    ) IS NULL THEN date_trunc('day', (
-      SELECT
-        MAX("__time") AS "max"
-      FROM "cte_revenue_mtd_rows"
-    )) ELSE TIMESTAMP '2025-01-31 00:00:00' END AS hi) AS bounds
+      FROM (SELECT TIMESTAMP '2024-12-10 00:00:00' AS lo, TIMESTAMP '2025-01-31 00:00:00' AS hi) AS bounds
       CROSS JOIN UNNEST(sequence(0, greatest(date_diff('day', bounds.lo, bounds.hi), 0) / 10000)) AS high(n)
       CROSS JOIN UNNEST(sequence(0, 9999)) AS low(n)
       WHERE high.n * 10000 + low.n <= date_diff('day', bounds.lo, bounds.hi)
@@ -51,6 +31,10 @@ WITH
   )
 SELECT
   CAST("metric_time__day" AS DATE) AS "metric_time.day",
-  "revenue_mtd"
+  COALESCE("revenue_mtd", COALESCE(0 * (
+    SELECT
+      MAX("revenue_mtd") AS "sample"
+    FROM "cte_revenue_mtd"
+  ), 0)) AS "revenue_mtd"
 FROM "cte_revenue_mtd"
-ORDER BY "metric_time.day"
+ORDER BY "metric_time.day" NULLS LAST

@@ -11,7 +11,7 @@ WITH
         occurred_at AS "occurred_at"
       FROM events AS "source"
     ) AS "events"
-    WHERE (CAST("events"."occurred_at" AS TIMESTAMP(6)) >= TIMESTAMP '2025-01-20 00:00:00') AND (CAST("events"."occurred_at" AS TIMESTAMP(6)) < TIMESTAMP '2025-01-21 01:00:00')
+    WHERE (CAST("events"."occurred_at" AS TIMESTAMP(6)) >= TIMESTAMP '2025-01-20 00:00:00') AND (CAST("events"."occurred_at" AS TIMESTAMP(6)) < TIMESTAMP '2025-01-22 00:00:00')
     GROUP BY date_trunc('hour', CAST("events"."occurred_at" AS TIMESTAMP(6)))
   ),
   -- every key combination the metrics produced
@@ -26,7 +26,7 @@ WITH
       date_trunc('hour', "spine"."start") AS "metric_time__hour"
     FROM (
       SELECT date_add('hour', high.n * 10000 + low.n, bounds.lo) AS "start"
-      FROM (SELECT TIMESTAMP '2025-01-20 00:00:00' AS lo, TIMESTAMP '2025-01-21 00:00:00' AS hi) AS bounds
+      FROM (SELECT TIMESTAMP '2025-01-20 00:00:00' AS lo, TIMESTAMP '2025-01-21 23:00:00' AS hi) AS bounds
       CROSS JOIN UNNEST(sequence(0, greatest(date_diff('hour', bounds.lo, bounds.hi), 0) / 10000)) AS high(n)
       CROSS JOIN UNNEST(sequence(0, 9999)) AS low(n)
       WHERE high.n * 10000 + low.n <= date_diff('hour', bounds.lo, bounds.hi)
@@ -34,7 +34,7 @@ WITH
   )
 SELECT
   "combined"."metric_time__hour" AS "metric_time.hour",
-  MAX("combined"."__v0") AS "dau"
+  COALESCE(MAX("combined"."__v0"), 0) AS "dau"
 FROM (
   SELECT
     "metric_time__hour",
@@ -47,4 +47,4 @@ FROM (
   FROM "cte_time_spine"
 ) AS "combined"
 GROUP BY "combined"."metric_time__hour"
-ORDER BY "metric_time.hour"
+ORDER BY "metric_time.hour" NULLS LAST

@@ -1,0 +1,366 @@
+/**
+ * The examples of issue 11 (periods and windows, calendar offsets, empty values, declared grains),
+ * each over tiny tables (fixtures/periods/tables.sql) with the metrics of fixtures/periods/metrics,
+ * on DuckDB and on Postgres. Every expectation is hand-written SQL run on the same engine (written
+ * so that it runs unchanged on both), and the values the issue names are also asserted literally.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TallyServer } from '../src/api/server.js';
+import { DefinitionError } from '../src/errors.js';
+import { importDbtSources, projectFromImport } from '../src/importers/dbt/index.js';
+import { DuckDBEngine, type Engine, loadProject, PostgresEngine, type Project, projectFromSources, type QueryResult, type RequestInput, runQuery } from '../src/index.js';
+import { type CompareOptions, expectSameRows, type Row } from './helpers/fixture-db.js';
+import { copyDuckDBSql, createDatabase } from './helpers/postgres-db.js';
+
+const DIR = fileURLToPath(new URL('../fixtures/periods', import.meta.url));
+const TABLES = readFileSync(new URL('../fixtures/periods/tables.sql', import.meta.url), 'utf8');
+let project: Project;
+let duck: DuckDBEngine;
+let pg: PostgresEngine;
+
+beforeAll(async () => {
+  project = loadProject(DIR);
+  duck = await DuckDBEngine.open({ path: ':memory:' });
+  await duck.query(TABLES);
+  pg = await PostgresEngine.open({ connectionString: await createDatabase('periods') });
+  await copyDuckDBSql(pg, TABLES);
+});
+
+afterAll(async () => {
+  await Promise.all([duck?.close(), pg?.close()]);
+});
+
+async function rows(engine: Engine, sql: string): Promise<Row[]> {
+  const result = await engine.query(sql);
+  return result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c.name, r[i]])));
+}
+
+/** Tally equals the hand-written SQL on DuckDB and on Postgres; returns the DuckDB answer. */
+async function check(request: RequestInput, expectedSql: string, options: CompareOptions = {}): Promise<QueryResult> {
+  let answer: QueryResult | undefined;
+  for (const engine of [duck, pg] as Engine[]) {
+    const expected = await rows(engine, expectedSql);
+    expect(expected.length, 'the hand-written SQL returns rows (a vacuous test proves nothing)').toBeGreaterThan(0);
+    const result = await runQuery(project, engine, request);
+    expectSameRows(result.rows, expected, options);
+    answer ??= result;
+  }
+  if (!answer) throw new Error('no engine ran');
+  return answer;
+}
+
+/** One value of an answer, by its time key. */
+function at(result: QueryResult, key: string, column: string, time: string): unknown {
+  const row = result.rows.find((r) => r[key] === time);
+  return row ? Number(row[column]) : undefined;
+}
+
+/** Days from `from` to `to` (inclusive), as column d. */
+const days = (from: string, to: string): string =>
+  `SELECT CAST(g AS DATE) AS d FROM generate_series(TIMESTAMP '${from}', TIMESTAMP '${to}', INTERVAL '1 day') AS s(g)`;
+
+describe('1. the answer’s periods are the requested ones', () => {
+  it('a 7-day window still holds the orders on the days after the last one (and refunds show)', async () => {
+    const result = await check(
+      { metrics: ['sales_7d', 'refunds'], groupBy: ['metric_time.day'], from: '2025-03-01', to: '2025-03-10' },
+      `WITH days AS (${days('2025-03-01', '2025-03-10')}),
+            w AS (SELECT days.d, SUM(o.amount) AS sales_7d FROM days JOIN sales_orders AS o
+                  ON CAST(o.ordered_at AS DATE) > days.d - 7 AND CAST(o.ordered_at AS DATE) <= days.d GROUP BY days.d),
+            r AS (SELECT CAST(refunded_at AS DATE) AS d, SUM(amount) AS refunds FROM refunds GROUP BY 1)
+       SELECT COALESCE(w.d, r.d) AS "metric_time.day", COALESCE(w.sales_7d, 0) AS sales_7d, COALESCE(r.refunds, 0) AS refunds
+       FROM w FULL OUTER JOIN r ON w.d = r.d`,
+    );
+    expect(at(result, 'metric_time.day', 'sales_7d', '2025-03-06')).toBe(3072);
+    expect(at(result, 'metric_time.day', 'sales_7d', '2025-03-09')).toBe(2048);
+  });
+
+  it('an all-time total keeps its value after the last order', async () => {
+    const result = await check(
+      { metrics: ['sales_all_time'], groupBy: ['metric_time.day'], from: '2025-03-01', to: '2025-03-10' },
+      `SELECT days.d AS "metric_time.day", SUM(o.amount) AS sales_all_time
+       FROM (${days('2025-03-01', '2025-03-10')}) AS days JOIN sales_orders AS o ON CAST(o.ordered_at AS DATE) <= days.d GROUP BY days.d`,
+    );
+    expect(at(result, 'metric_time.day', 'sales_all_time', '2025-03-10')).toBe(3072);
+  });
+
+  it('a 3-day sign-up window asked for the two days after the last sign-up', async () => {
+    const result = await check(
+      { metrics: ['signups_3d'], groupBy: ['metric_time.day'], from: '2025-06-06', to: '2025-06-07' },
+      `SELECT days.d AS "metric_time.day", COUNT(*) AS signups_3d
+       FROM (${days('2025-06-06', '2025-06-07')}) AS days JOIN signups AS s
+         ON CAST(s.signed_up_at AS DATE) > days.d - 3 AND CAST(s.signed_up_at AS DATE) <= days.d GROUP BY days.d`,
+    );
+    expect(result.rows.map((r) => Number(r.signups_3d))).toEqual([2, 2]);
+  });
+
+  it('without a range, a window runs on until it no longer holds the last sign-up', async () => {
+    await check(
+      { metrics: ['signups_3d'], groupBy: ['metric_time.day'] },
+      `SELECT days.d AS "metric_time.day", COUNT(*) AS signups_3d
+       FROM (${days('2025-06-01', '2025-06-07')}) AS days JOIN signups AS s
+         ON CAST(s.signed_up_at AS DATE) > days.d - 3 AND CAST(s.signed_up_at AS DATE) <= days.d GROUP BY days.d`,
+    );
+  });
+
+  it('join_to_timespine with fill_nulls_with: 0 has every day of the range', async () => {
+    const result = await check(
+      { metrics: ['visits_filled'], groupBy: ['metric_time.day'], from: '2025-06-01', to: '2025-06-12' },
+      `SELECT days.d AS "metric_time.day", COUNT(v.visit_id) AS visits_filled
+       FROM (${days('2025-06-01', '2025-06-12')}) AS days LEFT JOIN visits AS v ON CAST(v.visited_at AS DATE) = days.d GROUP BY days.d`,
+    );
+    expect(result.rows).toHaveLength(12);
+  });
+});
+
+describe('7. empty counts and sums are 0; averages stay null', () => {
+  it("a store without orders has 0 orders: 'store.sales_orders = 0' finds it", async () => {
+    const result = await check(
+      { groupBy: ['store.name'], where: 'store.sales_orders = 0' },
+      `SELECT s.name AS "store.name" FROM stores AS s WHERE (SELECT COUNT(*) FROM sales_orders AS o WHERE o.store_id = s.store_id) = 0`,
+    );
+    expect(result.rows).toEqual([{ 'store.name': 'south' }]);
+  });
+
+  it("'store.sales_orders < 2' includes the store without orders", async () => {
+    await check(
+      { groupBy: ['store.name'], where: 'store.sales_orders < 2' },
+      `SELECT s.name AS "store.name" FROM stores AS s WHERE (SELECT COUNT(*) FROM sales_orders AS o WHERE o.store_id = s.store_id) < 2`,
+    );
+  });
+
+  it('with filled gaps: counts and sums are 0 on days without rows, an average is null', async () => {
+    await check(
+      { metrics: ['sales_orders', 'sales', 'average_sale'], groupBy: ['metric_time.day'], from: '2025-03-01', to: '2025-03-05', fillGaps: true },
+      `SELECT days.d AS "metric_time.day", COUNT(o.order_id) AS sales_orders, COALESCE(SUM(o.amount), 0) AS sales, CAST(AVG(o.amount) AS DOUBLE PRECISION) AS average_sale
+       FROM (${days('2025-03-01', '2025-03-05')}) AS days LEFT JOIN sales_orders AS o ON CAST(o.ordered_at AS DATE) = days.d GROUP BY days.d`,
+      { doubles: ['average_sale'] },
+    );
+  });
+});
+
+describe('8. fill_nulls_with through derived and conversion metrics', () => {
+  it('a derived sum of filled inputs is their sum on gap days, not null', async () => {
+    await check(
+      { metrics: ['signups', 'visits', 'signups_and_visits'], groupBy: ['metric_time.day'], from: '2025-06-01', to: '2025-06-07', fillGaps: true },
+      `WITH s AS (SELECT CAST(signed_up_at AS DATE) AS d, COUNT(*) AS n FROM signups GROUP BY 1),
+            v AS (SELECT CAST(visited_at AS DATE) AS d, COUNT(*) AS n FROM visits GROUP BY 1)
+       SELECT days.d AS "metric_time.day", COALESCE(s.n, 0) AS signups, COALESCE(v.n, 0) AS visits, COALESCE(s.n, 0) + COALESCE(v.n, 0) AS signups_and_visits
+       FROM (${days('2025-06-01', '2025-06-07')}) AS days LEFT JOIN s ON s.d = days.d LEFT JOIN v ON v.d = days.d`,
+    );
+  });
+
+  const conversions = `
+    SELECT CAST(s.signed_up_at AS DATE) AS d, COUNT(DISTINCT v.user_id) AS n
+    FROM signups AS s LEFT JOIN visits AS v
+      ON v.user_id = s.user_id AND v.visited_at >= s.signed_up_at AND v.visited_at <= s.signed_up_at + INTERVAL '2 days'
+    GROUP BY 1`;
+
+  it('a conversion count whose input has fill_nulls_with: 0 is 0 on gap days', async () => {
+    await check(
+      { metrics: ['visit_conversions'], groupBy: ['metric_time.day'], from: '2025-06-01', to: '2025-06-07', fillGaps: true },
+      `SELECT days.d AS "metric_time.day", COALESCE(c.n, 0) AS visit_conversions
+       FROM (${days('2025-06-01', '2025-06-07')}) AS days LEFT JOIN (${conversions}) AS c ON c.d = days.d`,
+    );
+  });
+
+  it('join_to_timespine on a conversion metric’s input gives every day asked', async () => {
+    const result = await check(
+      { metrics: ['visit_conversions_spined'], groupBy: ['metric_time.day'], from: '2025-06-01', to: '2025-06-05' },
+      `SELECT days.d AS "metric_time.day", COALESCE(c.n, 0) AS visit_conversions_spined
+       FROM (${days('2025-06-01', '2025-06-05')}) AS days LEFT JOIN (${conversions}) AS c ON c.d = days.d`,
+    );
+    expect(result.rows).toHaveLength(5);
+  });
+});
+
+describe('2. calendar offsets map whole periods at a coarser grain', () => {
+  it('revenue a month earlier by quarter: Q2 holds March, April and May (1016)', async () => {
+    const result = await check(
+      { metrics: ['month_end_revenue_last_month'], groupBy: ['metric_time.quarter'] },
+      `SELECT CAST(date_trunc('quarter', date_trunc('month', ordered_at) + INTERVAL '1 month') AS DATE) AS "metric_time.quarter",
+              SUM(amount) AS month_end_revenue_last_month
+       FROM month_end_orders GROUP BY 1`,
+    );
+    expect(at(result, 'metric_time.quarter', 'month_end_revenue_last_month', '2025-04-01')).toBe(1016);
+  });
+
+  it('revenue a month earlier by month: the 31sts stay in their month', async () => {
+    await check(
+      { metrics: ['month_end_revenue_last_month'], groupBy: ['metric_time.month'] },
+      `SELECT CAST(date_trunc('month', ordered_at) + INTERVAL '1 month' AS DATE) AS "metric_time.month", SUM(amount) AS month_end_revenue_last_month
+       FROM month_end_orders GROUP BY 1`,
+    );
+  });
+});
+
+describe('3. offset_to_grain with a second, coarser time group-by', () => {
+  const startOfWeek = (label: string, extra: string): string => `
+    SELECT CAST(d.ordered_at AS DATE) AS "metric_time.day"${extra}, SUM(m.amount) AS revenue_start_of_week
+    FROM daily_orders AS d JOIN daily_orders AS m
+      ON CAST(m.ordered_at AS DATE) = CAST(d.ordered_at AS DATE) - CAST(EXTRACT(isodow FROM d.ordered_at) - 1 AS INTEGER)
+    GROUP BY 1${label}`;
+
+  it('by day: every day reads its Monday (21 rows)', async () => {
+    const result = await check({ metrics: ['revenue_start_of_week'], groupBy: ['metric_time.day'] }, startOfWeek('', ''));
+    expect(result.rows).toHaveLength(21);
+  });
+
+  it('by day and week: the same 21 rows with the week beside them', async () => {
+    const result = await check(
+      { metrics: ['revenue_start_of_week'], groupBy: ['metric_time.day', 'metric_time.week'] },
+      startOfWeek(', 2', `, CAST(d.ordered_at AS DATE) - CAST(EXTRACT(isodow FROM d.ordered_at) - 1 AS INTEGER) AS "metric_time.week"`),
+    );
+    expect(result.rows).toHaveLength(21);
+  });
+
+  it('by day and month: the same 21 rows with the month beside them', async () => {
+    const result = await check(
+      { metrics: ['revenue_start_of_week'], groupBy: ['metric_time.day', 'metric_time.month'] },
+      startOfWeek(', 2', `, CAST(date_trunc('month', d.ordered_at) AS DATE) AS "metric_time.month"`),
+    );
+    expect(result.rows).toHaveLength(21);
+  });
+});
+
+describe('4. offsets of cumulative metrics', () => {
+  it("the opening total by month is the previous month's closing total (February: 23)", async () => {
+    const result = await check(
+      { metrics: ['units_opening'], groupBy: ['metric_time.month'] },
+      `SELECT CAST(g AS DATE) AS "metric_time.month", (SELECT SUM(units) FROM unit_sales WHERE sold_at < g) AS units_opening
+       FROM generate_series(TIMESTAMP '2024-02-01', TIMESTAMP '2024-04-01', INTERVAL '1 month') AS s(g)`,
+    );
+    expect(at(result, 'metric_time.month', 'units_opening', '2024-02-01')).toBe(23);
+  });
+
+  it('the range applies to the offset periods, by month', async () => {
+    await check(
+      { metrics: ['units_opening'], groupBy: ['metric_time.month'], from: '2024-02-01', to: '2024-03-31' },
+      `SELECT CAST(g AS DATE) AS "metric_time.month", (SELECT SUM(units) FROM unit_sales WHERE sold_at < g) AS units_opening
+       FROM generate_series(TIMESTAMP '2024-02-01', TIMESTAMP '2024-03-01', INTERVAL '1 month') AS s(g)`,
+    );
+  });
+
+  it('the range applies to the offset periods, by day: 5 rows, each the total a calendar month earlier', async () => {
+    const result = await check(
+      { metrics: ['units_opening'], groupBy: ['metric_time.day'], from: '2024-02-27', to: '2024-03-02' },
+      `SELECT days.d AS "metric_time.day",
+              (SELECT SUM(units) FROM unit_sales WHERE CAST(sold_at AS DATE) <= CAST(days.d - INTERVAL '1 month' AS DATE)) AS units_opening
+       FROM (${days('2024-02-27', '2024-03-02')}) AS days`,
+    );
+    expect(result.rows).toHaveLength(5);
+  });
+});
+
+describe('6. an inclusive date is the whole day at every grain', () => {
+  const readings = (grain: 'hour' | 'minute', local: string): string => `
+    SELECT date_trunc('${grain}', ${local}) AS "metric_time.${grain}", COUNT(*) AS readings
+    FROM readings WHERE ${local} >= TIMESTAMP '2026-03-29 00:00:00' AND ${local} < TIMESTAMP '2026-03-30 00:00:00' GROUP BY 1`;
+
+  it('by hour: 24 hours', async () => {
+    const result = await check({ metrics: ['readings'], groupBy: ['metric_time.hour'], from: '2026-03-29', to: '2026-03-29' }, readings('hour', 'read_at'));
+    expect(result.rows).toHaveLength(24);
+  });
+
+  it('through GraphQL alike: 24 hours', async () => {
+    const server = new TallyServer({ projectDir: DIR, engine: duck, log: () => {} });
+    try {
+      const url = await server.listen(0, '127.0.0.1');
+      const query = '{ metrics(from: "2026-03-29", to: "2026-03-29") { rows { metricTime(grain: HOUR) readings } } }';
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+      const body = (await response.json()) as { data?: { metrics: { rows: { metricTime: string; readings: unknown }[] } }; errors?: unknown };
+      expect(body.errors).toBeUndefined();
+      const expected = await rows(duck, readings('hour', 'read_at'));
+      expect(body.data?.metrics.rows.map((r) => [r.metricTime, Number(r.readings)])).toEqual(
+        expected.map((r) => [r['metric_time.hour'], Number(r.readings)]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+      );
+      expect(body.data?.metrics.rows).toHaveLength(24);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('by minute: every reading of the day', async () => {
+    const result = await check({ metrics: ['readings'], groupBy: ['metric_time.minute'], to: '2026-03-29', from: '2026-03-29' }, readings('minute', 'read_at'));
+    expect(result.rows).toHaveLength(96);
+  });
+
+  it("by hour in the request's time zone", async () => {
+    const result = await check(
+      { metrics: ['readings'], groupBy: ['metric_time.hour'], from: '2026-03-29', to: '2026-03-29', timeZone: 'Asia/Seoul' },
+      readings('hour', `(read_at + INTERVAL '9 hours')`),
+    );
+    expect(result.rows).toHaveLength(24);
+  });
+});
+
+describe('11. a time dimension is read at its declared grain', () => {
+  it("a daily snapshot's closing balance takes every row of the last day, whatever its hour (335)", async () => {
+    const result = await check(
+      { metrics: ['closing_balance'], groupBy: ['metric_time.month'] },
+      `SELECT CAST(date_trunc('month', b.snapshot_at) AS DATE) AS "metric_time.month", SUM(b.balance) AS closing_balance
+       FROM balances AS b
+       WHERE CAST(b.snapshot_at AS DATE) = (SELECT MAX(CAST(l.snapshot_at AS DATE)) FROM balances AS l WHERE date_trunc('month', l.snapshot_at) = date_trunc('month', b.snapshot_at))
+       GROUP BY 1`,
+    );
+    expect(at(result, 'metric_time.month', 'closing_balance', '2025-01-01')).toBe(335);
+  });
+});
+
+describe("semantics: metricflow keeps MetricFlow's meaning (what the dbt importer writes)", () => {
+  const sources = (extra: string[]): { display: string; text: string }[] => [
+    { display: 'models.yml', text: readFileSync(`${DIR}/metrics/models.yml`, 'utf8') },
+    { display: 'metrics.yml', text: readFileSync(`${DIR}/metrics/metrics.yml`, 'utf8') },
+    ...extra.map((text, i) => ({ display: `semantics_${i}.yml`, text })),
+  ];
+
+  it('empty counts and sums are null there: a filled gap is null, and no store has 0 orders', async () => {
+    const metricflow = projectFromSources(sources(['semantics: metricflow\n']));
+    expect(metricflow.graph.semantics).toBe('metricflow');
+    for (const engine of [duck, pg] as Engine[]) {
+      const gaps = await runQuery(metricflow, engine, { metrics: ['sales_orders'], groupBy: ['metric_time.day'], from: '2025-03-01', to: '2025-03-03', fillGaps: true });
+      const expected = await rows(engine, `SELECT days.d AS "metric_time.day", (SELECT COUNT(*) FROM sales_orders AS o WHERE CAST(o.ordered_at AS DATE) = days.d HAVING COUNT(*) > 0) AS sales_orders FROM (${days('2025-03-01', '2025-03-03')}) AS days`);
+      expectSameRows(gaps.rows, expected);
+      const none = await runQuery(metricflow, engine, { groupBy: ['store.name'], where: 'store.sales_orders = 0' });
+      expect(none.rows).toEqual([]);
+    }
+  });
+
+  it('files that disagree on semantics are refused at file:line:col', () => {
+    let error: unknown;
+    try {
+      projectFromSources(sources(['semantics: metricflow\n', 'semantics: tally\n']));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(DefinitionError);
+    expect(String((error as Error).message)).toMatch(/semantics_1\.yml:1:\d+: semantics is 'tally' here but 'metricflow' in semantics_0\.yml/);
+  });
+
+  it("the dbt importer writes 'semantics: metricflow' and dbt's default period_agg", () => {
+    const imported = importDbtSources([
+      {
+        display: 'dbt/orders.yml',
+        relativePath: 'orders.yml',
+        text: `semantic_models:
+  - name: orders
+    model: ref('orders')
+    defaults: { agg_time_dimension: ordered_at }
+    entities: [{ name: order, type: primary, expr: order_id }]
+    dimensions: [{ name: ordered_at, type: time, type_params: { time_granularity: day } }]
+    measures: [{ name: order_total, agg: sum, expr: amount }]
+metrics:
+  - name: order_total_mtd
+    type: cumulative
+    type_params: { measure: order_total, cumulative_type_params: { grain_to_date: month } }
+`,
+      },
+    ]);
+    expect(imported.failed).toBe(false);
+    const text = imported.files.map((f) => f.text).join('\n');
+    expect(text).toMatch(/^semantics: metricflow$/m);
+    expect(text).toMatch(/period_agg: first/);
+    expect(projectFromImport(imported).graph.metrics.get('order_total_mtd')?.def).toMatchObject({ period_agg: 'first' });
+  });
+});
