@@ -72,12 +72,12 @@ describe('Tally on Trino equals hand-written Trino SQL', () => {
     );
   });
 
-  it('wau by day: distinct users over the trailing 7 days, on every day from the first event to the last', async () => {
+  it('wau by day: distinct users over the trailing 7 days, from the first event to 6 days after the last', async () => {
     await check(
       { metrics: ['wau'], groupBy: ['metric_time.day'] },
       `WITH bounds AS (SELECT MIN(CAST(occurred_at AS DATE)) AS lo, MAX(CAST(occurred_at AS DATE)) AS hi FROM events)
        SELECT d AS "metric_time.day", COUNT(DISTINCT e.user_id) AS wau
-       FROM bounds CROSS JOIN UNNEST(sequence(bounds.lo, bounds.hi, INTERVAL '1' DAY)) AS days(d)
+       FROM bounds CROSS JOIN UNNEST(sequence(bounds.lo, date_add('day', 6, bounds.hi), INTERVAL '1' DAY)) AS days(d)
        JOIN events AS e ON CAST(e.occurred_at AS DATE) BETWEEN date_add('day', -6, d) AND d
        GROUP BY 1`,
     );
@@ -109,10 +109,10 @@ describe('Tally on Trino equals hand-written Trino SQL', () => {
     );
   });
 
-  it('fill gaps: one row per month of the range, empty months included', async () => {
+  it('fill gaps: one row per month of the range, empty months included (revenue 0.00 there)', async () => {
     await check(
       { metrics: ['revenue'], groupBy: ['metric_time.month'], fillGaps: true, from: '2024-10-01', to: '2025-06-30' },
-      `SELECT m AS "metric_time.month", (SELECT SUM(amount) FROM orders WHERE ${PAID} AND CAST(date_trunc('month', ordered_at) AS DATE) = m) AS revenue
+      `SELECT m AS "metric_time.month", (SELECT COALESCE(SUM(amount), DECIMAL '0.00') FROM orders WHERE ${PAID} AND CAST(date_trunc('month', ordered_at) AS DATE) = m) AS revenue
        FROM UNNEST(sequence(DATE '2024-10-01', DATE '2025-06-01', INTERVAL '1' MONTH)) AS s(m)`,
     );
   });
