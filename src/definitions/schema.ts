@@ -47,6 +47,12 @@ const dimension = z.strictObject({
    * (`end`, NULL while current). A model with both is joined on the time of the measure's row.
    */
   validity: z.enum(['start', 'end']).optional(),
+  /**
+   * For categorical dimensions: the type of the values, so that filters are type-checked before
+   * any SQL runs (`user.country = 5` is refused). Without it the warehouse's type is unknown to
+   * Tally and a caller's filter converts the values where they meet a typed value (never failing).
+   */
+  data_type: z.enum(['text', 'number', 'boolean']).optional(),
 });
 
 const measure = z.strictObject({
@@ -227,6 +233,46 @@ export const savedQuerySchema = z.strictObject({
   limit: z.number().int().positive().optional(),
 });
 
+/** A calendar date as written in definitions: YYYY-MM-DD. */
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date is written YYYY-MM-DD, like 2025-12-31')
+  .refine((text) => !Number.isNaN(Date.parse(`${text}T00:00:00Z`)) && new Date(`${text}T00:00:00Z`).toISOString().startsWith(text), 'not a calendar date (write YYYY-MM-DD, like 2025-12-31)');
+
+/** Grains a dashboard tile can chart: whole days and coarser, so that each tile's periods are dates. */
+export const DASHBOARD_GRAINS = ['day', 'week', 'month', 'quarter', 'year'] as const;
+export type DashboardGrain = (typeof DASHBOARD_GRAINS)[number];
+
+/** `last 12 months`: the N complete periods of a grain that end at the dashboard's `as_of`. */
+export const RELATIVE_RANGE_PATTERN = /^\s*last\s+(\d+)\s+(day|week|month|quarter|year)s?\s*$/i;
+
+/** One number on a dashboard: a metric over time, its latest period and its change against an earlier one. */
+const dashboardTile = z.strictObject({
+  metric: name,
+  title: z.string().min(1).optional(),
+  grain: z.enum(DASHBOARD_GRAINS).default('month'),
+  /** `last 12 months` (relative to the dashboard's as_of) or explicit dates, both inclusive. */
+  range: z.union([
+    z.string().regex(RELATIVE_RANGE_PATTERN, "a range is 'last N days|weeks|months|quarters|years', or { from: YYYY-MM-DD, to: YYYY-MM-DD }"),
+    z.strictObject({ from: isoDate, to: isoDate }),
+  ]),
+  /** What the latest period is compared with. */
+  comparison: z.enum(['previous_period', 'same_period_last_year']).default('previous_period'),
+  /** A dimension reference (e.g. user.country) to break the latest period down by. */
+  breakdown: z.string().min(1).optional(),
+});
+
+/** Key numbers reviewed like metrics: a named page of tiles (`dashboards:` in metrics/*.yml). */
+export const dashboardSchema = z.strictObject({
+  name,
+  title: z.string().min(1).optional(),
+  description: z.string().optional(),
+  owner: z.string().optional(),
+  /** The last day relative ranges end at; default: yesterday (UTC), the last whole day. */
+  as_of: isoDate.optional(),
+  tiles: z.array(dashboardTile).min(1, 'a dashboard needs at least one tile'),
+});
+
 /**
  * Whose semantics the project follows where Tally's and dbt MetricFlow's differ. `tally` (the
  * default): count, distinct count and sum answer 0 for a group or period in the answer without
@@ -244,6 +290,7 @@ export const fileSchema = z.strictObject({
   semantic_models: z.array(semanticModelSchema).optional(),
   metrics: z.array(metricSchema).optional(),
   saved_queries: z.array(savedQuerySchema).optional(),
+  dashboards: z.array(dashboardSchema).optional(),
   /** Roles, row filters and restricted metrics (src/access). */
   access: accessSchema.optional(),
 });
@@ -255,6 +302,8 @@ export type MeasureDef = z.infer<typeof measure>;
 export type MetricDef = z.infer<typeof metricSchema>;
 export type TimeSpineDef = z.infer<typeof timeSpineSchema>;
 export type SavedQueryDef = z.infer<typeof savedQuerySchema>;
+export type DashboardDef = z.infer<typeof dashboardSchema>;
+export type DashboardTileDef = z.infer<typeof dashboardTile>;
 export type MetricInputDef = z.infer<typeof metricInput>;
 export type MeasureInputDef = z.infer<typeof measureInput>;
 

@@ -21,6 +21,10 @@ const ASSETS = new Map<string, { file: string; type: string }>([
   ['/', { file: join(publicDir, 'index.html'), type: HTML }],
   ['/index.html', { file: join(publicDir, 'index.html'), type: HTML }],
   ['/assets/app.js', { file: join(publicDir, 'app.js'), type: JS }],
+  ['/assets/format.js', { file: join(publicDir, 'format.js'), type: JS }],
+  ['/assets/page.js', { file: join(publicDir, 'page.js'), type: JS }],
+  ['/assets/explore.js', { file: join(publicDir, 'explore.js'), type: JS }],
+  ['/assets/dashboards.js', { file: join(publicDir, 'dashboards.js'), type: JS }],
   ['/assets/app.css', { file: join(publicDir, 'app.css'), type: CSS }],
   ['/assets/vendor/chart.umd.min.js', { file: join(chartJsDir, 'chart.umd.min.js'), type: JS }],
 ]);
