@@ -26,6 +26,7 @@ const lazy = {
   dialects: () => import('../sql/dialects/index.js'),
   seedDemo: () => import('../seed/demo.js'),
   seedPostgres: () => import('../seed/postgres.js'),
+  seedTrino: () => import('../seed/trino.js'),
   server: () => import('../api/server.js'),
   limits: () => import('../api/limits.js'),
   log: () => import('../api/log.js'),
@@ -124,7 +125,7 @@ async function chosenEngine(o: EngineFlags): Promise<EngineConfig> {
   return o.engine && o.engine !== config.engine.type ? defaultEngine(o.engine) : config.engine;
 }
 
-const engineOption = (): Option => new Option('--engine <type>', 'engine to use instead of the one in tally.yml').choices(['duckdb', 'postgres']);
+const engineOption = (): Option => new Option('--engine <type>', 'engine to use instead of the one in tally.yml').choices(['duckdb', 'postgres', 'trino']);
 
 program
   .command('validate')
@@ -210,7 +211,7 @@ requestOptions(program.command('query').description('run a request and print the
 
 program
   .command('seed')
-  .description("write the deterministic demo data: a DuckDB file, or tables in tally.yml's Postgres (--engine postgres)")
+  .description("write the deterministic demo data: a DuckDB file, or tables in tally.yml's Postgres or Trino (--engine postgres|trino)")
   .option('--events <n>', 'number of events', positive, DEFAULT_SEED_EVENTS)
   .option('--seed <n>', 'random seed', (v) => Number(v), DEFAULT_SEED)
   .option('--out <file>', `DuckDB database file (default: tally.yml's, else ${DEFAULT_DB})`)
@@ -230,6 +231,18 @@ program
         const summary = await seedPostgres(engine, { events: o.events, seed: o.seed, onProgress });
         progress.end();
         console.log(`seeded Postgres in ${elapsed()} s: ${counts(summary.tables)}`);
+      } finally {
+        await engine.close();
+      }
+      return;
+    }
+    if (target.type === 'trino') {
+      const [{ openTrino }, { seedTrino }] = await Promise.all([lazy.engines(), lazy.seedTrino()]);
+      const engine = await openTrino(target);
+      try {
+        const summary = await seedTrino(engine, { events: o.events, seed: o.seed, onProgress });
+        progress.end();
+        console.log(`seeded Trino in ${elapsed()} s: ${counts(summary.tables)}`);
       } finally {
         await engine.close();
       }

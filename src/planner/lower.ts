@@ -42,8 +42,17 @@ const NULL: SqlExpr = { t: 'literal', value: { kind: 'null' } };
 const SWEEPABLE = new Set<Grain>(['hour', 'day', 'week', 'month', 'quarter', 'year']);
 const VALUE = '__value';
 
-export function lowerPlan(graph: SemanticGraph, plan: Plan): Statement {
-  return new Lowering(graph, plan).statement();
+/** What the target dialect needs from the shape of the SQL (see Dialect). */
+export interface LowerOptions {
+  /** Each sort-based aggregate (median, percentile) in a step of its own: Dialect.sortedAggregatesApart. */
+  sortedAggregatesApart?: boolean;
+}
+
+/** Sort-based (ordered-set) aggregations. */
+const SORTED_AGGREGATES = new Set(['median', 'percentile']);
+
+export function lowerPlan(graph: SemanticGraph, plan: Plan, options: LowerOptions = {}): Statement {
+  return new Lowering(graph, plan, undefined, options).statement();
 }
 
 class Lowering {
@@ -59,6 +68,7 @@ class Lowering {
     private readonly graph: SemanticGraph,
     private readonly plan: Plan,
     shared?: SharedCtes,
+    private readonly options: LowerOptions = {},
   ) {
     this.shared = shared ?? { ctes: [], names: new Set(), metricFilters: new Map() };
     this.ctes = this.shared.ctes;
@@ -366,7 +376,9 @@ class Lowering {
       return this.semiAdditive(node, bounds);
     }
     // Metrics of one model with the same filters read the same rows: one scan serves them all.
-    const signature = JSON.stringify([measure.model.name, measure.timeDimension?.name, node.use.filters, bounds.start, bounds.end, shifts]);
+    // A sort-based aggregate shares no scan where the dialect allows one per SELECT.
+    const apart = this.options.sortedAggregatesApart && SORTED_AGGREGATES.has(measure.agg) ? node.id : undefined;
+    const signature = JSON.stringify([measure.model.name, measure.timeDimension?.name, node.use.filters, bounds.start, bounds.end, shifts, apart]);
     const shared = this.sharedScans.get(signature);
     if (shared) {
       shared.select.columns.push({ expr: this.aggregate(measure, shared.scan.measure(measure)), alias: node.id });
@@ -787,7 +799,7 @@ class Lowering {
       const request = parseRequest({ metrics: [ref.metric], groupBy: [ref.entityPath.join('.')], timeZone: this.plan.timeZone });
       // The metric is computed over the rows the caller may see, like every other metric.
       const plan = buildPlan(this.graph, request, [], this.plan.rowFilters);
-      const out = new Lowering(this.graph, plan, this.shared).node(plan.outputs[0].node, {});
+      const out = new Lowering(this.graph, plan, this.shared, this.options).node(plan.outputs[0].node, {});
       computed = { cte: out.cte, key: plan.keys[0].column, out };
       this.shared.metricFilters.set(ref.text, computed);
     }
