@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { accessPolicyOf } from './access/policy.js';
-import { lowerPlan } from './planner/lower.js';
+import { lowerPlan } from './planner/lower/index.js';
 import { buildPlan } from './planner/plan.js';
 import { parseRequest } from './query/request.js';
 import { SemanticGraph } from './definitions/graph.js';
