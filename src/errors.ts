@@ -73,6 +73,26 @@ export function didYouMean(name: string, candidates: Iterable<string>): string {
   return near.length ? ` Did you mean ${near.map((n) => `'${n}'`).join(' or ')}?` : '';
 }
 
+/**
+ * The closest dotted references to what was typed: a candidate is as close as its nearest tail
+ * (`bookings` is 0 from `listing.bookings`, 1 from the entity `booking`), so a bare name finds the
+ * references that end in it; closest first, then shortest.
+ */
+export function nearestReferences(typed: string, candidates: Iterable<string>, max = 3): string[] {
+  const name = typed.toLowerCase();
+  const last = name.split('.').pop() ?? name;
+  // A third of the last name's letters may be wrong: 'countr' finds 'user.country', not 'metric_time.hour'.
+  const limit = Math.max(2, Math.floor(last.length / 3));
+  const scored: { c: string; d: number }[] = [];
+  for (const c of candidates) {
+    const parts = c.toLowerCase().split('.');
+    const d = Math.min(...parts.map((_, i) => editDistance(name, parts.slice(i).join('.'))));
+    if (d <= limit || (last.length >= 3 && (parts[parts.length - 1] ?? '').startsWith(last))) scored.push({ c, d });
+  }
+  scored.sort((a, b) => a.d - b.d || a.c.length - b.c.length || a.c.localeCompare(b.c));
+  return scored.slice(0, max).map((s) => s.c);
+}
+
 function editDistance(a: string, b: string): number {
   const prev = new Array<number>(b.length + 1);
   for (let j = 0; j <= b.length; j++) prev[j] = j;

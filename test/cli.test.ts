@@ -1,6 +1,7 @@
 /**
  * The command line end to end, on a small seeded demo database: its JSON answer for DAU/WAU/MAU
- * equals hand-written SQL, and the SQL printed by `tally compile` runs unchanged in DuckDB.
+ * equals hand-written SQL, and the SQL printed by `tally compile` runs unchanged in DuckDB; group-by
+ * values without -m and saved queries (--saved-query) equal hand-written SQL too.
  */
 import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -85,6 +86,61 @@ describe('tally CLI', () => {
     expect(v.stdout).toMatch(/^ok: 6 semantic models, \d+ measures, \d+ metrics/);
     const l = await tally('list');
     expect(l.stdout).toMatch(/revenue\s+simple\s+finance@shop\.example\s+Money from paid and shipped orders/);
+  });
+
+  it('query -g without -m lists the values of the group-by, as hand-written SQL does', async () => {
+    const out = await tally('query', '-g', 'user.country', '--format', 'json', '--db', db);
+    expect(out.stderr).toBe('');
+    const answer = JSON.parse(out.stdout) as { rows: Record<string, unknown>[] };
+    const engine = await DuckDBEngine.open({ path: db, readOnly: true });
+    try {
+      const expected = await engine.query('SELECT country FROM (SELECT DISTINCT country FROM users) AS v ORDER BY country NULLS LAST');
+      expect(answer.rows).toEqual(expected.rows.map((r) => ({ 'user.country': r[0] })));
+      expect(answer.rows.length).toBeGreaterThan(2);
+    } finally {
+      await engine.close();
+    }
+    const none = await tally('query', '--db', db);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('name metrics (-m), group-bys to list their values (-g), or a saved query (--saved-query)');
+  });
+
+  it('--saved-query runs a saved query in query and compile, as hand-written SQL does', async () => {
+    const project = mkdtempSync(join(tmpdir(), 'tally-saved-'));
+    try {
+      cpSync('metrics', join(project, 'metrics'), { recursive: true });
+      writeFileSync(
+        join(project, 'metrics', 'saved.yml'),
+        `saved_queries:\n  - name: top_countries\n    metrics: [revenue]\n    group_by: [user.country]\n    where: "user.country <> 'US'"\n    order_by: [-revenue]\n    limit: 3\n`,
+      );
+      const queried = await tally('-p', project, 'query', '--saved-query', 'top_countries', '--format', 'json', '--db', db);
+      expect(queried.stderr).toBe('');
+      const answer = JSON.parse(queried.stdout) as { columns: { name: string }[]; rows: Record<string, unknown>[] };
+      expect(answer.columns.map((c) => c.name)).toEqual(['user.country', 'revenue']);
+      const compiled = await tally('-p', project, 'compile', '--saved-query', 'top_countries');
+      expect(compiled.code).toBe(0);
+      const engine = await DuckDBEngine.open({ path: db, readOnly: true });
+      try {
+        const expected = await engine.query(`
+          SELECT u.country, SUM(o.amount) AS revenue
+          FROM orders AS o JOIN users AS u ON u.user_id = o.user_id
+          WHERE o.status IN ('paid', 'shipped') AND u.country <> 'US'
+          GROUP BY u.country ORDER BY revenue DESC NULLS LAST, u.country LIMIT 3`);
+        // Decimals as numbers: JSON writes 11504.2 for DuckDB's 11504.20.
+        const want = expected.rows.map((r) => [r[0], Number(r[1])]);
+        expect(answer.rows.map((r) => [r['user.country'], Number(r.revenue)])).toEqual(want);
+        const direct = await engine.query(compiled.stdout);
+        expect(direct.rows.map((r) => [r[0], Number(r[1])])).toEqual(want);
+        expect(want.length).toBe(3);
+      } finally {
+        await engine.close();
+      }
+      const unknown = await tally('-p', project, 'query', '--saved-query', 'top_countrie', '--db', db);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain("unknown saved query 'top_countrie'. Did you mean 'top_countries'");
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
   });
 
   it('reports errors with their code and exits 1', async () => {

@@ -145,6 +145,15 @@ const PARSER_GAPS: ParserGap[] = [
     rewrite: (sql) => sql.replace(/^(\s*)`([A-Za-z0-9_]+)` AS \($/gm, '$1$2 AS ('),
   },
   {
+    // GoogleSQL's ORDER BY takes `[ASC | DESC] [NULLS FIRST | NULLS LAST]`; the grammar lacks the
+    // NULLS clause. Tally writes NULLS LAST on every final ORDER BY (BigQuery's default puts NULLs
+    // first when ascending), so the golden files show it and this rewrite drops it before parsing.
+    dialect: 'bigquery',
+    construct: 'NULLS LAST in ORDER BY',
+    sample: 'SELECT a FROM t ORDER BY a DESC NULLS LAST, b NULLS LAST',
+    rewrite: (sql) => sql.replace(/ NULLS LAST\b/g, ''),
+  },
+  {
     // DAYOFYEAR is one of GoogleSQL's EXTRACT parts; the grammar lists only some of them.
     dialect: 'bigquery',
     construct: 'EXTRACT(DAYOFYEAR FROM …)',
@@ -346,6 +355,23 @@ describe('dialect selection', () => {
 
   it('an unknown dialect is an error that lists the known ones', () => {
     expect(() => dialectByName('snowflak')).toThrow(/Did you mean 'snowflake'.*duckdb, postgres, bigquery, snowflake, trino, redshift/);
+  });
+
+  it('every dialect writes a total order: NULLs last in both directions, then the group-by keys', () => {
+    const quarter: Record<DialectName, string> = {
+      duckdb: '"metric_time.quarter"',
+      postgres: '"metric_time.quarter"',
+      snowflake: '"metric_time.quarter"',
+      trino: '"metric_time.quarter"',
+      redshift: '"metric_time.quarter"',
+      bigquery: '`metric_time__quarter`',
+    };
+    const multi = CASES.find((c) => c.name === 'multi_metric');
+    if (!multi) throw new Error('the multi_metric case is gone');
+    for (const dialect of DIALECT_NAMES) {
+      const revenue = dialect === 'bigquery' ? '`revenue`' : '"revenue"';
+      expect(compile(multi, dialect), dialect).toContain(`\nORDER BY ${revenue} DESC NULLS LAST, ${quarter[dialect]} NULLS LAST\nLIMIT 10`);
+    }
   });
 
   it('every golden file belongs to a case', () => {

@@ -60,8 +60,9 @@ const positive = (v: string): number => {
 
 function requestOptions(cmd: Command): Command {
   return cmd
-    .requiredOption('-m, --metrics <names>', 'metrics, comma-separated', list)
+    .option('-m, --metrics <names>', 'metrics, comma-separated (none: list the values of the group-bys)', list, [])
     .option('-g, --group-by <refs>', 'group-by references, comma-separated (user.country, metric_time.month)', list, [])
+    .option('--saved-query <name>', "run a saved query; -m, -g, -o and -l replace its own, -w adds to its filter")
     .option('-w, --where <expr>', "filter, e.g. \"user.country IN ('KR','US')\"")
     .option('--from <date>', 'start of the time range (inclusive)')
     .option('--to <date>', 'end of the time range (inclusive)')
@@ -81,9 +82,13 @@ interface RequestFlags {
   limit?: number;
   timeZone: string;
   fillGaps?: boolean;
+  savedQuery?: string;
 }
 
 function toRequest(o: RequestFlags): RequestInput {
+  if (!o.metrics.length && !o.groupBy.length && !o.savedQuery) {
+    throw new TallyError('INVALID_REQUEST', 'name metrics (-m), group-bys to list their values (-g), or a saved query (--saved-query)');
+  }
   return {
     metrics: o.metrics,
     groupBy: o.groupBy,
@@ -94,6 +99,7 @@ function toRequest(o: RequestFlags): RequestInput {
     limit: o.limit,
     timeZone: o.timeZone,
     fillGaps: o.fillGaps ?? false,
+    savedQuery: o.savedQuery,
   };
 }
 

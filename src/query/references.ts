@@ -4,9 +4,9 @@
  * Parsing checks the names against the graph; which model and join path serve a reference depends
  * on the metric asking, and is decided by the planner.
  */
-import type { CustomGrain, SemanticGraph } from '../definitions/graph.js';
+import { type CustomGrain, metricInputs, type Model, type SemanticGraph } from '../definitions/graph.js';
 import { DATE_PARTS, type DatePart, GRAINS, type Grain, isGrain } from '../definitions/schema.js';
-import { didYouMean, TallyError } from '../errors.js';
+import { nearestReferences, TallyError } from '../errors.js';
 
 /**
  * How a time is bucketed: truncated to a standard grain (`.month`), mapped to a custom grain of a
@@ -71,6 +71,11 @@ function parseReferenceUncached(graph: SemanticGraph, text: string): Reference {
   const entityPath = names.slice(0, -1);
   const dimension = names[names.length - 1];
   const badEntity = entityPath.find((e) => !isEntity(e));
+  if (entityPath.length === 0 && graph.metrics.has(dimension)) {
+    const perEntity = metricReferences(graph).filter((r) => r.endsWith(`.${text}`));
+    const hint = perEntity.length ? ` Did you mean ${perEntity.map((r) => `'${r}'`).join(' or ')}?` : '';
+    throw new TallyError('UNKNOWN_DIMENSION', `'${text}' is a metric, not a dimension: a filter compares a metric per entity, such as '<entity>.${text} > 1'.${hint}`);
+  }
   if (entityPath.length === 0 || badEntity !== undefined) {
     throw unknown(graph, text, `unknown ${entityPath.length === 0 ? 'dimension' : 'entity'} in '${text}'.`);
   }
@@ -97,8 +102,39 @@ export function knownReferences(graph: SemanticGraph): string[] {
   return [...out].sort();
 }
 
+/**
+ * Metrics per entity (`listing.bookings`) that a filter can compare: each metric by each entity
+ * that every model it aggregates has, other than a model's own primary key (a per-row count).
+ */
+export function metricReferences(graph: SemanticGraph): string[] {
+  const out: string[] = [];
+  for (const name of graph.metrics.keys()) {
+    const models = leafModels(graph, name, new Set());
+    if (models.length === 0) continue;
+    const perModel = models.map((m) => new Set([...m.entities.values()].filter((e) => e.type !== 'primary').map((e) => e.name)));
+    for (const entity of perModel[0]) if (perModel.every((s) => s.has(entity))) out.push(`${entity}.${name}`);
+  }
+  return out.sort();
+}
+
+/** The models whose measures a metric aggregates, through ratios and derived metrics. */
+function leafModels(graph: SemanticGraph, name: string, seen: Set<string>): Model[] {
+  const metric = graph.metrics.get(name);
+  if (!metric || seen.has(name)) return [];
+  seen.add(name);
+  const def = metric.def;
+  const measureName = def.type === 'simple' || def.type === 'cumulative' ? def.measure : def.type === 'conversion' ? def.base_measure : undefined;
+  if (measureName !== undefined) {
+    const measure = graph.measures.get(typeof measureName === 'string' ? measureName : measureName.name);
+    return measure ? [measure.model] : [];
+  }
+  return metricInputs(def).flatMap((input) => leafModels(graph, input, seen));
+}
+
 function unknown(graph: SemanticGraph, text: string, message: string): TallyError {
-  return new TallyError('UNKNOWN_DIMENSION', `${message}${didYouMean(text, knownReferences(graph))}`);
+  const near = nearestReferences(text, [...knownReferences(graph), ...metricReferences(graph)]);
+  const hint = near.length ? ` Did you mean ${near.map((n) => `'${n}'`).join(' or ')}?` : '';
+  return new TallyError('UNKNOWN_DIMENSION', `${message}${hint}`);
 }
 
 function isTimeDimensionName(graph: SemanticGraph, name: string): boolean {

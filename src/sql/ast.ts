@@ -51,6 +51,8 @@ export type SqlExpr =
 export interface OrderItem {
   expr: SqlExpr;
   desc?: boolean;
+  /** Where NULLs sort; absent: the engine's default, which differs between engines and directions. */
+  nulls?: 'first' | 'last';
 }
 
 export type FromItem =

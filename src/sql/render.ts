@@ -61,7 +61,10 @@ class Renderer {
   }
 
   private order(items: OrderItem[], depth: number): string {
-    return items.map((o) => `${this.expr(o.expr, depth + 1)}${o.desc ? ' DESC' : ''}`).join(', ');
+    // NULLS FIRST / LAST is spelled the same in all six dialects (SQL:2003); only the default
+    // differs (DuckDB and Trino: last; Postgres, Snowflake, Redshift: last ascending, first
+    // descending; BigQuery: first ascending), so an order that must be the same everywhere says it.
+    return items.map((o) => `${this.expr(o.expr, depth + 1)}${o.desc ? ' DESC' : ''}${o.nulls ? ` NULLS ${o.nulls.toUpperCase()}` : ''}`).join(', ');
   }
 
   private join(j: Join, depth: number): string {

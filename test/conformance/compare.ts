@@ -107,3 +107,29 @@ function sample(exp: Value[][], act: Value[][], cols: string[]): string {
   const fmt = (rows: Value[][]): string => rows.slice(0, 4).map((r) => r.map(show).join(' | ')).join('; ');
   return ` [${cols.join(' | ')}] expected: ${fmt(exp)}${exp.length > 4 ? ' …' : ''} / got: ${fmt(act)}${act.length > 4 ? ' …' : ''}`;
 }
+
+/**
+ * Each row as text, `a | b | c`, with the columns in the order given (matched without case) and
+ * values shown as in the differences above: numbers as numbers, times as `YYYY-MM-DD hh:mm:ss`.
+ */
+export function rowTexts(t: Table, columns: string[]): string[] {
+  const lower = t.columns.map((c) => c.toLowerCase());
+  const index = columns.map((c) => {
+    const i = lower.indexOf(c.toLowerCase());
+    if (i < 0) throw new Error(`no column ${c} in [${t.columns.join(', ')}]`);
+    return i;
+  });
+  return t.rows.map((r) => index.map((i) => show(normalize(r[i], t.types[i]))).join(' | '));
+}
+
+/** The rows of `a` that `b` lacks, as a multiset difference of row texts, sorted. */
+export function rowsMissingFrom(a: string[], b: string[]): string[] {
+  const left = [...b];
+  const out: string[] = [];
+  for (const row of a) {
+    const at = left.indexOf(row);
+    if (at >= 0) left.splice(at, 1);
+    else out.push(row);
+  }
+  return out.sort();
+}

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FilterTranslationError, translateFilter } from '../../src/importers/dbt/filter.js';
 import { importDbtSources, loadDbtProject } from '../../src/importers/dbt/index.js';
 import { DuckDBEngine, runQuery } from '../../src/index.js';
+import { REFERENCE, REFERENCE_MISSING } from './reference.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -246,7 +247,16 @@ describe('a dbt project loaded directly', () => {
       expect(readFileSync(join(out, 'metrics', 'models', 'semantic.yml'), 'utf8')).toContain("filter: order.channel = 'web'");
       const validated = run('-p', out, 'validate');
       expect(validated.status, String(validated.stderr)).toBe(0);
-      const refused = run('import', 'dbt', join(ROOT, '../shared/reference/metricflow/metricflow_semantics/test_helpers/semantic_manifest_yamls/scd_manifest'), '--out', join(out, 'scd'), '--dry-run');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(REFERENCE_MISSING !== undefined)(REFERENCE_MISSING ?? 'tally import dbt refuses an unfilled $source_schema at file:line:col (MetricFlow scd_manifest)', () => {
+    const out = mkdtempSync(join(tmpdir(), 'tally-import-'));
+    try {
+      const manifest = join(REFERENCE, 'metricflow_semantics/test_helpers/semantic_manifest_yamls/scd_manifest');
+      const refused = spawnSync('node', [join(ROOT, 'bin/tally.js'), 'import', 'dbt', manifest, '--out', join(out, 'scd'), '--dry-run'], { encoding: 'utf8', cwd: ROOT });
       expect(refused.status).toBe(1);
       expect(String(refused.stderr)).toMatch(/scd_accounts\.yaml:\d+:\d+: the relation '\$source_schema\.dim_primary_accounts' uses \$source_schema/);
     } finally {

@@ -10,7 +10,7 @@ import type { Measure, SemanticGraph } from '../../definitions/graph.js';
 import { TallyError } from '../../errors.js';
 import type { Expression } from '../../query/expression.js';
 import { parseReference } from '../../query/references.js';
-import { type Cte, type Select, type SelectColumn, type SqlExpr, type Statement, col, num } from '../../sql/ast.js';
+import { type Cte, type OrderItem, type Select, type SelectColumn, type SqlExpr, type Statement, col, num } from '../../sql/ast.js';
 import type { GroupKey, MeasureUse, Plan, PlanNode, Shift } from '../plan.js';
 import { type ColumnReference, ScanBuilder } from '../scan.js';
 import type { Bounds } from '../time.js';
@@ -67,8 +67,20 @@ export class Lowering {
     return out;
   }
 
+  /**
+   * The answer's order, total and the same on every engine: the requested order, then the
+   * group-by keys not yet named (ascending) to break ties, NULLs last in every direction. Each
+   * row has its own combination of keys, so a LIMIT over ties picks the same rows every run.
+   */
+  totalOrder(): OrderItem[] {
+    const requested = this.plan.order.map((o) => ({ name: this.outputName(o.column), desc: o.desc }));
+    const named = new Set(requested.map((o) => o.name));
+    const ties = this.plan.keys.filter((k) => !named.has(k.text)).map((k) => ({ name: k.text, desc: false }));
+    return [...requested, ...ties].map((o) => ({ expr: col(undefined, o.name), desc: o.desc, nulls: 'last' }));
+  }
+
   /** The name of the output column for a plan column (a key's requested reference, or a metric). */
-  outputName(column: string): string {
+  private outputName(column: string): string {
     return this.plan.keys.find((k) => k.column === column)?.text ?? column;
   }
 

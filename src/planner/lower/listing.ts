@@ -105,7 +105,7 @@ export function groupByValues(cx: Lowering): Statement {
     return { ctes: cx.ctes, body: { t: 'select', columns, from: { t: 'cte', name: cte } } };
   }
   const final: Select = { t: 'select', columns: cx.keyColumns(undefined, true), from: { t: 'cte', name: cte } };
-  final.orderBy = plan.order.length ? plan.order.map((o) => ({ expr: col(undefined, cx.outputName(o.column)), desc: o.desc })) : plan.keys.map((k) => ({ expr: col(undefined, k.text) }));
+  final.orderBy = cx.totalOrder();
   if (plan.limit !== undefined) final.limit = plan.limit;
   return { ctes: cx.ctes, body: final };
 }

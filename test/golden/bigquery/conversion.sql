@@ -92,4 +92,4 @@ SELECT
   `user__country` AS `user__country`,
   `signup_to_paid_order_7d`
 FROM `cte_signup_to_paid_order_7d`
-ORDER BY `metric_time__month`, `user__country`
+ORDER BY `metric_time__month` NULLS LAST, `user__country` NULLS LAST

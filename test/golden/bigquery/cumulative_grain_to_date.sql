@@ -35,4 +35,4 @@ SELECT
     FROM `cte_revenue_mtd`
   ), 0)) AS `revenue_mtd`
 FROM `cte_revenue_mtd`
-ORDER BY `metric_time__day`
+ORDER BY `metric_time__day` NULLS LAST

@@ -28,4 +28,4 @@ SELECT
   CAST(`metric_time__year` AS DATE) AS `metric_time__year`,
   COALESCE(`spread_index`, ROUND(CAST(GREATEST(COALESCE(NULL, NULL), COALESCE(NULL, NULL)) AS FLOAT64) / NULLIF(0, 0), 2) + (MOD(0, 7))) AS `spread_index`
 FROM `cte_spread_index`
-ORDER BY `metric_time__year`
+ORDER BY `metric_time__year` NULLS LAST

@@ -106,5 +106,5 @@ FROM (
   FROM `cte_items_sold`
 ) AS `combined`
 GROUP BY `combined`.`metric_time__quarter`
-ORDER BY `revenue` DESC
+ORDER BY `revenue` DESC NULLS LAST, `metric_time__quarter` NULLS LAST
 LIMIT 10

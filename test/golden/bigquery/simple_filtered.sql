@@ -33,4 +33,4 @@ SELECT
     FROM `cte_revenue`
   ), 0)) AS `revenue`
 FROM `cte_revenue`
-ORDER BY `metric_time__month`, `user__country`
+ORDER BY `metric_time__month` NULLS LAST, `user__country` NULLS LAST

@@ -27,4 +27,4 @@ SELECT
   `user__country` AS `user__country`,
   COALESCE(`orders`, 0) AS `orders`
 FROM `cte_orders`
-ORDER BY `user__country`
+ORDER BY `user__country` NULLS LAST

@@ -17,4 +17,4 @@ SELECT
   CAST("metric_time__month" AS DATE) AS "metric_time.month",
   "p50_order_discrete"
 FROM "cte_p50_order_discrete"
-ORDER BY "metric_time.month"
+ORDER BY "metric_time.month" NULLS LAST

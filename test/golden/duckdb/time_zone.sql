@@ -24,4 +24,4 @@ SELECT
     FROM "cte_dau"
   ), 0)) AS "searches"
 FROM "cte_dau"
-ORDER BY "metric_time.day"
+ORDER BY "metric_time.day" NULLS LAST

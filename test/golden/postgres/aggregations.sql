@@ -29,4 +29,4 @@ SELECT
   "largest_order",
   COALESCE("buyer_count", 0) AS "buyer_count"
 FROM "cte_mean_order"
-ORDER BY "metric_time.month"
+ORDER BY "metric_time.month" NULLS LAST

@@ -92,4 +92,4 @@ SELECT
   "user__country" AS "user.country",
   "signup_to_paid_order_7d"
 FROM "cte_signup_to_paid_order_7d"
-ORDER BY "metric_time.month", "user.country"
+ORDER BY "metric_time.month" NULLS LAST, "user.country" NULLS LAST

@@ -17,4 +17,4 @@ SELECT
   CAST("metric_time__month" AS DATE) AS "metric_time.month",
   "median_order"
 FROM "cte_median_order"
-ORDER BY "metric_time.month"
+ORDER BY "metric_time.month" NULLS LAST

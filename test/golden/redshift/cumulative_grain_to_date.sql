@@ -44,4 +44,4 @@ SELECT
     FROM "cte_revenue_mtd"
   ), 0)) AS "revenue_mtd"
 FROM "cte_revenue_mtd"
-ORDER BY "metric_time.day"
+ORDER BY "metric_time.day" NULLS LAST

@@ -23,4 +23,4 @@ SELECT
   "metric_time__extract_quarter" AS "metric_time.extract_quarter",
   COALESCE("orders", 0) AS "orders"
 FROM "cte_orders"
-ORDER BY "metric_time.extract_dow", "metric_time.extract_week", "metric_time.extract_doy", "metric_time.extract_quarter"
+ORDER BY "metric_time.extract_dow" NULLS LAST, "metric_time.extract_week" NULLS LAST, "metric_time.extract_doy" NULLS LAST, "metric_time.extract_quarter" NULLS LAST

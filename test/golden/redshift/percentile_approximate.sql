@@ -17,4 +17,4 @@ SELECT
   CAST("metric_time__month" AS DATE) AS "metric_time.month",
   "p90_order_approximate"
 FROM "cte_p90_order_approximate"
-ORDER BY "metric_time.month"
+ORDER BY "metric_time.month" NULLS LAST

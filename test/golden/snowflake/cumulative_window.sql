@@ -97,4 +97,4 @@ SELECT
   CAST("metric_time__month" AS DATE) AS "metric_time.month",
   COALESCE("wau", 0) AS "wau"
 FROM "cte_wau"
-ORDER BY "metric_time.month"
+ORDER BY "metric_time.month" NULLS LAST

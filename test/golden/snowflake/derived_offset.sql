@@ -99,4 +99,4 @@ SELECT
     FROM "cte_revenue_2"
   ), 0), 0)) AS "revenue_growth_mom"
 FROM "cte_revenue_growth_mom"
-ORDER BY "metric_time.month"
+ORDER BY "metric_time.month" NULLS LAST

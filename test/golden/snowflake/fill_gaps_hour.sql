@@ -45,4 +45,4 @@ FROM (
   FROM "cte_time_spine"
 ) AS "combined"
 GROUP BY "combined"."metric_time__hour"
-ORDER BY "metric_time.hour"
+ORDER BY "metric_time.hour" NULLS LAST

@@ -49,4 +49,4 @@ FROM (
   FROM "cte_time_spine"
 ) AS "combined"
 GROUP BY "combined"."metric_time__minute"
-ORDER BY "metric_time.minute"
+ORDER BY "metric_time.minute" NULLS LAST

@@ -76,4 +76,4 @@ FROM (
   FROM "cte_time_spine"
 ) AS "combined"
 GROUP BY "combined"."metric_time__week", "combined"."user__country"
-ORDER BY "metric_time.week", "user.country"
+ORDER BY "metric_time.week" NULLS LAST, "user.country" NULLS LAST

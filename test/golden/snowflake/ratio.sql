@@ -32,4 +32,4 @@ SELECT
   CAST("metric_time__week" AS DATE) AS "metric_time.week",
   "average_order_value"
 FROM "cte_average_order_value"
-ORDER BY "metric_time.week"
+ORDER BY "metric_time.week" NULLS LAST

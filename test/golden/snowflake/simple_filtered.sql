@@ -33,4 +33,4 @@ SELECT
     FROM "cte_revenue"
   ), 0)) AS "revenue"
 FROM "cte_revenue"
-ORDER BY "metric_time.month", "user.country"
+ORDER BY "metric_time.month" NULLS LAST, "user.country" NULLS LAST

@@ -27,4 +27,4 @@ SELECT
   "user__country" AS "user.country",
   COALESCE("orders", 0) AS "orders"
 FROM "cte_orders"
-ORDER BY "user.country"
+ORDER BY "user.country" NULLS LAST
