@@ -18,6 +18,9 @@ import { parseYamlFile, problemAtPath, zodProblem } from './definitions/yaml-sou
 import { type DefinitionProblem, DefinitionError } from './errors.js';
 import { AUTH_SECRET_KEYS, type AuthConfig, authSchema, type LimitsConfig, limitsSchema } from './access/auth-config.js';
 import { DIALECT_NAMES, type DialectName } from './sql/dialects/index.js';
+import { DEFAULT_STATE_PATH, type StateConfig } from './checks/state-config.js';
+import { cronProblem } from './checks/schedule.js';
+import { isTimeZone } from './query/request.js';
 import { DEFAULT_DUCKDB_PATH } from './defaults.js';
 
 export const CONFIG_FILE = 'tally.yml';
@@ -46,6 +49,10 @@ export interface TallyConfig {
   auth?: AuthConfig;
   /** Limits on requests and answers served by the API. */
   limits?: LimitsConfig;
+  /** The check state store; `.tally/state.duckdb` under the project when absent. */
+  state?: StateConfig;
+  /** When `tally serve` runs the checks: a cron expression and the zone it is read in. */
+  checks?: { schedule?: string; timeZone?: string };
   /** Origins (scheme://host[:port]) whose pages may call the API from a browser; none: same-origin only. */
   corsOrigins?: string[];
 }
@@ -75,8 +82,22 @@ const configSchema = z.strictObject({
   dialect: z.enum(DIALECT_NAMES).optional(),
   auth: authSchema.optional(),
   limits: limitsSchema.optional(),
+  /** When `tally serve` runs the data checks: a cron expression (src/checks/schedule.ts). */
+  checks: z.strictObject({ schedule: z.string().min(1).optional(), time_zone: z.string().min(1).optional() }).optional(),
+  /** Where check results and their history are kept (src/checks/state.ts); never the warehouse. */
+  state: z
+    .discriminatedUnion('type', [
+      z.strictObject({ type: z.literal('duckdb'), path: z.string().min(1).optional() }),
+      z.strictObject({ type: z.literal('postgres'), url_env: envName.optional(), schema: identifier.default('tally_state') }),
+    ])
+    .optional(),
   server: z.strictObject({ cors_origins: z.array(origin).default([]) }).optional(),
 });
+
+/** The check state store of a project: tally.yml's `state`, else `.tally/state.duckdb` under it. */
+export function stateConfigOf(config: TallyConfig, dir: string): StateConfig {
+  return config.state ?? { type: 'duckdb', path: resolve(dir, DEFAULT_STATE_PATH) };
+}
 
 /** Keys that would put a secret (or a whole connection string) in the file. */
 const SECRET_KEYS = ['password', 'url', 'uri', 'dsn', 'connection_string', 'connectionString', 'user', 'username', 'token', 'secret'];
@@ -130,7 +151,18 @@ export function parseConfig(display: string, text: string, dir = '.'): TallyConf
   const resolvedAuth: AuthConfig = auth
     ? { ...auth, api_keys_file: auth.api_keys_file && resolve(dir, auth.api_keys_file), jwt: auth.jwt && { ...auth.jwt, jwks_file: auth.jwt.jwks_file && resolve(dir, auth.jwt.jwks_file) } }
     : authSchema.parse({});
-  return { file: display, engine: config, dialect: result.data.dialect ?? config.type, auth: resolvedAuth, limits: result.data.limits, ...(result.data.server ? { corsOrigins: result.data.server.cors_origins } : {}) };
+  const schedule = result.data.checks?.schedule;
+  const cronError = schedule === undefined ? undefined : cronProblem(schedule);
+  if (cronError) throw new DefinitionError([problemAtPath(file, ['checks', 'schedule'], `'${schedule}' is not a cron expression (${cronError}); write five fields, like "0 * * * *" for every hour`)]);
+  const zone = result.data.checks?.time_zone;
+  if (zone !== undefined && !isTimeZone(zone)) throw new DefinitionError([problemAtPath(file, ['checks', 'time_zone'], `unknown time zone '${zone}'; use an IANA name such as 'UTC' or 'Europe/Berlin'`)]);
+  const state = result.data.state;
+  const stateConfig: StateConfig | undefined = !state
+    ? undefined
+    : state.type === 'duckdb'
+      ? { type: 'duckdb', path: resolve(dir, state.path ?? DEFAULT_STATE_PATH) }
+      : { type: 'postgres', urlEnv: state.url_env ?? DEFAULT_PG_URL_ENV, schema: state.schema };
+  return { file: display, engine: config, dialect: result.data.dialect ?? config.type, auth: resolvedAuth, limits: result.data.limits, state: stateConfig, checks: result.data.checks && { schedule, timeZone: zone }, ...(result.data.server ? { corsOrigins: result.data.server.cors_origins } : {}) };
 }
 
 function secretKeys(data: unknown): (string | number)[][] {
@@ -144,6 +176,8 @@ function secretKeys(data: unknown): (string | number)[][] {
         .map((k) => ['engine', k]),
     );
   }
+  const state = (data as Record<string, unknown>).state;
+  if (state && typeof state === 'object') out.push(...Object.keys(state).filter((k) => SECRET_KEYS.includes(k)).map((k) => ['state', k]));
   // Under auth: an API key or a JWT secret written out instead of its hash or its variable.
   const auth = (data as Record<string, unknown>).auth;
   const under = (value: unknown, path: (string | number)[]): void => {

@@ -31,11 +31,27 @@ export type ErrorCode =
 
 export class TallyError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string) {
+  /**
+   * Text from outside Tally behind this error, such as an engine's own error message. It can
+   * contain data (a value of a row the caller may not see), so it is for the server log only:
+   * never part of `message`, never shown to a caller by the API or the CLI.
+   */
+  readonly detail?: string;
+  constructor(code: ErrorCode, message: string, options: { detail?: string } = {}) {
     super(message);
     this.name = 'TallyError';
     this.code = code;
+    if (options.detail !== undefined) this.detail = options.detail;
   }
+}
+
+/** The message of an ENGINE_ERROR: Tally's own words; the engine's text goes to `detail`. */
+export function engineError(engine: string, engineMessage: string): TallyError {
+  return new TallyError(
+    'ENGINE_ERROR',
+    `${engine} could not run the query. Its message may hold data, so it is only in the server's log; check the definitions' SQL (tally validate) or report the request`,
+    { detail: `${engine}: ${engineMessage}` },
+  );
 }
 
 /** A problem in a definitions file, located at file:line:col. */

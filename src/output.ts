@@ -88,7 +88,9 @@ export function toJson(result: QueryResult): string {
     `"rows":[${rows.join(',')}],` +
     `"sql":${JSON.stringify(result.sql)},"version":${JSON.stringify(result.version)}` +
     (result.commit ? `,"commit":${JSON.stringify(result.commit)}` : '') +
-    `,"lineage":${JSON.stringify(result.lineage)}}`
+    `,"lineage":${JSON.stringify(result.lineage)}` +
+    (result.health ? `,"health":${JSON.stringify(result.health, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}` : '') +
+    '}'
   );
 }
 

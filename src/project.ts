@@ -14,6 +14,7 @@ import { type LoadedDefinitions, loadDefinitionFiles, loadDefinitionSources, typ
 import { type DefinitionProblem, DefinitionError, TallyError } from './errors.js';
 import { collectRefs } from './query/expression.js';
 import { parseExpressionCached } from './query/parse-cache.js';
+import { projectChecks } from './checks/derive.js';
 
 export interface Project {
   dir: string;
@@ -46,7 +47,7 @@ function buildGraph(definitions: LoadedDefinitions): SemanticGraph {
     throw e;
   }
   // Access policies (roles, row filters, restrictions) are checked like every other definition.
-  const problems = [...checkMetricsCompile(graph), ...accessPolicyOf(graph).problems];
+  const problems = [...checkMetricsCompile(graph), ...accessPolicyOf(graph).problems, ...projectChecks(graph).problems];
   if (problems.length) throw new DefinitionError(problems);
   return graph;
 }

@@ -3,7 +3,8 @@ import { compileRequest, type CompiledQuery, type CompileOptions } from './compi
 import type { Cell, Engine, ResultSet } from './engines/engine.js';
 import type { Lineage } from './lineage.js';
 import type { Project } from './project.js';
-import type { RequestInput } from './query/request.js';
+import type { AnswerHealth } from './checks/health.js';
+import type { Request, RequestInput } from './query/request.js';
 
 export interface QueryResult {
   columns: { name: string; type: string; role: 'dimension' | 'metric' }[];
@@ -15,6 +16,10 @@ export interface QueryResult {
   lineage: Lineage;
   /** Deprecated metrics the request uses, each with what to use instead. */
   warnings: string[];
+  /** The request as resolved (saved query applied): what data health is judged against. */
+  request?: Request;
+  /** Freshness, failed checks and incomplete periods of the inputs (src/checks/health.ts), where computed. */
+  health?: AnswerHealth;
 }
 
 export interface RunOptions extends Pick<CompileOptions, 'filters'> {
@@ -38,5 +43,6 @@ export function answerOf(project: Project, compiled: CompiledQuery, result: Resu
     commit: project.commit,
     lineage: compiled.lineage,
     warnings: compiled.warnings,
+    request: compiled.request,
   };
 }

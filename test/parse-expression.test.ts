@@ -510,17 +510,44 @@ describe('parseExpression: refusals', () => {
     expect(refusal('lower((a, b))').message).toMatch(/list/);
   });
 
-  it('refuses ambiguous mixes of NOT, AND/OR and comparisons instead of guessing', () => {
-    expect(refusal('NOT (a) = b').message).toMatch(/NOT \(a = b\)/);
-    expect(refusal('a = b = c').message).toMatch(/chained/);
+  it('refuses chained comparisons, which SQL has no meaning for', () => {
+    expect(refusal('a = b = c').message).toMatch(/column 7\b.*chained/);
     expect(refusal('a LIKE b LIKE c').message).toMatch(/chained/);
-    expect(refusal('coalesce(a, b OR c)').message).toMatch(/parentheses/);
-    expect(parseExpression('coalesce(a, (b OR c))')).toEqual({
+    expect(refusal('a < b BETWEEN 1 AND 2').message).toMatch(/chained/);
+    expect(parseExpression('(NOT a) = b')).toEqual({ kind: 'comparison', op: '=', left: { kind: 'not', arg: ref('a', 6) }, right: ref('b', 11) });
+  });
+
+  it('accepts forms the old node-sql-parser wrapper refused, with SQL precedence', () => {
+    // NOT binds looser than a comparison: NOT (a) = b is NOT ((a) = b), as in Postgres and DuckDB.
+    expect(parseExpression('NOT (a) = b')).toEqual({ kind: 'not', arg: { kind: 'comparison', op: '=', left: ref('a', 6), right: ref('b', 11) } });
+    // AND/OR inside an IN list, a function argument and an ELSE result need no parentheses.
+    expect(parseExpression('x IN (a AND b, c)')).toEqual({
+      kind: 'in',
+      arg: ref('x', 1),
+      list: [{ kind: 'and', args: [ref('a', 7), ref('b', 13)] }, ref('c', 16)],
+      negated: false,
+    });
+    expect(parseExpression('coalesce(a, b OR c)')).toEqual({
       kind: 'call',
       fn: 'coalesce',
-      args: [ref('a', 10), { kind: 'or', args: [ref('b', 14), ref('c', 19)] }],
+      args: [ref('a', 10), { kind: 'or', args: [ref('b', 13), ref('c', 18)] }],
     });
-    expect(parseExpression('(NOT a) = b')).toEqual({ kind: 'comparison', op: '=', left: { kind: 'not', arg: ref('a', 6) }, right: ref('b', 11) });
+    expect(parseExpression('CASE WHEN a THEN b ELSE c OR d END')).toEqual({
+      kind: 'case',
+      branches: [{ when: ref('a', 11), then: ref('b', 18) }],
+      otherwise: { kind: 'or', args: [ref('c', 25), ref('d', 30)] },
+    });
+    expect(parseExpression('x LIKE NULL + y')).toEqual({
+      kind: 'like',
+      arg: ref('x', 1),
+      pattern: { kind: 'arithmetic', op: '+', left: nul, right: ref('y', 15) },
+      negated: false,
+      caseInsensitive: false,
+    });
+    expect(parseExpression('NOT (a) + 1 > 2')).toEqual({
+      kind: 'not',
+      arg: { kind: 'comparison', op: '>', left: { kind: 'arithmetic', op: '+', left: ref('a', 6), right: num('1') }, right: num('2') },
+    });
   });
 
   it('names the context in the message', () => {
@@ -711,33 +738,21 @@ function printBare(e: Expression): string {
       return e.args.map((a) => print(a, 3)).join(' AND ');
     case 'or':
       return e.args.map((a) => print(a, 2)).join(' OR ');
-    case 'not': {
-      // `NOT (x) + y` is refused as ambiguous (node-sql-parser reads `NOT (x)` as a call), so
-      // an operand that starts with '(' gets parentheses of its own.
-      const arg = print(e.arg, 3);
-      return arg.startsWith('(') && level(e.arg) < 8 ? `NOT (${arg})` : `NOT ${arg}`;
-    }
+    case 'not':
+      return `NOT ${print(e.arg, 3)}`;
     case 'in':
-      // node-sql-parser needs parentheses around AND/OR inside IN lists.
-      return `${print(e.arg, 5)} ${e.negated ? 'NOT IN' : 'IN'} (${e.list.map((a) => print(a, 3)).join(', ')})`;
+      return `${print(e.arg, 5)} ${e.negated ? 'NOT IN' : 'IN'} (${e.list.map((a) => print(a, 0)).join(', ')})`;
     case 'between':
       return `${print(e.arg, 5)} ${e.negated ? 'NOT BETWEEN' : 'BETWEEN'} ${print(e.low, 5)} AND ${print(e.high, 5)}`;
-    case 'like': {
-      // node-sql-parser cannot read a pattern like `NULL + x` (a TRUE/FALSE/NULL keyword followed
-      // by arithmetic) and refuses it; such patterns get parentheses.
-      const pattern = print(e.pattern, 5);
-      const quirk = level(e.pattern) < 8 && /^(TRUE|FALSE|NULL)\b/.test(pattern);
-      return `${print(e.arg, 5)} ${e.negated ? 'NOT ' : ''}${e.caseInsensitive ? 'ILIKE' : 'LIKE'} ${quirk ? `(${pattern})` : pattern}`;
-    }
+    case 'like':
+      return `${print(e.arg, 5)} ${e.negated ? 'NOT ' : ''}${e.caseInsensitive ? 'ILIKE' : 'LIKE'} ${print(e.pattern, 5)}`;
     case 'isNull':
       return `${print(e.arg, 5)} IS ${e.negated ? 'NOT NULL' : 'NULL'}`;
     case 'call':
-      // ... and around AND/OR next to other function arguments.
-      return `${e.fn}(${e.args.map((a) => print(a, e.args.length === 1 ? 0 : 3)).join(', ')})`;
+      return `${e.fn}(${e.args.map((a) => print(a, 0)).join(', ')})`;
     case 'case':
-      // ... and around AND/OR in ELSE.
       return `CASE ${e.branches.map((b) => `WHEN ${print(b.when, 0)} THEN ${print(b.then, 0)}`).join(' ')}${
-        e.otherwise ? ` ELSE ${print(e.otherwise, 3)}` : ''
+        e.otherwise ? ` ELSE ${print(e.otherwise, 0)}` : ''
       } END`;
   }
   throw new Error('unreachable');
@@ -771,6 +786,7 @@ function mapChildren(e: Expression, f: (x: Expression) => Expression): Expressio
       return { ...e, arg: f(e.arg) };
     case 'isNull':
     case 'textMatch':
+    case 'cast':
       return { ...e, arg: f(e.arg) };
     case 'and':
     case 'or':
@@ -789,3 +805,11 @@ function mapChildren(e: Expression, f: (x: Expression) => Expression): Expressio
     }
   }
 }
+
+describe('the generated parser', () => {
+  it('is what src/query/filter.peggy generates (run `npm run build:filter-parser` after editing the grammar)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { generateFilterParser, PARSER_PATH } = await import('../scripts/build-filter-parser.js');
+    expect(readFileSync(PARSER_PATH, 'utf8')).toBe(generateFilterParser());
+  });
+});

@@ -27,6 +27,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { buildCatalog } from '../catalog.js';
+import { visibleDashboards } from '../dashboards.js';
 import { deprecationNotice } from '../deprecation.js';
 import type { SemanticGraph } from '../definitions/graph.js';
 import { GRAINS, type Grain } from '../definitions/schema.js';
@@ -37,12 +38,15 @@ import type { QueryResult } from '../run.js';
 import { camel, enumName, pascal } from './names.js';
 import { DecimalScalar, RowScalar } from './scalars.js';
 import { typedFilter, type FilterInput, type FilterShape } from './typed-filter.js';
+import { answerHealthField, healthQueryField, type HealthAccess } from './health-schema.js';
 
 /** What resolvers need: run a request (with structured filters) through the one calculation path. */
 export interface ApiContext {
   run(request: RequestInput, filters: Expression[]): Promise<QueryResult>;
   /** The metrics this caller may query (the catalog shows only those); undefined: all of them. */
   visibleMetrics?(): ReadonlySet<string> | undefined;
+  /** Data health of answers and of the project (src/checks); absent, the health fields are null. */
+  health?: HealthAccess;
 }
 
 const nonNull = <T extends GraphQLNullableType>(t: T): GraphQLNonNull<T> => new GraphQLNonNull(t);
@@ -189,6 +193,7 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
     commit: { type: GraphQLString, description: 'Git commit of the definitions, when they are in a repository.' },
     lineage: { type: listOf(lineageType) },
     warnings: { type: listOf(GraphQLString), description: 'Things to know about this answer, such as a deprecated metric it uses and what to use instead.' },
+    health: answerHealthField(),
   };
 
   const metricEnum = new GraphQLEnumType({
@@ -282,6 +287,39 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
     },
   });
 
+  const dateRangeType = new GraphQLObjectType({
+    name: 'DateRange',
+    description: 'Inclusive calendar dates, YYYY-MM-DD; pass them as `from` and `to` of a query.',
+    fields: { from: { type: nonNull(GraphQLString) }, to: { type: nonNull(GraphQLString) } },
+  });
+  const tileType = new GraphQLObjectType({
+    name: 'DashboardTile',
+    description: "One key number: a metric over its range at a grain; its current value is the range's last period, compared with an earlier one.",
+    fields: {
+      metric: { type: nonNull(GraphQLString) },
+      title: { type: GraphQLString },
+      grain: { type: nonNull(grainEnum) },
+      rangeText: { type: nonNull(GraphQLString), description: "The range as defined: 'last 12 months' or '2025-01-01 to 2025-12-31'." },
+      comparison: { type: nonNull(GraphQLString), description: 'previous_period or same_period_last_year.' },
+      breakdown: { type: GraphQLString, description: 'A dimension reference to break the current period down by.' },
+      range: { type: nonNull(dateRangeType), description: 'Every period of the trend.' },
+      current: { type: nonNull(dateRangeType), description: 'The period of the current value (the last of the range).' },
+      compared: { type: nonNull(dateRangeType), description: 'The period the current value is compared with.' },
+    },
+  });
+  const dashboardType = new GraphQLObjectType({
+    name: 'Dashboard',
+    description: 'Key numbers defined as code under `dashboards:` in metrics/*.yml. Ask each tile\'s numbers with `query` or `metrics`.',
+    fields: {
+      name: { type: nonNull(GraphQLString) },
+      title: { type: nonNull(GraphQLString) },
+      description: { type: GraphQLString },
+      owner: { type: GraphQLString },
+      asOf: { type: nonNull(GraphQLString), description: 'The last day relative ranges end at.' },
+      tiles: { type: listOf(tileType) },
+    },
+  });
+
   const commonArgs = {
     from: { type: GraphQLString, description: 'Start of the time range (YYYY-MM-DD[ HH:MM:SS]), widened to the start of its period.' },
     to: { type: GraphQLString, description: 'End of the time range, inclusive, widened to the end of its period.' },
@@ -345,6 +383,21 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
           return visible ? { ...catalog, metrics: catalog.metrics.filter((m) => visible.has(m.name)) } : catalog;
         },
       },
+      health: healthQueryField(),
+      dashboards: {
+        type: listOf(dashboardType),
+        description: 'Dashboards defined as code, with the dates of each tile. Only tiles of metrics this caller may query are listed.',
+        args: {
+          name: { type: GraphQLString, description: 'Only the dashboard of this name.' },
+          asOf: { type: GraphQLString, description: 'The last day (YYYY-MM-DD) relative ranges end at; default: the dashboard\'s as_of, else yesterday (UTC).' },
+        },
+        resolve: (_root, args: { name?: string | null; asOf?: string | null }, ctx) => {
+          const asOf = args.asOf ?? undefined;
+          if (asOf !== undefined && !isCalendarDate(asOf)) throw apiError('INVALID_REQUEST', `asOf '${asOf}' is not a date; write YYYY-MM-DD, like 2025-12-31`);
+          const all = visibleDashboards(graph, ctx.visibleMetrics?.(), asOf);
+          return args.name ? all.filter((d) => d.name === args.name) : all;
+        },
+      },
     },
   });
   return new GraphQLSchema({ query, types: [...entityTypes.values()] });
@@ -375,6 +428,10 @@ function isFloatMetric(graph: SemanticGraph, name: string): boolean {
   if (def.type === 'conversion') return def.calculation === 'conversion_rate';
   const measure = graph.measures.get(typeof def.measure === 'string' ? def.measure : def.measure.name);
   return measure !== undefined && FLOAT_AGGS.has(measure.agg);
+}
+
+function isCalendarDate(text: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(Date.parse(`${text}T00:00:00Z`)) && new Date(`${text}T00:00:00Z`).toISOString().startsWith(text);
 }
 
 /**

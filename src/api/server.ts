@@ -28,6 +28,8 @@ import { checkCost, DEFAULT_LIMITS, type Limits, QueryGate } from './limits.js';
 import { createLogger, type Logger, type RequestLog } from './log.js';
 import { serveCatalogAsset } from '../web/assets.js';
 import { type ApiContext, buildSchema } from './schema.js';
+import { DataHealth } from '../checks/health.js';
+import type { StateStore } from '../checks/state.js';
 
 export interface ServerOptions {
   projectDir: string;
@@ -54,6 +56,10 @@ export interface ServerOptions {
   /** Where log lines go: a pino logger; or `log`, which gets each JSON line; default: stdout at `logLevel`. */
   logger?: Logger;
   log?: (line: string) => void;
+  /** Where check results are kept (src/checks/state.ts): answers say when a check on their inputs failed. */
+  stateStore?: StateStore;
+  /** Called after a reload that changed the definitions (`tally serve --watch` runs the checks then). */
+  onReload?: (project: Project) => void;
   /** pino level for the default logger: fatal, error, warn, info (default), debug, trace, silent. */
   logLevel?: string;
 }
@@ -85,8 +91,12 @@ export class TallyServer {
   /** Engine queries running at once, and the queue in front of them. */
   readonly gate: QueryGate;
 
+  /** Freshness and check results of the served data (src/checks/health.ts). */
+  readonly dataHealth: DataHealth;
+
   constructor(private readonly options: ServerOptions) {
     this.logger = options.logger ?? createLogger({ level: options.logLevel, write: options.log });
+    this.dataHealth = new DataHealth(options.engine, options.stateStore, { redactSamples: options.auth !== undefined });
     this.limits = { ...DEFAULT_LIMITS, ...options.limits, ...(options.timeoutMs !== undefined ? { queryTimeoutMs: options.timeoutMs } : {}) };
     this.gate = new QueryGate(this.limits.maxConcurrentQueries, this.limits.maxQueuedQueries, this.limits.maxConcurrentQueriesPerCaller);
     const origins = options.corsOrigins ?? [];
@@ -279,6 +289,11 @@ export class TallyServer {
     const signal = httpRequest.signal;
     return {
       visibleMetrics: () => access.visibleMetrics(caller),
+      health: {
+        forAnswer: (answer) => this.dataHealth.forAnswer(project.graph, answer),
+        report: () => this.dataHealth.report(project.graph),
+        history: async (id, limit) => (this.options.auth ? [] : ((await this.options.stateStore?.history(id, limit)) ?? [])),
+      },
       run: async (input, filters): Promise<QueryResult> => {
         if (input.where !== undefined && input.where.length > this.limits.maxFilterLength) {
           throw new TallyError('REQUEST_TOO_LARGE', `the filter is ${input.where.length} characters long, more than the ${this.limits.maxFilterLength} this server accepts; shorten it`);
@@ -411,6 +426,8 @@ export class TallyServer {
         this.results?.clear();
         this.compiled.clear();
         this.logger.info({ version: next.project.version }, `definitions reloaded: version ${next.project.version}`);
+        this.dataHealth.clear();
+        this.options.onReload?.(next.project);
       } else if (this.reloadProblem) {
         this.logger.info({ version: next.project.version }, `definitions fixed: serving version ${next.project.version}`);
       }

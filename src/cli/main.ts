@@ -11,6 +11,7 @@ import type { RequestInput } from '../query/request.js';
 import { diffCommand } from './diff.js';
 import { importCommand } from './import.js';
 import { progressReporter } from './progress.js';
+import { checkCommand } from './check.js';
 
 /** The library's modules, loaded on first use by the command that needs them. */
 const lazy = {
@@ -31,6 +32,9 @@ const lazy = {
   graphql: () => import('graphql'),
   authenticate: () => import('../access/authenticate.js'),
   catalog: () => import('../catalog.js'),
+  health: () => import('../checks/health.js'),
+  state: () => import('../checks/state.js'),
+  schedule: () => import('../checks/schedule.js'),
 };
 
 export const DEFAULT_DB = DEFAULT_DUCKDB_PATH;
@@ -185,6 +189,15 @@ requestOptions(program.command('query').description('run a request and print the
       process.once('SIGINT', () => controller.abort());
       const result = await runQuery(project, engine, toRequest(o), { timeoutMs: o.timeout, signal: controller.signal });
       warn(result.warnings);
+      // Data health of the inputs (src/checks/health.ts): stale data, failed checks, an incomplete last period.
+      const [{ DataHealth }, { openStateStore }, { loadConfig, stateConfigOf }] = await Promise.all([lazy.health(), lazy.state(), lazy.config()]);
+      const store = openStateStore(stateConfigOf(loadConfig(projectDir()), projectDir()));
+      try {
+        result.health = await new DataHealth(engine, store).forAnswer(project.graph, result);
+      } finally {
+        await store.close?.();
+      }
+      warn(result.health.warnings);
       const { metricFormats } = await lazy.catalog();
       const display = { formats: metricFormats(project.graph), formatted: o.formatted };
       const out = o.format === 'json' ? toJson(result) + '\n' : o.format === 'csv' ? toCsv(result, display) : toTable(result, display);
@@ -268,7 +281,17 @@ program
       target.type === 'duckdb'
         ? await ReopeningEngine.open(() => openEngine(target, { connections, ...engineLimits }), { file: target.path })
         : await openEngine(target);
-    const server = new TallyServer({ projectDir: projectDir(), engine, watch: o.watch, timeoutMs: o.timeout, auth, limits, logger, corsOrigins: config.corsOrigins });
+    const [{ openStateStore }, { stateConfigOf }, { CheckScheduler }] = await Promise.all([lazy.state(), lazy.config(), lazy.schedule()]);
+    const stateStore = openStateStore(stateConfigOf(config, projectDir()));
+    // Data checks on tally.yml's schedule and after a --watch reload (src/checks/schedule.ts).
+    let scheduler: InstanceType<typeof CheckScheduler> | undefined;
+    const server = new TallyServer({
+      projectDir: projectDir(), engine, watch: o.watch, timeoutMs: o.timeout, auth, limits, logger, corsOrigins: config.corsOrigins, stateStore,
+      onReload: () => void scheduler?.runNow('definitions reloaded'),
+    });
+    scheduler = new CheckScheduler({ schedule: config.checks?.schedule, timeZone: config.checks?.timeZone, graph: () => server.project.graph, engine, store: stateStore, onRun: () => server.dataHealth.clear(), log: (l) => logger.info(l) });
+    scheduler.start();
+    if (config.checks?.schedule) logger.info(`data checks run on the schedule '${config.checks.schedule}'; next at ${scheduler.nextRun()?.toISOString() ?? 'never'}`);
     const url = await server.listen(o.port, o.host);
     const { graph, version } = server.project;
     logger.info({ url, version, metrics: graph.metrics.size }, `Tally serves ${graph.metrics.size} metrics (definitions ${version}) at ${url}`);
@@ -283,6 +306,7 @@ program
     const stop = async (signal: string): Promise<void> => {
       logger.info(`${signal}: stopping`);
       setTimeout(() => process.exit(0), 5_000).unref();
+      scheduler?.stop();
       await server.close();
       await engine.close();
       logger.info('stopped: every statement cancelled, the database closed');
@@ -328,6 +352,7 @@ program
 
 diffCommand(program, projectDir);
 importCommand(program);
+checkCommand(program, projectDir);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof DefinitionError) {

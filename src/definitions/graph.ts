@@ -8,6 +8,7 @@ import type { LoadedDefinitions, SourceRef } from './load.js';
 import {
   type Semantics,
   type AggregationType,
+  type DashboardDef,
   type DimensionDef,
   type EntityDef,
   type Grain,
@@ -20,6 +21,7 @@ import {
   GRAIN_ORDER,
   isGrain,
   measureInputName,
+  RELATIVE_RANGE_PATTERN,
   windowUnit,
 } from './schema.js';
 import { checkModelSql } from './sql-check.js';
@@ -91,6 +93,13 @@ export interface SavedQuery {
   source: SourceRef;
 }
 
+/** A dashboard defined as code (`dashboards:`); its tiles name metrics of this graph. */
+export interface Dashboard {
+  name: string;
+  def: DashboardDef;
+  source: SourceRef;
+}
+
 /** One step of a join path: from `from` to `to` on an entity unique in `to`. */
 export interface JoinHop {
   entity: string;
@@ -108,6 +117,7 @@ export class SemanticGraph {
   readonly timeSpines = new Map<Grain, TimeSpine>();
   readonly customGrains = new Map<string, CustomGrain>();
   readonly savedQueries = new Map<string, SavedQuery>();
+  readonly dashboards = new Map<string, Dashboard>();
   /**
    * Tally's semantics or dbt MetricFlow's where they differ (empty counts and sums, calendar
    * offsets at coarser grains); the dbt importer writes 'metricflow'. See semanticsSchema.
@@ -266,6 +276,12 @@ export class SemanticGraph {
     for (const metric of this.metrics.values()) this.checkMetric(metric, at);
     this.checkCycles(at);
 
+    for (const { def, source } of definitions.dashboards) {
+      if (this.dashboards.has(def.name)) at(source, ['name'], `dashboard '${def.name}' is defined twice; rename one of them`);
+      else this.dashboards.set(def.name, { name: def.name, def, source });
+      this.checkDashboard(def, source, at);
+    }
+
     if (problems.length > 0) {
       problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
       throw new DefinitionError(problems);
@@ -352,6 +368,61 @@ export class SemanticGraph {
         break;
       }
     }
+  }
+
+  private checkDashboard(def: DashboardDef, source: SourceRef, at: (s: SourceRef, sub: (string | number)[], m: string) => void): void {
+    const breakdowns = new Set<string>();
+    for (const [entity, owners] of this.entityOwners) {
+      for (const model of owners) for (const d of model.dimensions.values()) if (d.type === 'categorical') breakdowns.add(`${entity}.${d.name}`);
+    }
+    def.tiles.forEach((tile, i) => {
+      const metric = this.metrics.get(tile.metric);
+      if (!metric) {
+        at(source, ['tiles', i, 'metric'], `unknown metric '${tile.metric}'.${didYouMean(tile.metric, this.metrics.keys())} A tile shows one metric defined under 'metrics'`);
+      } else {
+        const finest = this.finestTimeGrain(metric.name, new Set());
+        if (finest === undefined) {
+          at(source, ['tiles', i, 'metric'], `metric '${tile.metric}' has no time axis, so a tile cannot chart it over time; choose a metric whose measures have a time dimension`);
+        } else if (GRAIN_ORDER[tile.grain] < GRAIN_ORDER[finest]) {
+          at(source, ['tiles', i, 'grain'], `metric '${tile.metric}' is recorded by ${finest}, so it cannot be charted by ${tile.grain}; use grain: ${finest} or coarser`);
+        }
+      }
+      if (typeof tile.range === 'string') {
+        const count = Number(RELATIVE_RANGE_PATTERN.exec(tile.range)?.[1]);
+        if (count < 1) at(source, ['tiles', i, 'range'], `a range covers at least one period, like 'last 1 month'`);
+      } else if (tile.range.from > tile.range.to) {
+        at(source, ['tiles', i, 'range', 'to'], `the range ends (${tile.range.to}) before it starts (${tile.range.from}); swap from and to`);
+      }
+      if (tile.breakdown !== undefined && !breakdowns.has(tile.breakdown)) {
+        at(source, ['tiles', i, 'breakdown'], `unknown dimension '${tile.breakdown}'.${didYouMean(tile.breakdown, breakdowns)} A breakdown is a categorical dimension reference such as entity.dimension`);
+      }
+    });
+  }
+
+  /**
+   * The finest grain a metric can be grouped by over time: the coarsest granularity among the
+   * time dimensions of the measures it is computed from; undefined when one of them has none.
+   */
+  private finestTimeGrain(name: string, seen: Set<string>): Grain | undefined {
+    const metric = this.metrics.get(name);
+    if (!metric || seen.has(name)) return undefined;
+    seen.add(name);
+    const def = metric.def;
+    const grainOf = (input: MeasureInputDef): Grain | undefined => this.measures.get(measureInputName(input))?.timeDimension?.granularity;
+    let grains: (Grain | undefined)[];
+    switch (def.type) {
+      case 'simple':
+      case 'cumulative':
+        grains = [grainOf(def.measure)];
+        break;
+      case 'conversion':
+        grains = [grainOf(def.base_measure), grainOf(def.conversion_measure)];
+        break;
+      default:
+        grains = metricInputs(def).map((input) => this.finestTimeGrain(input, new Set(seen)));
+    }
+    if (grains.length === 0 || grains.some((g) => g === undefined)) return undefined;
+    return (grains as Grain[]).reduce((a, b) => (GRAIN_ORDER[a] >= GRAIN_ORDER[b] ? a : b));
   }
 
   private checkCycles(at: (s: SourceRef, sub: (string | number)[], m: string) => void): void {

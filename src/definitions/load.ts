@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { AccessDef } from './access-schema.js';
 import { type DefinitionProblem, didYouMean } from '../errors.js';
-import { fileSchema, type MetricDef, type SavedQueryDef, type SemanticModelDef, type Semantics, type TimeSpineDef } from './schema.js';
+import { type DashboardDef, fileSchema, type MetricDef, type SavedQueryDef, type SemanticModelDef, type Semantics, type TimeSpineDef } from './schema.js';
 
 import type { z } from 'zod';
 import { locate, type ParsedFile, parseYamlFile, type YamlPath, zodProblems } from './yaml-source.js';
@@ -32,6 +32,8 @@ export interface LoadedDefinitions {
   metrics: Located<MetricDef>[];
   timeSpines: Located<TimeSpineDef>[];
   savedQueries: Located<SavedQueryDef>[];
+  /** `dashboards:` sections, checked by the semantic graph. */
+  dashboards: Located<DashboardDef>[];
   /** `access:` sections (roles, row filters, restricted metrics), checked by src/access/policy.ts. */
   access: Located<AccessDef>[];
   /** `semantics:` statements (Tally's or MetricFlow's where they differ); they must agree. */
@@ -80,6 +82,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
   const metrics: Located<MetricDef>[] = [];
   const timeSpines: Located<TimeSpineDef>[] = [];
   const savedQueries: Located<SavedQueryDef>[] = [];
+  const dashboards: Located<DashboardDef>[] = [];
   const access: Located<AccessDef>[] = [];
   const semantics: Located<Semantics>[] = [];
   const hash = createHash('sha256');
@@ -101,6 +104,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
     (result.data.metrics ?? []).forEach((def, i) => def && metrics.push({ def, source: { file: display, path: ['metrics', i] } }));
     (result.data.time_spines ?? []).forEach((def, i) => def && timeSpines.push({ def, source: { file: display, path: ['time_spines', i] } }));
     (result.data.saved_queries ?? []).forEach((def, i) => def && savedQueries.push({ def, source: { file: display, path: ['saved_queries', i] } }));
+    (result.data.dashboards ?? []).forEach((def, i) => def && dashboards.push({ def, source: { file: display, path: ['dashboards', i] } }));
     if (result.data.semantics !== undefined) semantics.push({ def: result.data.semantics, source: { file: display, path: ['semantics'] } });
     if (result.data.access) access.push({ def: result.data.access, source: { file: display, path: ['access'] } });
   }
@@ -117,6 +121,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
     metrics,
     timeSpines,
     savedQueries,
+    dashboards,
     access,
     semantics,
     problemAt,

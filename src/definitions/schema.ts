@@ -47,6 +47,12 @@ const dimension = z.strictObject({
    * (`end`, NULL while current). A model with both is joined on the time of the measure's row.
    */
   validity: z.enum(['start', 'end']).optional(),
+  /**
+   * For categorical dimensions: the type of the values, so that filters are type-checked before
+   * any SQL runs (`user.country = 5` is refused). Without it the warehouse's type is unknown to
+   * Tally and a caller's filter converts the values where they meet a typed value (never failing).
+   */
+  data_type: z.enum(['text', 'number', 'boolean']).optional(),
 });
 
 const measure = z.strictObject({
@@ -69,6 +75,55 @@ const measure = z.strictObject({
     .optional(),
 });
 
+/** `6 hours`, `1 day`: how old a model's newest row may be before freshness warns or fails. */
+const durationText = z.string().regex(/^\s*\d+\s+(milliseconds?|seconds?|minutes?|hours?|days?|weeks?)\s*$/i, "a duration is a count and a unit (minutes, hours, days or weeks), like '6 hours' or '1 day'");
+
+/** The kinds of declared checks; a check takes exactly one. */
+export const CHECK_KINDS = ['not_null', 'unique', 'accepted_values', 'expression', 'row_count', 'volume'] as const;
+
+/**
+ * An anomaly band learnt from a series' own history (src/checks/anomaly.ts): each of the last
+ * `periods` complete days is compared with the same weekday over the trailing `weeks` weeks;
+ * outside median ± sensitivity × 1.4826 × MAD is an anomaly.
+ */
+export const anomalySchema = z.strictObject({
+  weeks: z.int().min(3).max(104).default(8),
+  sensitivity: z.number().positive().default(3),
+  periods: z.int().min(1).max(366).default(1),
+  severity: z.enum(['warn', 'error']).default('warn'),
+});
+
+/**
+ * A declared data check on a model (src/checks): exactly one of the kinds, with a severity.
+ * Columns are the model's entity and dimension names.
+ */
+export const checkDefSchema = z
+  .strictObject({
+    name: name.optional(),
+    severity: z.enum(['warn', 'error']).default('error'),
+    description: z.string().optional(),
+    not_null: z.array(z.string().min(1)).min(1).optional(),
+    unique: z.array(z.string().min(1)).min(1).optional(),
+    accepted_values: z.strictObject({ column: z.string().min(1), values: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1) }).optional(),
+    /** A SQL condition every row must meet, over the model's columns (validated like an `expr`). */
+    expression: z.string().min(1).optional(),
+    row_count: z.strictObject({ min: z.int().min(0).optional(), max: z.int().min(0).optional() }).optional(),
+    /** Rows per day of the model's time dimension against the same weekday's history (severity comes from the check). */
+    volume: anomalySchema.omit({ severity: true }).optional(),
+  })
+  .refine((c) => CHECK_KINDS.filter((k) => c[k] !== undefined).length === 1, {
+    message: `a check takes exactly one of: ${CHECK_KINDS.join(', ')}`,
+  });
+
+export const freshnessSchema = z
+  .strictObject({
+    warn_after: durationText.optional(),
+    error_after: durationText.optional(),
+    /** The time dimension whose newest value says how fresh the model is; the model's default when absent. */
+    time_dimension: name.optional(),
+  })
+  .refine((f) => f.warn_after !== undefined || f.error_after !== undefined, { message: 'freshness needs warn_after, error_after or both' });
+
 export const semanticModelSchema = z
   .strictObject({
     name,
@@ -81,6 +136,9 @@ export const semanticModelSchema = z
     entities: z.array(entity).default([]),
     dimensions: z.array(dimension).default([]),
     measures: z.array(measure).default([]),
+    /** Data checks declared on this model, beyond those derived from its keys (src/checks). */
+    checks: z.array(checkDefSchema).optional(),
+    freshness: freshnessSchema.optional(),
   })
   .refine((m) => (m.table === undefined) !== (m.sql === undefined), {
     message: 'a semantic model needs exactly one of `table` (a table name) or `sql` (a SELECT)',
@@ -118,6 +176,8 @@ const metricBase = {
   filter: z.string().min(1).optional(),
   /** The grain of metric_time when a request names metric_time without one. */
   time_granularity: name.optional(),
+  /** An anomaly check on this metric's daily values (`tally check`; src/checks/rules/metric-anomaly.ts). */
+  anomaly: anomalySchema.optional(),
   /** On its way out: requests still work, and every use warns, naming the replacement. */
   deprecated: z
     .strictObject({
@@ -227,6 +287,46 @@ export const savedQuerySchema = z.strictObject({
   limit: z.number().int().positive().optional(),
 });
 
+/** A calendar date as written in definitions: YYYY-MM-DD. */
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date is written YYYY-MM-DD, like 2025-12-31')
+  .refine((text) => !Number.isNaN(Date.parse(`${text}T00:00:00Z`)) && new Date(`${text}T00:00:00Z`).toISOString().startsWith(text), 'not a calendar date (write YYYY-MM-DD, like 2025-12-31)');
+
+/** Grains a dashboard tile can chart: whole days and coarser, so that each tile's periods are dates. */
+export const DASHBOARD_GRAINS = ['day', 'week', 'month', 'quarter', 'year'] as const;
+export type DashboardGrain = (typeof DASHBOARD_GRAINS)[number];
+
+/** `last 12 months`: the N complete periods of a grain that end at the dashboard's `as_of`. */
+export const RELATIVE_RANGE_PATTERN = /^\s*last\s+(\d+)\s+(day|week|month|quarter|year)s?\s*$/i;
+
+/** One number on a dashboard: a metric over time, its latest period and its change against an earlier one. */
+const dashboardTile = z.strictObject({
+  metric: name,
+  title: z.string().min(1).optional(),
+  grain: z.enum(DASHBOARD_GRAINS).default('month'),
+  /** `last 12 months` (relative to the dashboard's as_of) or explicit dates, both inclusive. */
+  range: z.union([
+    z.string().regex(RELATIVE_RANGE_PATTERN, "a range is 'last N days|weeks|months|quarters|years', or { from: YYYY-MM-DD, to: YYYY-MM-DD }"),
+    z.strictObject({ from: isoDate, to: isoDate }),
+  ]),
+  /** What the latest period is compared with. */
+  comparison: z.enum(['previous_period', 'same_period_last_year']).default('previous_period'),
+  /** A dimension reference (e.g. user.country) to break the latest period down by. */
+  breakdown: z.string().min(1).optional(),
+});
+
+/** Key numbers reviewed like metrics: a named page of tiles (`dashboards:` in metrics/*.yml). */
+export const dashboardSchema = z.strictObject({
+  name,
+  title: z.string().min(1).optional(),
+  description: z.string().optional(),
+  owner: z.string().optional(),
+  /** The last day relative ranges end at; default: yesterday (UTC), the last whole day. */
+  as_of: isoDate.optional(),
+  tiles: z.array(dashboardTile).min(1, 'a dashboard needs at least one tile'),
+});
+
 /**
  * Whose semantics the project follows where Tally's and dbt MetricFlow's differ. `tally` (the
  * default): count, distinct count and sum answer 0 for a group or period in the answer without
@@ -244,17 +344,23 @@ export const fileSchema = z.strictObject({
   semantic_models: z.array(semanticModelSchema).optional(),
   metrics: z.array(metricSchema).optional(),
   saved_queries: z.array(savedQuerySchema).optional(),
+  dashboards: z.array(dashboardSchema).optional(),
   /** Roles, row filters and restricted metrics (src/access). */
   access: accessSchema.optional(),
 });
 
 export type SemanticModelDef = z.infer<typeof semanticModelSchema>;
+export type CheckDef = z.infer<typeof checkDefSchema>;
+export type FreshnessDef = z.infer<typeof freshnessSchema>;
+export type AnomalyDef = z.infer<typeof anomalySchema>;
 export type EntityDef = z.infer<typeof entity>;
 export type DimensionDef = z.infer<typeof dimension>;
 export type MeasureDef = z.infer<typeof measure>;
 export type MetricDef = z.infer<typeof metricSchema>;
 export type TimeSpineDef = z.infer<typeof timeSpineSchema>;
 export type SavedQueryDef = z.infer<typeof savedQuerySchema>;
+export type DashboardDef = z.infer<typeof dashboardSchema>;
+export type DashboardTileDef = z.infer<typeof dashboardTile>;
 export type MetricInputDef = z.infer<typeof metricInput>;
 export type MeasureInputDef = z.infer<typeof measureInput>;
 

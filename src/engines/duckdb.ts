@@ -1,7 +1,7 @@
 /** Embedded DuckDB through @duckdb/node-api, reading every value exactly. */
 import { existsSync } from 'node:fs';
 import { DuckDBConnection, DuckDBDecimalValue, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
-import { TallyError } from '../errors.js';
+import { engineError, TallyError } from '../errors.js';
 import { duckdb } from '../sql/dialects/duckdb.js';
 import type { Cell, Engine, QueryOptions, ResultSet } from './engine.js';
 
@@ -131,7 +131,7 @@ export class DuckDBEngine implements Engine {
       const message = (e as Error).message;
       // The database file cannot be read (truncated, replaced, gone): not the statement's fault.
       if (UNREADABLE.test(message)) throw new TallyError('ENGINE_UNAVAILABLE', `DuckDB cannot read its database (${message}); retry shortly`);
-      throw new TallyError('ENGINE_ERROR', `DuckDB: ${message}`);
+      throw engineError('DuckDB', message);
     } finally {
       if (timer) clearTimeout(timer);
       if (repeat) clearInterval(repeat);

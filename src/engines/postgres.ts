@@ -8,7 +8,7 @@
  * leaves this module is passed through `redact`.
  */
 import pg from 'pg';
-import { TallyError } from '../errors.js';
+import { engineError, TallyError } from '../errors.js';
 import { postgres } from '../sql/dialects/postgres.js';
 import type { Cell, ColumnInfo, Engine, QueryOptions, ResultSet } from './engine.js';
 
@@ -238,7 +238,7 @@ export class PostgresEngine implements Engine {
         lost = true;
         throw new TallyError('ENGINE_UNAVAILABLE', `Postgres is unavailable (the connection was lost: ${this.redact((e as Error).message)}); retry shortly`);
       }
-      throw new TallyError('ENGINE_ERROR', `Postgres: ${this.redact((e as Error).message)}`);
+      throw engineError('Postgres', this.redact((e as Error).message));
     } finally {
       signal?.removeEventListener('abort', onAbort);
       if (lost) {
@@ -266,7 +266,7 @@ export class PostgresEngine implements Engine {
       try {
         await client.query(sql, params);
       } catch (e) {
-        throw new TallyError('ENGINE_ERROR', `Postgres: ${this.redact((e as Error).message)}`);
+        throw engineError('Postgres', this.redact((e as Error).message));
       }
     };
     let broken = false;

@@ -32,6 +32,8 @@ export function lowerExpression(expr: Expression, resolve: (ref: string, positio
       return expr.fn === 'coalesce' ? { t: 'coalesce', args: expr.args.map(go) } : { t: 'call', fn: expr.fn, args: expr.args.map(go) };
     case 'textMatch':
       return { t: 'textMatch', arg: go(expr.arg), value: expr.value, at: expr.at };
+    case 'cast':
+      return { t: 'tryCast', arg: go(expr.arg), to: expr.to };
     case 'case':
       return {
         t: 'case',

@@ -18,6 +18,7 @@ import {
 import { didYouMean, TallyError } from '../errors.js';
 import type { Expression } from '../query/expression.js';
 import { parseExpressionCached } from '../query/parse-cache.js';
+import { typecheckFilter } from '../query/typecheck.js';
 import { parseReference, type Reference, type TimeSpec } from '../query/references.js';
 import type { Request } from '../query/request.js';
 import { snapRange } from '../query/time.js';
@@ -137,7 +138,9 @@ export function buildPlan(graph: SemanticGraph, request: Request, filters: Expre
   }
   const timeKeys = keys.filter((k) => k.ref.kind === 'metric_time');
 
-  const where = [...(request.where?.trim() ? [parseExpressionCached(request.where, 'where')] : []), ...filters, ...rowFilters];
+  // The caller's filters are typed and made total (src/query/typecheck.ts); row filters are the policy's.
+  const callerFilters = [...(request.where?.trim() ? [parseExpressionCached(request.where, 'where')] : []), ...filters];
+  const where = [...callerFilters.map((f) => typecheckFilter(graph, f)), ...rowFilters];
   const builder = new NodeBuilder(graph);
   const outputs: Plan['outputs'] = [];
   const seen = new Set<string>();

@@ -47,6 +47,8 @@ export class ScanBuilder {
    * listing dimension values) also keeps the joined models' rows that nothing links to.
    */
   joinType: 'left' | 'full' = 'left';
+  /** Relations joined only for access-policy row filters: LEFT joined, so they remove rows and never add any. */
+  private readonly restricting = new Set<Relation>();
 
   constructor(
     private readonly graph: SemanticGraph,
@@ -81,6 +83,11 @@ export class ScanBuilder {
     }
     parent.columns.set(column, sql);
     return col(parent.alias, column);
+  }
+
+  /** A column of the base model by name and definition SQL (data checks read entities, dimensions and row conditions). */
+  column(name: string, sql: string): SqlExpr {
+    return this.use([], name, sql);
   }
 
   measure(measure: Measure): SqlExpr {
@@ -118,6 +125,17 @@ export class ScanBuilder {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * Resolves references that only row filters use: the relations they add are LEFT joined whatever
+   * `joinType` says, so that a caller with row filters sees the rows an unrestricted caller sees
+   * on data holding only the allowed rows (a FULL join would add the joined model's own rows).
+   */
+  restrictBy(refs: ColumnReference[]): void {
+    const before = new Set(this.relations.values());
+    for (const r of refs) this.reference(r);
+    for (const rel of this.relations.values()) if (!before.has(rel)) this.restricting.add(rel);
   }
 
   /** A dimension or entity reference (not metric_time) resolved from the base model. */
@@ -193,7 +211,7 @@ export class ScanBuilder {
       const on: SqlExpr[] = [{ t: 'binary', op: '=', left: col(parentAlias, hop.entity), right: col(rel.alias, hop.entity) }];
       conditions.set(rel, [...on, ...this.partitionConditions(rel), ...this.validityConditions(rel)]);
     }
-    const joins: Join[] = [...conditions].map(([rel, on]) => ({ type: this.joinType, item: this.relationItem(rel), on: and(on) }));
+    const joins: Join[] = [...conditions].map(([rel, on]) => ({ type: this.restricting.has(rel) ? 'left' : this.joinType, item: this.relationItem(rel), on: and(on) }));
     joins.push(...this.extraJoins);
     const baseItem = this.relationItem(this.base);
     if (this.driver) {

@@ -48,7 +48,13 @@ export type Expression =
   | { kind: 'call'; fn: AllowedFunction; args: Expression[] }
   | { kind: 'case'; branches: { when: Expression; then: Expression }[]; otherwise?: Expression }
   /** Substring tests built by the typed API filters (no LIKE wildcards to escape). */
-  | { kind: 'textMatch'; arg: Expression; value: string; at: 'anywhere' | 'start' | 'end' };
+  | { kind: 'textMatch'; arg: Expression; value: string; at: 'anywhere' | 'start' | 'end' }
+  /**
+   * A conversion that gives NULL where the value does not convert (never an error). Never parsed
+   * from text: inserted by the type checker (src/query/typecheck.ts) around operands whose type
+   * Tally does not know, so that a caller's filter cannot fail on data.
+   */
+  | { kind: 'cast'; arg: Expression; to: 'text' | 'number' | 'boolean' };
 
 /** Every reference in an expression, in order of appearance. */
 export function collectRefs(expr: Expression, out: { ref: string; position: number }[] = []): { ref: string; position: number }[] {
@@ -86,6 +92,7 @@ export function collectRefs(expr: Expression, out: { ref: string; position: numb
       collectRefs(expr.pattern, out);
       break;
     case 'textMatch':
+    case 'cast':
       collectRefs(expr.arg, out);
       break;
     case 'call':

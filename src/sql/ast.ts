@@ -42,6 +42,8 @@ export type SqlExpr =
   | { t: 'toZone'; zone: string; arg: SqlExpr }
   | { t: 'addInterval'; arg: SqlExpr; count: number; grain: Grain }
   | { t: 'castTimestamp'; arg: SqlExpr }
+  /** A conversion that gives NULL where the value does not convert, never an error. */
+  | { t: 'tryCast'; arg: SqlExpr; to: 'text' | 'number' | 'boolean' }
   | { t: 'castDate'; arg: SqlExpr }
   | { t: 'window'; fn: 'sum' | 'row_number' | 'max' | 'min' | 'count' | 'lag' | 'lead'; arg?: SqlExpr; partitionBy: SqlExpr[]; orderBy: OrderItem[]; frame?: 'unbounded_to_current'; /** For lag and lead: how many rows back or ahead (1 when absent). */ offset?: number }
   | { t: 'subquery'; query: Query }

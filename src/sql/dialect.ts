@@ -19,6 +19,12 @@ export interface Dialect {
   toZone(zone: string, arg: string): string;
   addInterval(arg: string, count: number, grain: Grain): string;
   castTimestamp(arg: string): string;
+  /**
+   * `arg` converted to text, a number (floating point, or NUMERIC where floating-point arithmetic
+   * fails on overflow) or a boolean, NULL where it does not convert: never an error, whatever the
+   * value (caller-written filters must not fail on data; see src/query/typecheck.ts).
+   */
+  tryCast(arg: string, to: 'text' | 'number' | 'boolean'): string;
   castDate(arg: string): string;
   aggregate(agg: AggregationType | 'count_star', arg: string | undefined, options: { filter?: string; percentile?: number; discrete?: boolean; approximate?: boolean }): string;
   ratio(numerator: string, denominator: string): string;

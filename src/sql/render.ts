@@ -127,8 +127,12 @@ class Renderer {
       case 'binary': {
         const left = this.operand(e.left, depth);
         const right = this.operand(e.right, depth);
-        if (e.op === '/' && this.d.divide) return this.d.divide(left, right);
-        if (e.op === '%' && this.d.modulo) return this.d.modulo(left, right);
+        // Division and modulo by zero are NULL in every dialect, as ratios are (never an error).
+        if (e.op === '/' || e.op === '%') {
+          const divisor = nonZero(e.right) ? right : `NULLIF(${right}, 0)`;
+          if (e.op === '/') return this.d.divide ? this.d.divide(left, divisor) : `${left} / ${divisor}`;
+          return this.d.modulo ? this.d.modulo(left, divisor) : `${left} % ${divisor}`;
+        }
         return `${left} ${e.op} ${right}`;
       }
       case 'and':
@@ -190,6 +194,8 @@ class Renderer {
         return `(${this.d.addInterval(this.operand(e.arg, depth), e.count, e.grain)})`;
       case 'castTimestamp':
         return this.d.castTimestamp(this.expr(e.arg, depth));
+      case 'tryCast':
+        return this.d.tryCast(this.expr(e.arg, depth), e.to);
       case 'castDate':
         return this.d.castDate(this.expr(e.arg, depth));
       case 'window': {
@@ -217,9 +223,15 @@ class Renderer {
   /** An operand of an operator: parenthesised unless it is atomic. */
   private operand(e: SqlExpr, depth: number): string {
     const s = this.expr(e, depth);
-    const atomic = ['column', 'literal', 'call', 'coalesce', 'aggregate', 'truncate', 'extract', 'definition', 'castTimestamp', 'castDate', 'window', 'subquery', 'addInterval', 'nullOf'];
+    const atomic = ['column', 'literal', 'call', 'coalesce', 'aggregate', 'truncate', 'extract', 'definition', 'castTimestamp', 'castDate', 'tryCast', 'window', 'subquery', 'addInterval', 'nullOf'];
     return atomic.includes(e.t) ? s : `(${s})`;
   }
+}
+
+/** Whether a divisor can never be 0: a non-zero number literal, or NULLIF(x, 0) written out. */
+function nonZero(e: SqlExpr): boolean {
+  if (e.t === 'literal') return e.value.kind === 'number' && Number(e.value.text) !== 0;
+  return e.t === 'call' && e.fn === 'nullif' && e.args[1]?.t === 'literal' && e.args[1].value.kind === 'number' && Number(e.args[1].value.text) === 0;
 }
 
 /** A branch of a by-name union spelled positionally: every column in order, NULL where absent. */

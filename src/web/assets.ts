@@ -21,7 +21,13 @@ const ASSETS = new Map<string, { file: string; type: string }>([
   ['/', { file: join(publicDir, 'index.html'), type: HTML }],
   ['/index.html', { file: join(publicDir, 'index.html'), type: HTML }],
   ['/assets/app.js', { file: join(publicDir, 'app.js'), type: JS }],
+  ['/assets/format.js', { file: join(publicDir, 'format.js'), type: JS }],
+  ['/assets/page.js', { file: join(publicDir, 'page.js'), type: JS }],
+  ['/assets/explore.js', { file: join(publicDir, 'explore.js'), type: JS }],
+  ['/assets/dashboards.js', { file: join(publicDir, 'dashboards.js'), type: JS }],
   ['/assets/app.css', { file: join(publicDir, 'app.css'), type: CSS }],
+  ['/health', { file: join(publicDir, 'health.html'), type: HTML }],
+  ['/assets/health.js', { file: join(publicDir, 'health.js'), type: JS }],
   ['/assets/vendor/chart.umd.min.js', { file: join(chartJsDir, 'chart.umd.min.js'), type: JS }],
 ]);
 

@@ -4,7 +4,7 @@
  * model that reaches them all; metric_time is read from the time spine (or the request's range).
  */
 import { TallyError } from '../../errors.js';
-import { collectRefs } from '../../query/expression.js';
+import { collectRefs, type Expression } from '../../query/expression.js';
 import { parseReference } from '../../query/references.js';
 import { add } from '../../query/time.js';
 import { type FromItem, type Select, type SelectColumn, type SqlExpr, type Statement, and, col } from '../../sql/ast.js';
@@ -24,24 +24,25 @@ export function groupByValues(cx: Lowering): Statement {
   const plan = cx.plan;
   const timeKeys = plan.keys.filter((k) => k.ref.kind === 'metric_time');
   const others = plan.keys.filter((k) => k.ref.kind !== 'metric_time');
-  const refs = [
-    ...others.map((k) => k.ref as ColumnReference),
-    ...plan.where.flatMap((w) => collectRefs(w).map((r) => parseReference(cx.graph, r.ref))).flatMap((r): ColumnReference[] => {
+  const refsOf = (filters: Expression[]): ColumnReference[] =>
+    filters.flatMap((w) => collectRefs(w).map((r) => parseReference(cx.graph, r.ref))).flatMap((r): ColumnReference[] => {
       if (r.kind === 'metric_time') return [];
       if (r.kind === 'metric') return [{ kind: 'entity', text: r.entityPath[r.entityPath.length - 1], entityPath: [r.entityPath[r.entityPath.length - 1]] }];
       return [r];
-    }),
-  ];
+    });
+  // Row filters restrict the rows listed; they never add the rows of a model they join (see restrictBy).
+  const rowRefs = refsOf(plan.rowFilters);
+  const refs = [...others.map((k) => k.ref as ColumnReference), ...refsOf(plan.where.filter((w) => !plan.rowFilters.includes(w)))];
   let scan: ScanBuilder | undefined;
   const keys: SelectColumn[] = [];
-  if (refs.length) {
+  if (refs.length || rowRefs.length) {
     const models = [...cx.graph.models.values()];
     const owns = (m: (typeof models)[number], r: ColumnReference): boolean => {
       const owner = r.entityPath[r.entityPath.length - 1];
       return m.identities.has(owner) && (r.kind === 'entity' ? m.entities.has(owner) : m.dimensions.has(r.dimension));
     };
     // The models the references belong to, in order, then any other model that reaches them.
-    const candidates = [...new Set([...refs.flatMap((r) => models.filter((m) => owns(m, r))), ...models])];
+    const candidates = [...new Set([...[...refs, ...rowRefs].flatMap((r) => models.filter((m) => owns(m, r))), ...models])];
     let lastError: unknown;
     for (const model of candidates) {
       const candidate = new ScanBuilder(cx.graph, model, 'the group-bys', plan.timeZone);
@@ -49,6 +50,7 @@ export function groupByValues(cx: Lowering): Statement {
       candidate.joinType = 'full';
       try {
         for (const r of refs) candidate.reference(r);
+        candidate.restrictBy(rowRefs);
         scan = candidate;
         break;
       } catch (e) {

@@ -47,6 +47,7 @@ export const bigquery: Dialect = {
   addInterval: (arg, count, grain) =>
     count >= 0 ? `DATETIME_ADD(${arg}, INTERVAL ${count} ${PART[grain]})` : `DATETIME_SUB(${arg}, INTERVAL ${-count} ${PART[grain]})`,
   castTimestamp: (arg) => `CAST(${arg} AS DATETIME)`,
+  tryCast: (arg, to) => `SAFE_CAST(${arg} AS ${to === 'text' ? 'STRING' : to === 'number' ? 'FLOAT64' : 'BOOL'})`,
   castDate: (arg) => `CAST(${arg} AS DATE)`,
   aggregate: aggregateWith({
     dialect: 'bigquery',

@@ -96,3 +96,19 @@ export function lowerLike(arg: string, pattern: string, { negated, caseInsensiti
   const not = negated ? 'NOT ' : '';
   return caseInsensitive ? `LOWER(${arg}) ${not}LIKE LOWER(${pattern})` : `${arg} ${not}LIKE ${pattern}`;
 }
+
+/** Text forms that convert to a number or a boolean without error (checked with POSIX regular expressions). */
+const NUMBER_TEXT = "'^[[:space:]]*[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]{1,2})?[[:space:]]*$'";
+const BOOLEAN_TEXT = "('t', 'true', 'y', 'yes', 'on', '1', 'f', 'false', 'n', 'no', 'off', '0')";
+
+/**
+ * A conversion that gives NULL instead of failing, for dialects without TRY_CAST (Postgres,
+ * Redshift): the value's text is tested with `~` before it is cast. Exponents are limited to two
+ * digits, so that a converted number also fits a double.
+ */
+export function regexTryCast(arg: string, to: 'text' | 'number' | 'boolean', textType: string, numberType: string): string {
+  const text = `CAST(${arg} AS ${textType})`;
+  if (to === 'text') return text;
+  if (to === 'number') return `CASE WHEN ${text} ~ ${NUMBER_TEXT} THEN CAST(${text} AS ${numberType}) END`;
+  return `CASE WHEN LOWER(TRIM(${text})) IN ${BOOLEAN_TEXT} THEN CAST(TRIM(${text}) AS BOOLEAN) END`;
+}

@@ -17,6 +17,7 @@ export const duckdb: Dialect = {
   addInterval: (arg, count, grain) =>
     count >= 0 ? `${arg} + INTERVAL ${count} ${grain.toUpperCase()}` : `${arg} - INTERVAL ${-count} ${grain.toUpperCase()}`,
   castTimestamp: (arg) => `CAST(${arg} AS TIMESTAMP)`,
+  tryCast: (arg, to) => `TRY_CAST(${arg} AS ${to === 'text' ? 'VARCHAR' : to === 'number' ? 'DOUBLE' : 'BOOLEAN'})`,
   castDate: (arg) => `CAST(${arg} AS DATE)`,
   aggregate: (agg: AggregationType | 'count_star', arg, { filter, percentile, discrete, approximate }) => {
     const f = filter ? ` FILTER (WHERE ${filter})` : '';

@@ -1,7 +1,7 @@
 /** Postgres 12 and later. */
 import type { Grain } from '../../definitions/schema.js';
 import type { Dialect } from '../dialect.js';
-import { aggregateWith, ansiIdentifier, ansiString, orderedSetPercentile } from './common.js';
+import { aggregateWith, ansiIdentifier, ansiString, orderedSetPercentile, regexTryCast } from './common.js';
 
 /** A string literal that means the same whatever standard_conforming_strings says. */
 function pgString(value: string): string {
@@ -27,6 +27,8 @@ export const postgres: Dialect = {
   toZone: (zone, arg) => `((${arg}) AT TIME ZONE 'UTC') AT TIME ZONE ${ansiString(zone)}`,
   addInterval: (arg, count, grain) => (count >= 0 ? `${arg} + ${pgInterval(count, grain)}` : `${arg} - ${pgInterval(-count, grain)}`),
   castTimestamp: (arg) => `CAST(${arg} AS TIMESTAMP)`,
+  // No TRY_CAST: the text form is tested first. Numbers become NUMERIC, whose arithmetic cannot overflow.
+  tryCast: (arg, to) => regexTryCast(arg, to, 'TEXT', 'NUMERIC'),
   castDate: (arg) => `CAST(${arg} AS DATE)`,
   aggregate: aggregateWith({
     dialect: 'postgres',

@@ -6,7 +6,7 @@
  */
 import { GRAIN_ORDER } from '../../definitions/schema.js';
 import type { Dialect } from '../dialect.js';
-import { aggregateWith, ansiIdentifier, backslashString, derivedTable, orderedSetPercentile, periodUnit, unsupported } from './common.js';
+import { aggregateWith, ansiIdentifier, backslashString, derivedTable, orderedSetPercentile, periodUnit, unsupported, regexTryCast } from './common.js';
 
 const DIGITS = `(SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)`;
 const PLACES = 6;
@@ -33,6 +33,7 @@ export const redshift: Dialect = {
   toZone: (zone, arg) => `CONVERT_TIMEZONE('UTC', ${backslashString(zone)}, ${arg})`,
   addInterval: (arg, count, grain) => `DATEADD(${grain}, ${count}, ${arg})`,
   castTimestamp: (arg) => `CAST(${arg} AS TIMESTAMP)`,
+  tryCast: (arg, to) => regexTryCast(arg, to, 'VARCHAR', 'DOUBLE PRECISION'),
   castDate: (arg) => `CAST(${arg} AS DATE)`,
   aggregate: aggregateWith({
     dialect: 'redshift',

@@ -20,6 +20,7 @@ export const snowflake: Dialect = {
   toZone: (zone, arg) => `CONVERT_TIMEZONE('UTC', ${backslashString(zone)}, ${arg})`,
   addInterval: (arg, count, grain) => `DATEADD(${grain}, ${count}, ${arg})`,
   castTimestamp: (arg) => `CAST(${arg} AS TIMESTAMP_NTZ)`,
+  tryCast: (arg, to) => (to === 'text' ? `TO_VARCHAR(${arg})` : `${to === 'number' ? 'TRY_TO_DOUBLE' : 'TRY_TO_BOOLEAN'}(TO_VARCHAR(${arg}))`),
   castDate: (arg) => `CAST(${arg} AS DATE)`,
   aggregate: aggregateWith({
     dialect: 'snowflake',

@@ -20,6 +20,7 @@ export const trino: Dialect = {
   toZone: (zone, arg) => `CAST(with_timezone(${arg}, 'UTC') AT TIME ZONE ${ansiString(zone)} AS TIMESTAMP(6))`,
   addInterval: (arg, count, grain) => `date_add('${grain}', ${count}, ${arg})`,
   castTimestamp: (arg) => `CAST(${arg} AS TIMESTAMP(6))`,
+  tryCast: (arg, to) => `TRY_CAST(${arg} AS ${to === 'text' ? 'VARCHAR' : to === 'number' ? 'DOUBLE' : 'BOOLEAN'})`,
   castDate: (arg) => `CAST(${arg} AS DATE)`,
   aggregate: aggregateWith({
     dialect: 'trino',

@@ -1,13 +1,17 @@
 // The metric catalog. Everything it shows comes from the GraphQL API at /graphql, the same
 // calculation path as the CLI and the library; this page only lays the answers out.
-// Routes: #/ (searchable list, ?q=) and #/metric/NAME (?grain=&from=&to=&by=).
-/* global Chart */
+// Routes: #/ (searchable list, ?q=), #/metric/NAME (?grain=&from=&to=&by=), #/explore (explore.js)
+// and #/dashboards, #/dashboard/NAME (dashboards.js).
+import { renderDashboard, renderDashboardList } from './dashboards.js';
+import { renderExplore } from './explore.js';
+import { formatMetric, fuzzyMatches, periodLabel } from './format.js';
+import { chartNumber, percentTicks, destroyCharts, drawChart, errorBanner, fill, graphql, h, rawValue, replaceParams, requestText, run, title, view } from './page.js';
 
 const CATALOG_QUERY = `{
   catalog {
     version
     metrics {
-      name type label description owner formula dimensions grains requiresTime
+      name type label description owner formula dimensions grains requiresTime format { kind currency decimals }
       deprecated { reason replacement }
       lineage { metric type inputs filterMetrics measures { measure agg expr model table metric columns { table column } } computedFrom { metric type inputs filterMetrics } }
     }
@@ -15,161 +19,29 @@ const CATALOG_QUERY = `{
   }
 }`;
 
-const RUN_QUERY = `query Run($metrics: [String!]!, $groupBy: [String!], $orderBy: [String!], $from: String, $to: String, $limit: Int, $fillGaps: Boolean) {
-  query(metrics: $metrics, groupBy: $groupBy, orderBy: $orderBy, from: $from, to: $to, limit: $limit, fillGaps: $fillGaps) {
-    columns { name type role }
-    rows
-    sql
-    version
-    commit
-    warnings
-  }
-}`;
-
 const BREAKDOWN_LIMIT = 20;
 /** Grains worth a chart; finer ones the API offers are for tools, not for reading. */
 const CHART_GRAINS = ['hour', 'day', 'week', 'month', 'quarter', 'year'];
 
-class ApiError extends Error {
-  constructor(error) {
-    super(error.message);
-    this.code = error.extensions?.code;
-  }
-}
-
-// A server with authentication asks for an API key or a bearer token: the page prompts once,
-// keeps it for this tab only (sessionStorage) and sends it the way the API expects.
-const CREDENTIAL = 'tally.credential';
-let credentialPrompt = null;
-
-function credentialHeaders() {
-  const credential = sessionStorage.getItem(CREDENTIAL);
-  if (!credential) return {};
-  return /^[\w-]+\.[\w-]+\.[\w-]+$/.test(credential) ? { authorization: `Bearer ${credential}` } : { 'x-api-key': credential };
-}
-
-/** One prompt however many requests were refused at once; false when the reader declines. */
-function askForCredential() {
-  credentialPrompt ??= Promise.resolve().then(() => {
-    const answer = window.prompt('This Tally server needs credentials. Paste an API key or a bearer token (kept for this tab only):');
-    credentialPrompt = null;
-    if (!answer?.trim()) return false;
-    sessionStorage.setItem(CREDENTIAL, answer.trim());
-    return true;
-  });
-  return credentialPrompt;
-}
-
-async function graphql(query, variables, afterPrompt = false) {
-  const sent = sessionStorage.getItem(CREDENTIAL);
-  const response = await fetch('/graphql', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json', ...credentialHeaders() },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await response.json();
-  if (body.errors?.length) {
-    if (body.errors[0].extensions?.code === 'UNAUTHENTICATED' && !afterPrompt) {
-      // Another request may have been given a credential meanwhile: use it before asking.
-      if (sessionStorage.getItem(CREDENTIAL) !== sent) return graphql(query, variables, true);
-      sessionStorage.removeItem(CREDENTIAL);
-      if (await askForCredential()) return graphql(query, variables, true);
-    }
-    throw new ApiError(body.errors[0]);
-  }
-  return body.data;
-}
-
-const run = async (request) => (await graphql(RUN_QUERY, request)).query;
-
-// ---- DOM helpers: text is always set as text, never parsed as HTML ----
-
-function h(tag, props = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === 'class') el.className = value;
-    else if (key === 'dataset') Object.assign(el.dataset, value);
-    else if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
-    else if (key === 'value') el.value = value;
-    else el.setAttribute(key, value === true ? '' : String(value));
-  }
-  el.append(...nodes(children));
-  return el;
-}
-
-/** Children as nodes: nested arrays flattened, null/undefined/false dropped, the rest as text. */
-function nodes(children) {
-  return children
-    .flat(Infinity)
-    .filter((child) => child !== null && child !== undefined && child !== false)
-    .map((child) => (child instanceof Node ? child : String(child)));
-}
-
-function fill(el, ...children) {
-  el.replaceChildren(...nodes(children));
-  return el;
-}
-
-// ---- numbers: exact values stay exact strings; only the display groups digits ----
-
-function groupDigits(digits) {
-  return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
-
-function formatValue(value) {
-  if (value === null || value === undefined) return '–';
-  if (typeof value === 'number') {
-    return Number.isInteger(value) ? groupDigits(String(value)) : value.toLocaleString('en-US', { maximumFractionDigits: 4 });
-  }
-  const m = /^(-?)(\d+)(\.\d+)?$/.exec(String(value));
-  return m ? `${m[1]}${groupDigits(m[2])}${m[3] ?? ''}` : String(value);
-}
-
-const rawValue = (value) => (value === null || value === undefined ? '' : String(value));
-const chartNumber = (value) => (value === null || value === undefined ? null : Number(value));
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-function periodLabel(text, grain) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(text ?? '');
-  if (!m) return text ?? '(none)';
-  if (grain === 'year') return m[1];
-  if (grain === 'quarter') return `${m[1]} Q${Math.floor((Number(m[2]) - 1) / 3) + 1}`;
-  if (grain === 'month') return `${MONTHS[Number(m[2]) - 1]} ${m[1]}`;
-  return text;
-}
-
 // ---- state ----
 
 let catalog;
-const charts = new Map();
-let renderToken = 0;
-
-function drawChart(id, canvas, config) {
-  charts.get(id)?.destroy();
-  charts.set(id, new Chart(canvas, config));
-}
 
 function parseRoute() {
   const [path, query = ''] = (location.hash.replace(/^#/, '') || '/').split('?');
   const params = new URLSearchParams(query);
-  const m = /^\/metric\/([^/]+)$/.exec(path);
-  return m ? { view: 'metric', name: decodeURIComponent(m[1]), params } : { view: 'list', params };
+  const m = /^\/(metric|dashboard)\/([^/]+)$/.exec(path);
+  if (m) return { view: m[1], name: decodeURIComponent(m[2]), params };
+  if (path === '/explore') return { view: 'explore', params };
+  if (path === '/dashboards') return { view: 'dashboards', params };
+  return { view: 'list', params };
 }
-
-/** Keeps the page's state in its address without re-rendering, so that it can be shared. */
-function replaceParams(path, params) {
-  const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v)).toString();
-  history.replaceState(null, '', `#${path}${query ? `?${query}` : ''}`);
-}
-
-const title = (metric) => metric.label || metric.name;
 
 // ---- the list ----
 
 function matches(metric, words) {
-  const text = [metric.name, metric.label, metric.description, metric.owner, metric.type, metric.formula].filter(Boolean).join(' ').toLowerCase();
-  return words.every((w) => text.includes(w));
+  const text = [metric.name, metric.label, metric.description, metric.owner, metric.type, metric.formula].filter(Boolean).join(' ');
+  return fuzzyMatches(text, words);
 }
 
 function renderList(params) {
@@ -256,7 +128,7 @@ function lineageTree(metric) {
   return [h('ul', { class: 'lineage', id: 'lineage' }, node(metric.name, new Set(), '')), h('p', { class: 'tables' }, 'Reads ', columns.length ? columns.map((t, i) => [i ? ', ' : '', h('code', {}, t)]) : '(no table columns)')];
 }
 
-function valuesTable(id, keyName, metric, rows, keyOf) {
+function valuesTable(id, keyName, metric, rows, keyOf, labelOf = (key) => key ?? '(none)') {
   return h(
     'table',
     { id },
@@ -267,23 +139,12 @@ function valuesTable(id, keyName, metric, rows, keyOf) {
       rows.map((row) => {
         const key = keyOf(row);
         const value = row[metric.name];
-        return h('tr', { dataset: { key: rawValue(key), value: rawValue(value) } }, h('td', {}, key ?? '(none)'), h('td', { class: 'num' }, formatValue(value)));
+        return h('tr', { dataset: { key: rawValue(key), value: rawValue(value) } }, h('td', {}, labelOf(key)), h('td', { class: 'num' }, formatMetric(value, metric.format)));
       }),
     ),
   );
 }
 
-function requestText(request) {
-  const parts = [`${request.metrics.join(', ')}`];
-  if (request.groupBy?.length) parts.push(`by ${request.groupBy.join(', ')}`);
-  if (request.from) parts.push(`from ${request.from}`);
-  if (request.to) parts.push(`to ${request.to}`);
-  return parts.join(' ');
-}
-
-function errorBanner(error) {
-  return h('div', { class: 'banner error', role: 'alert' }, error.code ? `${error.code}: ` : '', error.message);
-}
 
 function renderMetric(name, params) {
   const app = document.getElementById('app');
@@ -319,7 +180,7 @@ function renderMetric(name, params) {
   fill(app,
     h('p', { class: 'crumbs' }, h('a', { href: '#/' }, '← All metrics')),
     h('h1', { id: 'metric-title' }, title(metric), metric.deprecated ? [' ', h('span', { class: 'badge deprecated' }, 'deprecated')] : null),
-    h('div', { class: 'subtitle' }, h('code', {}, metric.name), h('span', { class: 'badge' }, metric.type), metric.owner ? h('span', {}, `Owner: ${metric.owner}`) : null),
+    h('div', { class: 'subtitle' }, h('code', {}, metric.name), h('span', { class: 'badge' }, metric.type), metric.owner ? h('span', {}, `Owner: ${metric.owner}`) : null, h('a', { id: 'explore-link', href: `#/explore?metrics=${encodeURIComponent(metric.name)}&grain=${grains.length ? state.grain : 'none'}` }, 'Explore with other metrics →')),
     metric.deprecated
       ? h(
           'div',
@@ -344,7 +205,7 @@ function renderMetric(name, params) {
   );
 
   async function refresh() {
-    const token = ++renderToken;
+    const token = ++view.token;
     replaceParams(`/metric/${encodeURIComponent(metric.name)}`, { grain: grains.length ? state.grain : '', from: state.from, to: state.to, by: state.by });
     const from = state.from || undefined;
     const to = state.to || undefined;
@@ -355,13 +216,13 @@ function renderMetric(name, params) {
     try {
       series = await run(seriesRequest);
     } catch (error) {
-      if (token !== renderToken) return;
+      if (token !== view.token) return;
       fill(seriesCard, h('h2', {}, 'Over time'), errorBanner(error));
       seriesCard.dataset.state = 'error';
       breakdownCard.dataset.state = 'error';
       return;
     }
-    if (token !== renderToken) return;
+    if (token !== view.token) return;
     showSeries(seriesRequest, series, timeKey);
     await showBreakdown(token, series, timeKey, from, to);
   }
@@ -371,7 +232,10 @@ function renderMetric(name, params) {
     const header = h('header', {}, h('h2', {}, timeKey ? `${title(metric)} by ${state.grain}` : title(metric)), h('span', { class: 'request' }, requestText(request)));
     if (timeKey) {
       const canvas = h('canvas', { id: 'series-chart', 'aria-label': `${title(metric)} by ${state.grain}`, role: 'img' });
-      const table = valuesTable('series-table', timeKey, metric, result.rows, (row) => row[timeKey]);
+      const partial = new Set((result.health?.incompletePeriods ?? []).map((p) => p.period));
+      const incomplete = new Set(result.rows.map((row, i) => (partial.has(String(row[timeKey]).slice(0, 10)) ? i : -1)).filter((i) => i >= 0));
+      canvas.dataset.incomplete = JSON.stringify([...incomplete].map((i) => String(result.rows[i][timeKey]).slice(0, 10)));
+      const table = valuesTable('series-table', timeKey, metric, result.rows, (row) => row[timeKey], (key) => periodLabel(key, state.grain));
       fill(seriesCard, header, h('div', { class: 'chart' }, canvas), h('details', { open: result.rows.length <= 36 }, h('summary', {}, `The ${result.rows.length} values in the chart`), h('div', { class: 'scroll' }, table)));
       drawChart('series', canvas, {
         type: 'line',
@@ -384,8 +248,12 @@ function renderMetric(name, params) {
               borderColor: '#2563eb',
               backgroundColor: 'rgba(37, 99, 235, 0.10)',
               fill: true,
-              cubicInterpolationMode: 'monotone',
+              // Straight segments: a curve between two periods would show values no period has.
+              tension: 0,
               pointRadius: result.rows.length > 60 ? 0 : 3,
+              // Incomplete periods (the data stops inside them): dashed line into them, hollow points.
+              segment: { borderDash: (ctx) => (incomplete.has(ctx.p1DataIndex) ? [6, 4] : undefined) },
+              pointStyle: result.rows.map((_, i) => (incomplete.has(i) ? 'crossRot' : 'circle')),
             },
           ],
         },
@@ -393,24 +261,28 @@ function renderMetric(name, params) {
           animation: false,
           maintainAspectRatio: false,
           interaction: { mode: 'index', intersect: false },
-          plugins: { legend: { display: false }, tooltip: { callbacks: { label: (ctx) => formatValue(result.rows[ctx.dataIndex][metric.name]) } } },
-          scales: { y: { beginAtZero: true }, x: { ticks: { maxRotation: 0, autoSkipPadding: 12 } } },
+          plugins: { legend: { display: false }, tooltip: { callbacks: { label: (ctx) => formatMetric(result.rows[ctx.dataIndex][metric.name], metric.format) } } },
+          scales: { y: { beginAtZero: true, ...percentTicks(metric.format) }, x: { ticks: { maxRotation: 0, autoSkipPadding: 12 } } },
         },
       });
     } else {
       const value = result.rows[0]?.[metric.name] ?? null;
       fill(seriesCard,
         header,
-        h('p', { class: 'big-number', id: 'total', dataset: { value: rawValue(value) } }, formatValue(value)),
+        h('p', { class: 'big-number', id: 'total', dataset: { value: rawValue(value) } }, formatMetric(value, metric.format)),
         h('p', { class: 'muted' }, 'This metric has no time axis, so it is shown as one number.'),
       );
     }
     seriesCard.dataset.state = 'ready';
     fill(apiWarnings,
       ...(metric.deprecated ? [] : result.warnings.map((w) => h('div', { class: 'banner', role: 'note' }, w))),
+      ...(result.health?.warnings ?? []).map((w) => h('div', { class: 'banner health-warning', role: 'note' }, w)),
     );
     fill(sqlCard, h('header', {}, h('h2', {}, 'SQL'), h('span', { class: 'request' }, `behind the ${timeKey ? 'chart' : 'number'} above: ${requestText(request)}`)), h('pre', { class: 'sql', id: 'sql' }, result.sql));
-    fill(audit, 'Definitions version ', h('code', { id: 'definitions-version' }, result.version), result.commit ? [' · commit ', h('code', {}, result.commit)] : null, ' · every number on this page comes from the GraphQL API at ', h('a', { href: '/graphql' }, '/graphql'), '.');
+    const asOf = (result.health?.models ?? []).filter((m) => m.dataAsOf).map((m) => `${m.model} ${m.dataAsOf} UTC`);
+    const failed = (result.health?.models ?? []).flatMap((m) => m.failedChecks);
+    fill(audit, h('p', { id: 'data-health' }, asOf.length ? `Data as of: ${asOf.join(', ')}. ` : '', failed.length ? h('span', { class: 'check-status bad' }, `${failed.length} check${failed.length === 1 ? '' : 's'} on its data not passing`) : h('span', { class: 'check-status ok' }, 'Checks on its data passing'), ' · ', h('a', { href: '/health' }, 'Data health')),
+      'Definitions version ', h('code', { id: 'definitions-version' }, result.version), result.commit ? [' · commit ', h('code', {}, result.commit)] : null, ' · every number on this page comes from the GraphQL API at ', h('a', { href: '/graphql' }, '/graphql'), '.');
   }
 
   async function showBreakdown(token, series, timeKey, from, to) {
@@ -433,12 +305,12 @@ function renderMetric(name, params) {
     try {
       result = await run(request);
     } catch (error) {
-      if (token !== renderToken) return;
+      if (token !== view.token) return;
       fill(breakdownCard, header(), select(), errorBanner(error));
       breakdownCard.dataset.state = 'error';
       return;
     }
-    if (token !== renderToken) return;
+    if (token !== view.token) return;
     breakdownCard.dataset.request = JSON.stringify(request);
     const canvas = h('canvas', { id: 'breakdown-chart', role: 'img', 'aria-label': `${title(metric)} by ${state.by}` });
     const table = valuesTable('breakdown-table', state.by, metric, result.rows, (row) => row[state.by]);
@@ -453,7 +325,7 @@ function renderMetric(name, params) {
         animation: false,
         maintainAspectRatio: false,
         indexAxis: 'y',
-        plugins: { legend: { display: false }, tooltip: { callbacks: { label: (ctx) => formatValue(result.rows[ctx.dataIndex][metric.name]) } } },
+        plugins: { legend: { display: false }, tooltip: { callbacks: { label: (ctx) => formatMetric(result.rows[ctx.dataIndex][metric.name], metric.format) } } },
         scales: { x: { beginAtZero: true } },
       },
     });
@@ -466,11 +338,14 @@ function renderMetric(name, params) {
 // ---- start ----
 
 function route() {
-  const { view, name, params } = parseRoute();
-  renderToken++;
-  for (const chart of charts.values()) chart.destroy();
-  charts.clear();
-  if (view === 'metric') renderMetric(name, params);
+  const { view: page, name, params } = parseRoute();
+  view.token++;
+  destroyCharts();
+  for (const link of document.querySelectorAll('.top nav a[data-view]')) link.classList.toggle('current', link.dataset.view === (page === 'dashboard' ? 'dashboards' : page === 'metric' ? 'list' : page));
+  if (page === 'metric') renderMetric(name, params);
+  else if (page === 'explore') renderExplore(catalog, params);
+  else if (page === 'dashboards') renderDashboardList(catalog);
+  else if (page === 'dashboard') renderDashboard(catalog, name, params);
   else renderList(params);
   window.scrollTo(0, 0);
 }
