@@ -10,8 +10,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // DuckDB is a native addon: separate processes keep each test file's database to itself.
     pool: 'forks',
-    // A private Postgres cluster for the Postgres tests, started once and removed afterwards.
-    globalSetup: ['test/setup/postgres.ts'],
+    // A private Postgres cluster for the Postgres tests, and a Trino cluster (a coordinator and a
+    // worker) for the Trino tests, each started once and stopped afterwards.
+    globalSetup: ['test/setup/postgres.ts', 'test/setup/trino.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

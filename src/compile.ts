@@ -46,7 +46,7 @@ export function compileRequest(graph: SemanticGraph, input: RequestInput, option
   const dialect = typeof options.dialect === 'string' ? dialectByName(options.dialect) : (options.dialect ?? dialectByName('duckdb'));
   const request = resolveSavedQuery(graph, parseRequest(input));
   const plan = buildPlan(graph, request, options.filters, options.rowFilters);
-  const statement = lowerPlan(graph, plan);
+  const statement = lowerPlan(graph, plan, { sortedAggregatesApart: dialect.sortedAggregatesApart });
   const header = `-- Tally ${graph.version}: ${request.metrics.join(', ')}${request.groupBy.length ? ` by ${request.groupBy.join(', ')}` : ''}\n`;
   return {
     request,

@@ -10,6 +10,14 @@
  *   dialect: snowflake        # optional: what `tally compile` writes (default: the engine's)
  *   server:
  *     cors_origins: [https://dashboards.example.com]   # pages that may call the API (default: none, same-origin only)
+ *
+ *   engine:
+ *     type: trino
+ *     url_env: TALLY_TRINO_URL            # the variable holding http(s)://coordinator:port
+ *     user_env: TALLY_TRINO_USER          # the variable holding the user (default: tally)
+ *     password_env: TALLY_TRINO_PASSWORD  # optional: the variable holding a password (HTTPS only)
+ *     catalog: memory
+ *     schema: default
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -26,6 +34,9 @@ import { DEFAULT_DUCKDB_PATH } from './defaults.js';
 export const CONFIG_FILE = 'tally.yml';
 export { DEFAULT_DUCKDB_PATH };
 export const DEFAULT_PG_URL_ENV = 'TALLY_PG_URL';
+export const DEFAULT_TRINO_URL_ENV = 'TALLY_TRINO_URL';
+export const DEFAULT_TRINO_USER_ENV = 'TALLY_TRINO_USER';
+export const DEFAULT_TRINO_PASSWORD_ENV = 'TALLY_TRINO_PASSWORD';
 
 export type EngineConfig =
   | { type: 'duckdb'; path: string }
@@ -37,6 +48,17 @@ export type EngineConfig =
       urlEnvConfigured: boolean;
       schema?: string;
       maxConnections?: number;
+    }
+  | {
+      type: 'trino';
+      /** The environment variable with the coordinator's URL (http(s)://host:port). */
+      urlEnv: string;
+      /** The environment variable with the user; when unset, the user is `tally`. */
+      userEnv: string;
+      /** The environment variable with a password for basic authentication, if any. */
+      passwordEnv?: string;
+      catalog: string;
+      schema: string;
     };
 
 export interface TallyConfig {
@@ -77,6 +99,14 @@ const configSchema = z.strictObject({
         schema: identifier.optional(),
         max_connections: z.int().min(1).max(100).optional(),
       }),
+      z.strictObject({
+        type: z.literal('trino'),
+        url_env: envName.optional(),
+        user_env: envName.optional(),
+        password_env: envName.optional(),
+        catalog: identifier.optional(),
+        schema: identifier.optional(),
+      }),
     ])
     .optional(),
   dialect: z.enum(DIALECT_NAMES).optional(),
@@ -103,6 +133,7 @@ export function stateConfigOf(config: TallyConfig, dir: string): StateConfig {
 const SECRET_KEYS = ['password', 'url', 'uri', 'dsn', 'connection_string', 'connectionString', 'user', 'username', 'token', 'secret'];
 
 export function defaultEngine(type: EngineConfig['type']): EngineConfig {
+  if (type === 'trino') return { type, urlEnv: DEFAULT_TRINO_URL_ENV, userEnv: DEFAULT_TRINO_USER_ENV, catalog: 'memory', schema: 'default' };
   return type === 'duckdb' ? { type, path: DEFAULT_DUCKDB_PATH } : { type, urlEnv: DEFAULT_PG_URL_ENV, urlEnvConfigured: false };
 }
 
@@ -124,19 +155,30 @@ export function parseConfig(display: string, text: string, dir = '.'): TallyConf
       path,
       path[0] === 'auth'
         ? `'${String(path[path.length - 1])}' would put a secret in ${CONFIG_FILE}, which is committed; write an API key's hash (hash: sha256:…, printed by \`tally key create\`) and name the JWT secret's environment variable (jwt.secret_env)`
-        : `'${String(path[path.length - 1])}' would put a connection secret in ${CONFIG_FILE}, which is committed; put the connection URL in an environment variable and name it with url_env (for example url_env: ${DEFAULT_PG_URL_ENV})`,
+        : isTrino(data)
+          ? `'${String(path[path.length - 1])}' would put a connection secret in ${CONFIG_FILE}, which is committed; put it in an environment variable and name that with url_env, user_env or password_env (defaults ${DEFAULT_TRINO_URL_ENV}, ${DEFAULT_TRINO_USER_ENV})`
+          : `'${String(path[path.length - 1])}' would put a connection secret in ${CONFIG_FILE}, which is committed; put the connection URL in an environment variable and name it with url_env (for example url_env: ${DEFAULT_PG_URL_ENV})`,
       true,
     ),
   );
   if (secretProblems.length) throw new DefinitionError(secretProblems);
   const result = configSchema.safeParse(data);
   if (!result.success) {
-    throw new DefinitionError(result.error.issues.map((issue) => zodProblem(file, issue, 'The engine `type` must be duckdb or postgres, with the keys that type takes')));
+    throw new DefinitionError(result.error.issues.map((issue) => zodProblem(file, issue, 'The engine `type` must be duckdb, postgres or trino, with the keys that type takes')));
   }
   const engine = result.data.engine;
   let config: EngineConfig;
   if (!engine || engine.type === 'duckdb') {
     config = { type: 'duckdb', path: engine?.path ? resolve(dir, engine.path) : DEFAULT_DUCKDB_PATH };
+  } else if (engine.type === 'trino') {
+    config = {
+      type: 'trino',
+      urlEnv: engine.url_env ?? DEFAULT_TRINO_URL_ENV,
+      userEnv: engine.user_env ?? DEFAULT_TRINO_USER_ENV,
+      passwordEnv: engine.password_env,
+      catalog: engine.catalog ?? 'memory',
+      schema: engine.schema ?? 'default',
+    };
   } else {
     config = {
       type: 'postgres',
@@ -163,6 +205,11 @@ export function parseConfig(display: string, text: string, dir = '.'): TallyConf
       ? { type: 'duckdb', path: resolve(dir, state.path ?? DEFAULT_STATE_PATH) }
       : { type: 'postgres', urlEnv: state.url_env ?? DEFAULT_PG_URL_ENV, schema: state.schema };
   return { file: display, engine: config, dialect: result.data.dialect ?? config.type, auth: resolvedAuth, limits: result.data.limits, state: stateConfig, checks: result.data.checks && { schedule, timeZone: zone }, ...(result.data.server ? { corsOrigins: result.data.server.cors_origins } : {}) };
+}
+
+function isTrino(data: unknown): boolean {
+  const engine = data && typeof data === 'object' ? (data as Record<string, unknown>).engine : undefined;
+  return !!engine && typeof engine === 'object' && (engine as Record<string, unknown>).type === 'trino';
 }
 
 function secretKeys(data: unknown): (string | number)[][] {

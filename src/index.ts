@@ -5,9 +5,11 @@ export { compileRequest, type CompiledQuery } from './compile.js';
 export { runQuery, type QueryResult, type RunOptions } from './run.js';
 export { DuckDBEngine } from './engines/duckdb.js';
 export { PostgresEngine, type PostgresEngineOptions } from './engines/postgres.js';
+export { TrinoEngine, type TrinoEngineOptions } from './engines/trino.js';
 export { openEngine } from './engines/open.js';
 export { loadConfig, parseConfig, type TallyConfig, type EngineConfig } from './config.js';
 export { seedPostgres } from './seed/postgres.js';
+export { seedTrino } from './seed/trino.js';
 export type { Engine, Cell, ResultSet } from './engines/engine.js';
 export { parseRequest, type Request, type RequestInput } from './query/request.js';
 export { TallyError, DefinitionError, type ErrorCode, type DefinitionProblem } from './errors.js';
@@ -28,3 +30,6 @@ export type { Check, CheckResult, CheckRun, CheckStatus, Severity } from './chec
 export { DuckDBStateStore, PostgresStateStore, openStateStore, type StateStore, type StoredResult } from './checks/state.js';
 export { DataHealth, type AnswerHealth, type HealthReport } from './checks/health.js';
 export { formatJunit, formatJson as formatChecksJson, formatTable as formatChecksTable } from './checks/report.js';
+export { readExperiment, compileReadout, analyse as analyseExperiment, type Readout, type MetricResult, type ReadoutOptions } from './experiments/readout.js';
+export { experimentsOf, type Experiment } from './experiments/validate.js';
+export type { ExperimentDef } from './experiments/schema.js';

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { accessPolicyOf } from './access/policy.js';
+import { experimentProblems } from './experiments/validate.js';
 import { lowerPlan } from './planner/lower/index.js';
 import { buildPlan } from './planner/plan.js';
 import { parseRequest } from './query/request.js';
@@ -47,7 +48,7 @@ function buildGraph(definitions: LoadedDefinitions): SemanticGraph {
     throw e;
   }
   // Access policies (roles, row filters, restrictions) are checked like every other definition.
-  const problems = [...checkMetricsCompile(graph), ...accessPolicyOf(graph).problems, ...projectChecks(graph).problems];
+  const problems = [...checkMetricsCompile(graph), ...accessPolicyOf(graph).problems, ...projectChecks(graph).problems, ...experimentProblems(graph)];
   if (problems.length) throw new DefinitionError(problems);
   return graph;
 }

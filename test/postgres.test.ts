@@ -189,7 +189,7 @@ describe('tally.yml', () => {
 
   it('reports problems at file:line:col', () => {
     expect(problems('engine:\n  type: postgres\n  url_envv: X\n')).toEqual(["tally.yml:3:3: unknown key 'url_envv'; remove it or check the spelling"]);
-    expect(problems('engine:\n  type: oracle\n')[0]).toMatch(/^tally\.yml:2:9: 'type' is not valid: .*duckdb or postgres/);
+    expect(problems('engine:\n  type: oracle\n')[0]).toMatch(/^tally\.yml:2:9: 'type' is not valid: .*duckdb, postgres or trino/);
     expect(problems('dialect: mysql\n')[0]).toMatch(/^tally\.yml:1:10: 'dialect' must be one of "duckdb", "postgres", "bigquery", "snowflake", "trino", "redshift"/);
     expect(problems('engine:\n  type: postgres\n  max_connections: 0\n')[0]).toMatch(/^tally\.yml:3:20: /);
     expect(problems('engine: [\n')).toEqual(["tally.yml:1:9: the '[' opened here is not closed; close it on this line, or put the whole value in quotes if the bracket is text"]);

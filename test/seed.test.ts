@@ -294,13 +294,15 @@ describe('seedDemoDatabase', () => {
     expect(variants.map((v) => `${String(v.experiment)}/${String(v.variant)}`)).toEqual([
       'checkout_v2/control',
       'checkout_v2/treatment',
+      'onboarding_tips_v1/control',
+      'onboarding_tips_v1/treatment',
       'search_ranking_v1/control',
       'search_ranking_v1/treatment',
     ]);
     const inCheckout = await scalar(dbA, `SELECT count(*) FROM experiment_assignments WHERE experiment = 'checkout_v2'`);
     expect(inCheckout / summaryA.tables.users).toBeGreaterThan(0.35);
     expect(inCheckout / summaryA.tables.users).toBeLessThan(0.65);
-    const inSearch = await scalar(dbA, `SELECT count(*) FROM experiment_assignments WHERE experiment <> 'checkout_v2'`);
+    const inSearch = await scalar(dbA, `SELECT count(*) FROM experiment_assignments WHERE experiment = 'search_ranking_v1'`);
     expect(inSearch).toBeLessThan(inCheckout);
   });
 
@@ -331,7 +333,7 @@ describe('seedDemoDatabase', () => {
       try {
         expect(await scalar(db, `SELECT count(DISTINCT status) FROM orders`)).toBe(5);
         if (events >= 4) expect(await scalar(db, `SELECT count(DISTINCT event_type) FROM events`)).toBe(4);
-        expect(await scalar(db, `SELECT count(DISTINCT experiment) FROM experiment_assignments`)).toBe(2);
+        expect(await scalar(db, `SELECT count(DISTINCT experiment) FROM experiment_assignments`)).toBe(3);
       } finally {
         close(db);
       }

@@ -37,6 +37,7 @@ import type { RequestInput } from '../query/request.js';
 import type { QueryResult } from '../run.js';
 import { camel, enumName, pascal } from './names.js';
 import { DecimalScalar, RowScalar } from './scalars.js';
+import { experimentFields, type ExperimentContext } from './experiments.js';
 import { typedFilter, type FilterInput, type FilterShape } from './typed-filter.js';
 import { answerHealthField, healthQueryField, type HealthAccess } from './health-schema.js';
 
@@ -47,6 +48,8 @@ export interface ApiContext {
   visibleMetrics?(): ReadonlySet<string> | undefined;
   /** Data health of answers and of the project (src/checks); absent, the health fields are null. */
   health?: HealthAccess;
+  /** An experiment's readout for this caller (src/api/experiments.ts). */
+  readExperiment?: ExperimentContext['readExperiment'];
 }
 
 const nonNull = <T extends GraphQLNullableType>(t: T): GraphQLNonNull<T> => new GraphQLNonNull(t);
@@ -384,6 +387,7 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
         },
       },
       health: healthQueryField(),
+      ...experimentFields(graph, listOf(lineageType)),
       dashboards: {
         type: listOf(dashboardType),
         description: 'Dashboards defined as code, with the dates of each tile. Only tiles of metrics this caller may query are listed.',

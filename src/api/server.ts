@@ -30,6 +30,8 @@ import { serveCatalogAsset } from '../web/assets.js';
 import { type ApiContext, buildSchema } from './schema.js';
 import { DataHealth } from '../checks/health.js';
 import type { StateStore } from '../checks/state.js';
+import { readExperiment } from '../experiments/readout.js';
+import { experimentsOf } from '../experiments/validate.js';
 
 export interface ServerOptions {
   projectDir: string;
@@ -293,6 +295,13 @@ export class TallyServer {
         forAnswer: (answer) => this.dataHealth.forAnswer(project.graph, answer),
         report: () => this.dataHealth.report(project.graph),
         history: async (id, limit) => (this.options.auth ? [] : ((await this.options.stateStore?.history(id, limit)) ?? [])),
+      },
+      // An experiment reads its metrics under the caller's policy: FORBIDDEN, or their row filters.
+      readExperiment: async (name, options) => {
+        const def = experimentsOf(project.graph).get(name)?.def;
+        const rowFilters = def ? access.authorize(caller, { metrics: [...def.primary_metrics, ...def.guardrail_metrics] }) : [];
+        const timeoutMs = this.limits.queryTimeoutMs;
+        return this.gate.run(() => readExperiment(project, this.options.engine, name, { rowFilters, timeoutMs, timelinePoints: options?.timelinePoints }), timeoutMs);
       },
       run: async (input, filters): Promise<QueryResult> => {
         if (input.where !== undefined && input.where.length > this.limits.maxFilterLength) {

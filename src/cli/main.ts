@@ -9,6 +9,7 @@ import { DEFAULT_DUCKDB_PATH, DEFAULT_SEED, DEFAULT_SEED_EVENTS } from '../defau
 import { DefinitionError, TallyError } from '../errors.js';
 import type { RequestInput } from '../query/request.js';
 import { diffCommand } from './diff.js';
+import { experimentCommand } from './experiment.js';
 import { importCommand } from './import.js';
 import { progressReporter } from './progress.js';
 import { checkCommand } from './check.js';
@@ -25,6 +26,7 @@ const lazy = {
   dialects: () => import('../sql/dialects/index.js'),
   seedDemo: () => import('../seed/demo.js'),
   seedPostgres: () => import('../seed/postgres.js'),
+  seedTrino: () => import('../seed/trino.js'),
   server: () => import('../api/server.js'),
   limits: () => import('../api/limits.js'),
   log: () => import('../api/log.js'),
@@ -123,7 +125,7 @@ async function chosenEngine(o: EngineFlags): Promise<EngineConfig> {
   return o.engine && o.engine !== config.engine.type ? defaultEngine(o.engine) : config.engine;
 }
 
-const engineOption = (): Option => new Option('--engine <type>', 'engine to use instead of the one in tally.yml').choices(['duckdb', 'postgres']);
+const engineOption = (): Option => new Option('--engine <type>', 'engine to use instead of the one in tally.yml').choices(['duckdb', 'postgres', 'trino']);
 
 program
   .command('validate')
@@ -209,7 +211,7 @@ requestOptions(program.command('query').description('run a request and print the
 
 program
   .command('seed')
-  .description("write the deterministic demo data: a DuckDB file, or tables in tally.yml's Postgres (--engine postgres)")
+  .description("write the deterministic demo data: a DuckDB file, or tables in tally.yml's Postgres or Trino (--engine postgres|trino)")
   .option('--events <n>', 'number of events', positive, DEFAULT_SEED_EVENTS)
   .option('--seed <n>', 'random seed', (v) => Number(v), DEFAULT_SEED)
   .option('--out <file>', `DuckDB database file (default: tally.yml's, else ${DEFAULT_DB})`)
@@ -229,6 +231,18 @@ program
         const summary = await seedPostgres(engine, { events: o.events, seed: o.seed, onProgress });
         progress.end();
         console.log(`seeded Postgres in ${elapsed()} s: ${counts(summary.tables)}`);
+      } finally {
+        await engine.close();
+      }
+      return;
+    }
+    if (target.type === 'trino') {
+      const [{ openTrino }, { seedTrino }] = await Promise.all([lazy.engines(), lazy.seedTrino()]);
+      const engine = await openTrino(target);
+      try {
+        const summary = await seedTrino(engine, { events: o.events, seed: o.seed, onProgress });
+        progress.end();
+        console.log(`seeded Trino in ${elapsed()} s: ${counts(summary.tables)}`);
       } finally {
         await engine.close();
       }
@@ -351,6 +365,7 @@ program
   });
 
 diffCommand(program, projectDir);
+experimentCommand(program, projectDir);
 importCommand(program);
 checkCommand(program, projectDir);
 

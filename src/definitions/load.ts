@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { AccessDef } from './access-schema.js';
+import type { ExperimentDef } from '../experiments/schema.js';
 import { type DefinitionProblem, didYouMean } from '../errors.js';
 import { type DashboardDef, fileSchema, type MetricDef, type SavedQueryDef, type SemanticModelDef, type Semantics, type TimeSpineDef } from './schema.js';
 
@@ -36,6 +37,8 @@ export interface LoadedDefinitions {
   dashboards: Located<DashboardDef>[];
   /** `access:` sections (roles, row filters, restricted metrics), checked by src/access/policy.ts. */
   access: Located<AccessDef>[];
+  /** `experiments:` sections, checked by src/experiments/validate.ts. */
+  experiments: Located<ExperimentDef>[];
   /** `semantics:` statements (Tally's or MetricFlow's where they differ); they must agree. */
   semantics: Located<Semantics>[];
   /** Turns a place in a file into a problem with line and column. */
@@ -84,6 +87,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
   const savedQueries: Located<SavedQueryDef>[] = [];
   const dashboards: Located<DashboardDef>[] = [];
   const access: Located<AccessDef>[] = [];
+  const experiments: Located<ExperimentDef>[] = [];
   const semantics: Located<Semantics>[] = [];
   const hash = createHash('sha256');
   const dropped = new Set<string>();
@@ -104,6 +108,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
     (result.data.metrics ?? []).forEach((def, i) => def && metrics.push({ def, source: { file: display, path: ['metrics', i] } }));
     (result.data.time_spines ?? []).forEach((def, i) => def && timeSpines.push({ def, source: { file: display, path: ['time_spines', i] } }));
     (result.data.saved_queries ?? []).forEach((def, i) => def && savedQueries.push({ def, source: { file: display, path: ['saved_queries', i] } }));
+    (result.data.experiments ?? []).forEach((def, i) => def && experiments.push({ def, source: { file: display, path: ['experiments', i] } }));
     (result.data.dashboards ?? []).forEach((def, i) => def && dashboards.push({ def, source: { file: display, path: ['dashboards', i] } }));
     if (result.data.semantics !== undefined) semantics.push({ def: result.data.semantics, source: { file: display, path: ['semantics'] } });
     if (result.data.access) access.push({ def: result.data.access, source: { file: display, path: ['access'] } });
@@ -123,6 +128,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
     savedQueries,
     dashboards,
     access,
+    experiments,
     semantics,
     problemAt,
     problems,

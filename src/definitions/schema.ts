@@ -3,6 +3,7 @@
  * that dbt users recognise the definitions and the importer has little to translate.
  */
 import { z } from 'zod';
+import { experimentSchema } from '../experiments/schema.js';
 import { accessSchema } from './access-schema.js';
 
 export const GRAINS = ['millisecond', 'second', 'minute', 'hour', 'day', 'week', 'month', 'quarter', 'year'] as const;
@@ -347,6 +348,8 @@ export const fileSchema = z.strictObject({
   dashboards: z.array(dashboardSchema).optional(),
   /** Roles, row filters and restricted metrics (src/access). */
   access: accessSchema.optional(),
+  /** A/B tests read on these metrics (src/experiments). */
+  experiments: z.array(experimentSchema).optional(),
 });
 
 export type SemanticModelDef = z.infer<typeof semanticModelSchema>;

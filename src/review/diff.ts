@@ -4,6 +4,7 @@
  * when asked, how its numbers move. Both versions are compiled and run through the same path as
  * every other request, so the review shows what users will get.
  */
+import { type AffectedExperiment, runningExperimentsTouched } from '../experiments/diff.js';
 import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import { formulaOf } from '../catalog.js';
 import { compileRequest } from '../compile.js';
@@ -80,6 +81,8 @@ export interface DefinitionsDiff {
   models: ModelChanges;
   /** The SQL dialect the SQL was compiled in. */
   dialect: string;
+  /** Running experiments whose metrics this change removes or computes differently (its SQL changed; src/experiments/diff.ts). */
+  experiments?: AffectedExperiment[];
 }
 
 /** The metric by month, or the metric alone when it has no time axis. */
@@ -143,6 +146,7 @@ export function diffRevisions(base: Revision, head: Revision, options: DiffOptio
     changed,
     models: modelChanges(a, b),
     dialect: dialect.name,
+    experiments: runningExperimentsTouched(a, b, new Set([...changed.filter((c) => c.sqlDiff !== '').map((c) => c.metric), ...removed.map((m) => m.metric)])),
   };
 }
 

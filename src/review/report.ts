@@ -52,6 +52,7 @@ export function formatText(diff: DefinitionsDiff): string {
     ...removed.map((m) => ['removed', m.metric, `${m.type}: ${m.formula}`]),
   ];
   out.push(...table(['', 'metric', 'what'], rows, []).map((l) => `  ${l}`));
+  for (const e of diff.experiments ?? []) out.push('', `WARNING: experiment '${e.experiment}' is running (${e.start} to ${e.end}) and uses ${e.metrics.join(', ')}; its criteria were agreed before the start`);
   if (models.added.length + models.removed.length + models.changed.length) out.push('', modelLine(diff));
   for (const change of changed) {
     out.push('', `== ${change.metric}: ${reason(change)} ==`);
@@ -107,6 +108,7 @@ export function formatMarkdown(diff: DefinitionsDiff): string {
     for (const m of added) out.push(`| added | ${code(m.metric)} | ${mdCell(`${m.type}: ${m.formula}`)} |`);
     for (const m of removed) out.push(`| removed | ${code(m.metric)} | ${mdCell(`${m.type}: ${m.formula}`)} |`);
     out.push('');
+    for (const e of diff.experiments ?? []) out.push(`> **Running experiment:** ${code(e.experiment)} (${e.start} to ${e.end}) uses ${e.metrics.map(code).join(', ')}; its criteria were agreed before the start.`, '');
   }
   if (models.added.length + models.removed.length + models.changed.length) out.push(`${modelLine(diff)}.`, '');
   for (const change of changed) {

@@ -242,7 +242,13 @@ export function buildSeedSql(events: number, seed: number): string[] {
                    WHEN rnd(i, 'x_checkout_v') < 0.5 THEN 'control' ELSE 'treatment' END AS checkout_variant,
               (i = 2 OR i = 3 OR (i > 3 AND rnd(i, 'x_search') < 0.08)) AS in_search,
               CASE WHEN i = 2 THEN 'control' WHEN i = 3 THEN 'treatment'
-                   WHEN rnd(i, 'x_search_v') < 0.5 THEN 'control' ELSE 'treatment' END AS search_variant
+                   WHEN rnd(i, 'x_search_v') < 0.5 THEN 'control' ELSE 'treatment' END AS search_variant,
+              -- onboarding_tips_v1 plans 50/50, but a logging bug loses a fifth of the treatment
+              -- users' assignments: a sample-ratio mismatch (about 44/56) that the readout must flag.
+              (i = 4 OR i = 5 OR (i > 5 AND rnd(i, 'x_onboarding') < 0.3
+                 AND NOT (rnd(i, 'x_onboarding_v') >= 0.5 AND rnd(i, 'x_onboarding_lost') < 0.2))) AS in_onboarding,
+              CASE WHEN i = 4 THEN 'control' WHEN i = 5 THEN 'treatment'
+                   WHEN rnd(i, 'x_onboarding_v') < 0.5 THEN 'control' ELSE 'treatment' END AS onboarding_variant
        FROM g
      ), a AS (
        SELECT *,
@@ -482,6 +488,10 @@ export function buildSeedSql(events: number, seed: number): string[] {
        SELECT user_id, 'search_ranking_v1', search_variant,
               least(${END - 1}, signup_sec + floor(rnd(i, 'x_search_t') * active_sec)::BIGINT)
        FROM stg_users WHERE in_search
+       UNION ALL
+       SELECT user_id, 'onboarding_tips_v1', onboarding_variant,
+              least(${END - 1}, signup_sec + 30 + (h64(i, 'x_onboarding_t') % 600)::BIGINT)
+       FROM stg_users WHERE in_onboarding
      )
      ORDER BY experiment, user_id`,
 

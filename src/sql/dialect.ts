@@ -6,6 +6,12 @@ import type { AggregationType, DatePart, Grain } from '../definitions/schema.js'
 
 export interface Dialect {
   readonly name: string;
+  /**
+   * Whether one SELECT may hold only one sort-based aggregate (Redshift: the WITHIN GROUP orders of
+   * MEDIAN / PERCENTILE_CONT in one SELECT must be the same): the lowering then puts each in a
+   * step of its own.
+   */
+  readonly sortedAggregatesApart?: boolean;
   /** Whether UNION ALL BY NAME exists (fills columns a branch lacks with NULL). */
   readonly unionByName?: boolean;
   quoteIdentifier(name: string): string;

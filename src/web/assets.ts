@@ -28,6 +28,9 @@ const ASSETS = new Map<string, { file: string; type: string }>([
   ['/assets/app.css', { file: join(publicDir, 'app.css'), type: CSS }],
   ['/health', { file: join(publicDir, 'health.html'), type: HTML }],
   ['/assets/health.js', { file: join(publicDir, 'health.js'), type: JS }],
+  // The experiment pages (readouts over `experiment(name:)`).
+  ['/experiment.html', { file: join(publicDir, 'experiment.html'), type: HTML }],
+  ['/assets/experiment.js', { file: join(publicDir, 'experiment.js'), type: JS }],
   ['/assets/vendor/chart.umd.min.js', { file: join(chartJsDir, 'chart.umd.min.js'), type: JS }],
 ]);
 

@@ -24,6 +24,12 @@ export interface SharedCtes {
   metricFilters: Map<string, { cte: string; key: string; out: Output }>;
 }
 
+/** What the target dialect needs from the shape of the SQL (see Dialect). */
+export interface LowerOptions {
+  /** Each sort-based aggregate (median, percentile) in a step of its own: Dialect.sortedAggregatesApart. */
+  sortedAggregatesApart?: boolean;
+}
+
 /** Lowers one node (not memoised: `Lowering.node` memoises and calls it). */
 export type Visit = (cx: Lowering, node: PlanNode, bounds: Bounds, shifts: Shift[]) => Output;
 
@@ -41,6 +47,7 @@ export class Lowering {
     readonly plan: Plan,
     private readonly visit: Visit,
     shared?: SharedCtes,
+    readonly options: LowerOptions = {},
   ) {
     this.shared = shared ?? { ctes: [], names: new Set(), metricFilters: new Map() };
     this.ctes = this.shared.ctes;
@@ -49,7 +56,7 @@ export class Lowering {
 
   /** A context for another plan (a metric used in a filter) that adds to this statement's CTEs. */
   forPlan(plan: Plan): Lowering {
-    return new Lowering(this.graph, plan, this.visit, this.shared);
+    return new Lowering(this.graph, plan, this.visit, this.shared, this.options);
   }
 
   /**

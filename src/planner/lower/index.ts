@@ -15,7 +15,9 @@ import { TallyError } from '../../errors.js';
 import type { Statement } from '../../sql/ast.js';
 import type { Plan, PlanNode, Shift } from '../plan.js';
 import type { Bounds } from '../time.js';
-import { Lowering } from './context.js';
+import { Lowering, type LowerOptions } from './context.js';
+
+export type { LowerOptions } from './context.js';
 import { lowerConversion } from './conversion.js';
 import { lowerCumulative } from './cumulative.js';
 import { lowerDerived } from './derived.js';
@@ -27,8 +29,8 @@ import { statement } from './statement.js';
 import { joinToSpine } from './time-spine.js';
 
 /** The SQL statement that answers a plan: its CTEs in the order they were made, and the final SELECT. */
-export function lowerPlan(graph: SemanticGraph, plan: Plan): Statement {
-  return statement(new Lowering(graph, plan, lowerNode));
+export function lowerPlan(graph: SemanticGraph, plan: Plan, options: LowerOptions = {}): Statement {
+  return statement(new Lowering(graph, plan, lowerNode, undefined, options));
 }
 
 /** Which module lowers which node kind (the context memoises the result per bounds and shifts). */

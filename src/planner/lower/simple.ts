@@ -1,8 +1,8 @@
 /**
  * A simple metric: one measure aggregated per key over the rows of its model (MetricFlow's simple
  * metric: aggregate a measure, with the metric's filter). Metrics of one model with the same
- * filters share one scan, one CTE with a column each. Semi-additive measures go to
- * semi-additive.ts.
+ * filters share one scan, one CTE with a column each (except sort-based aggregates where the
+ * dialect wants them apart). Semi-additive measures go to semi-additive.ts.
  */
 import { TallyError } from '../../errors.js';
 import type { Select } from '../../sql/ast.js';
@@ -13,6 +13,9 @@ import { leafScan } from './leaf-scan.js';
 import type { Output } from './output.js';
 import { lowerSemiAdditive } from './semi-additive.js';
 
+/** Sort-based (ordered-set) aggregations. */
+const SORTED_AGGREGATES = new Set(['median', 'percentile']);
+
 export function lowerSimple(cx: Lowering, node: Extract<PlanNode, { kind: 'simple' }>, bounds: Bounds, shifts: Shift[] = []): Output {
   const { measure } = node.use;
   if (measure.def.non_additive_dimension) {
@@ -20,7 +23,9 @@ export function lowerSimple(cx: Lowering, node: Extract<PlanNode, { kind: 'simpl
     return lowerSemiAdditive(cx, node, bounds);
   }
   // Metrics of one model with the same filters read the same rows: one scan serves them all.
-  const signature = JSON.stringify([measure.model.name, measure.timeDimension?.name, node.use.filters, bounds.start, bounds.end, shifts]);
+  // A sort-based aggregate shares no scan where the dialect allows one per SELECT.
+  const apart = cx.options.sortedAggregatesApart && SORTED_AGGREGATES.has(measure.agg) ? node.id : undefined;
+  const signature = JSON.stringify([measure.model.name, measure.timeDimension?.name, node.use.filters, bounds.start, bounds.end, shifts, apart]);
   const shared = cx.sharedScans.get(signature);
   if (shared) {
     shared.select.columns.push({ expr: cx.aggregate(measure, shared.scan.measure(measure)), alias: node.id });

@@ -19,6 +19,8 @@ function numbers(): string[] {
 
 export const redshift: Dialect = {
   name: 'redshift',
+  // "within group ORDER BY clauses for aggregate functions must be the same" in one SELECT.
+  sortedAggregatesApart: true,
   quoteIdentifier: ansiIdentifier,
   stringLiteral: backslashString,
   timestampLiteral: (v) => `CAST(${backslashString(v)} AS TIMESTAMP)`,
@@ -45,7 +47,8 @@ export const redshift: Dialect = {
       discrete
         ? unsupported('redshift', 'a discrete percentile', 'Redshift has PERCENTILE_DISC only as a window function and APPROXIMATE PERCENTILE_DISC only approximates')
         : orderedSetPercentile(arg, fraction, false),
-    approximatePercentile: (arg, fraction) => `APPROXIMATE PERCENTILE_DISC(${fraction}) WITHIN GROUP (ORDER BY ${arg})`,
+    // No approximatePercentile: Redshift's APPROXIMATE PERCENTILE_DISC is a discrete percentile (a
+    // different statistic from the continuous one asked for), so the exact PERCENTILE_CONT serves.
   }),
   ratio: (n, d) => `CAST(${n} AS DOUBLE PRECISION) / NULLIF(${d}, 0)`,
   // int / int truncates in Redshift; DuckDB's / is a floating-point quotient.

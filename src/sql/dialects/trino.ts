@@ -39,6 +39,8 @@ export const trino: Dialect = {
   textMatch: (arg, value, at) =>
     at === 'anywhere' ? `strpos(${arg}, ${value}) > 0` : at === 'start' ? `starts_with(${arg}, ${value})` : `substr(${arg}, length(${arg}) - length(${value}) + 1) = ${value}`,
   // sequence() returns at most 10,000 elements, so period numbers are built as 10,000 * a + b.
+  // sequence(0, n) counts down when n < 0 (an end before the start): greatest(…, 0) keeps it
+  // counting up, and the WHERE then leaves no period, as in the other dialects.
   series: (start, stop, grain, alias, column, pad = '') => {
     const { unit, step } = periodUnit(grain);
     const count = `date_diff('${unit}', bounds.lo, bounds.hi)${step === 1 ? '' : ` / ${step}`}`;
@@ -48,7 +50,7 @@ export const trino: Dialect = {
       [
         `SELECT date_add('${unit}', ${step === 1 ? n : `(${n}) * ${step}`}, bounds.lo) AS ${column}`,
         `FROM (SELECT ${start} AS lo, ${stop} AS hi) AS bounds`,
-        `CROSS JOIN UNNEST(sequence(0, ${count} / 10000)) AS high(n)`,
+        `CROSS JOIN UNNEST(sequence(0, greatest(${count}, 0) / 10000)) AS high(n)`,
         `CROSS JOIN UNNEST(sequence(0, 9999)) AS low(n)`,
         `WHERE ${n} <= ${count}`,
       ],

@@ -4,7 +4,7 @@ WITH
   "cte_p90_order_approximate" AS (
     SELECT
       DATE_TRUNC('month', CAST("order_stats"."placed_at" AS TIMESTAMP)) AS "metric_time__month",
-      APPROXIMATE PERCENTILE_DISC(0.9) WITHIN GROUP (ORDER BY "order_stats"."p90_amount_approximate") AS "p90_order_approximate"
+      PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY "order_stats"."p90_amount_approximate") AS "p90_order_approximate"
     FROM (
       SELECT
         amount AS "p90_amount_approximate",

@@ -22,7 +22,7 @@ WITH
     FROM (
       SELECT date_add('day', high.n * 10000 + low.n, bounds.lo) AS "start"
       FROM (SELECT TIMESTAMP '2024-12-10 00:00:00' AS lo, TIMESTAMP '2025-01-31 00:00:00' AS hi) AS bounds
-      CROSS JOIN UNNEST(sequence(0, date_diff('day', bounds.lo, bounds.hi) / 10000)) AS high(n)
+      CROSS JOIN UNNEST(sequence(0, greatest(date_diff('day', bounds.lo, bounds.hi), 0) / 10000)) AS high(n)
       CROSS JOIN UNNEST(sequence(0, 9999)) AS low(n)
       WHERE high.n * 10000 + low.n <= date_diff('day', bounds.lo, bounds.hi)
     ) AS "period"

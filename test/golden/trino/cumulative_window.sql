@@ -74,7 +74,7 @@ WITH
         MAX("__time") AS "max"
       FROM "cte_wau_rows"
     )))))) AS hi) AS bounds
-      CROSS JOIN UNNEST(sequence(0, date_diff('day', bounds.lo, bounds.hi) / 10000)) AS high(n)
+      CROSS JOIN UNNEST(sequence(0, greatest(date_diff('day', bounds.lo, bounds.hi), 0) / 10000)) AS high(n)
       CROSS JOIN UNNEST(sequence(0, 9999)) AS low(n)
       WHERE high.n * 10000 + low.n <= date_diff('day', bounds.lo, bounds.hi)
     ) AS "period"

@@ -39,7 +39,7 @@ WITH
         FROM orders AS "source"
       ) AS "orders"
     ))) AS hi) AS bounds
-      CROSS JOIN UNNEST(sequence(0, date_diff('month', bounds.lo, bounds.hi) / 10000)) AS high(n)
+      CROSS JOIN UNNEST(sequence(0, greatest(date_diff('month', bounds.lo, bounds.hi), 0) / 10000)) AS high(n)
       CROSS JOIN UNNEST(sequence(0, 9999)) AS low(n)
       WHERE high.n * 10000 + low.n <= date_diff('month', bounds.lo, bounds.hi)
     ) AS "period"

@@ -27,7 +27,7 @@ WITH
     FROM (
       SELECT date_add('hour', high.n * 10000 + low.n, bounds.lo) AS "start"
       FROM (SELECT TIMESTAMP '2025-01-20 00:00:00' AS lo, TIMESTAMP '2025-01-21 23:00:00' AS hi) AS bounds
-      CROSS JOIN UNNEST(sequence(0, date_diff('hour', bounds.lo, bounds.hi) / 10000)) AS high(n)
+      CROSS JOIN UNNEST(sequence(0, greatest(date_diff('hour', bounds.lo, bounds.hi), 0) / 10000)) AS high(n)
       CROSS JOIN UNNEST(sequence(0, 9999)) AS low(n)
       WHERE high.n * 10000 + low.n <= date_diff('hour', bounds.lo, bounds.hi)
     ) AS "spine"

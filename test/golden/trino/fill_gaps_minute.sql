@@ -27,7 +27,7 @@ WITH
     FROM (
       SELECT date_add('minute', high.n * 10000 + low.n, bounds.lo) AS "start"
       FROM (SELECT TIMESTAMP '2025-01-20 12:00:00' AS lo, TIMESTAMP '2025-01-20 13:00:00' AS hi) AS bounds
-      CROSS JOIN UNNEST(sequence(0, date_diff('minute', bounds.lo, bounds.hi) / 10000)) AS high(n)
+      CROSS JOIN UNNEST(sequence(0, greatest(date_diff('minute', bounds.lo, bounds.hi), 0) / 10000)) AS high(n)
       CROSS JOIN UNNEST(sequence(0, 9999)) AS low(n)
       WHERE high.n * 10000 + low.n <= date_diff('minute', bounds.lo, bounds.hi)
     ) AS "spine"

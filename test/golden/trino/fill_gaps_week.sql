@@ -46,7 +46,7 @@ WITH
         MAX("metric_time__week") AS "max"
       FROM "cte_observed_keys"
     ) AS hi) AS bounds
-      CROSS JOIN UNNEST(sequence(0, date_diff('day', bounds.lo, bounds.hi) / 7 / 10000)) AS high(n)
+      CROSS JOIN UNNEST(sequence(0, greatest(date_diff('day', bounds.lo, bounds.hi) / 7, 0) / 10000)) AS high(n)
       CROSS JOIN UNNEST(sequence(0, 9999)) AS low(n)
       WHERE high.n * 10000 + low.n <= date_diff('day', bounds.lo, bounds.hi) / 7
     ) AS "spine"
