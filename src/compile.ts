@@ -5,7 +5,7 @@
 import type { SemanticGraph } from './definitions/graph.js';
 import { buildPlan, outputColumns, type Plan } from './planner/plan.js';
 import { resolveSavedQuery } from './query/saved-query.js';
-import { lowerPlan } from './planner/lower.js';
+import { lowerPlan } from './planner/lower/index.js';
 import { parseRequest, type Request, type RequestInput } from './query/request.js';
 import type { Statement } from './sql/ast.js';
 import type { Dialect } from './sql/dialect.js';

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { accessPolicyOf } from './access/policy.js';
 import { experimentProblems } from './experiments/validate.js';
-import { lowerPlan } from './planner/lower.js';
+import { lowerPlan } from './planner/lower/index.js';
 import { buildPlan } from './planner/plan.js';
 import { parseRequest } from './query/request.js';
 import { SemanticGraph } from './definitions/graph.js';

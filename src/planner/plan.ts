@@ -1,7 +1,7 @@
 /**
  * Request → logical plan: which metric nodes (simple aggregations, cumulative windows,
  * conversions, ratios, derived formulas, offsets) answer the request, with the filters and time
- * shifts each leaf inherits. The plan is plain data; lower.ts turns it into SQL.
+ * shifts each leaf inherits. The plan is plain data; lower/ turns it into SQL, one module per node kind.
  */
 import type { CustomGrain, Measure, SemanticGraph } from '../definitions/graph.js';
 import {
