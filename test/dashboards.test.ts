@@ -85,6 +85,20 @@ describe('dashboards: validation', () => {
     ]);
   });
 
+  it('a tile of a metric with an unknown measure reports that measure once, not also a missing time axis', () => {
+    const out = problems(`metrics:
+  - { name: broken, type: simple, measure: order_amont }
+  - { name: broken_ratio, type: ratio, numerator: broken, denominator: revenue }
+dashboards:
+  - name: key
+    tiles:
+      - { metric: broken, range: last 3 months }
+      - { metric: broken_ratio, range: last 3 months }
+`);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatch(/^dash\.yml:2:44: unknown measure 'order_amont'\. Did you mean 'order_amount'/);
+  });
+
   it('a range that is neither relative nor two dates, and a date that is not one, are shape errors at their place', () => {
     const out = problems('dashboards:\n  - name: key\n    as_of: "2025-02-30"\n    tiles:\n      - { metric: revenue, range: past year }\n');
     expect(out.some((p) => p.startsWith('dash.yml:3:12:') && p.includes('not a calendar date'))).toBe(true);

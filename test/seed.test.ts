@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { seedDemoDatabase } from '../src/seed/demo.js';
+import { buildSeedSql, DEMO_TABLES, seedDemoDatabase, seedStepName } from '../src/seed/demo.js';
 import type { SeedSummary } from '../src/seed/demo.js';
 
 type Row = Record<string, unknown>;
@@ -344,5 +344,17 @@ describe('seedDemoDatabase', () => {
     await expect(seedDemoDatabase(path.join(dir, 'bad.duckdb'), { events: 0 })).rejects.toThrow(RangeError);
     await expect(seedDemoDatabase(path.join(dir, 'bad.duckdb'), { events: 1.5 })).rejects.toThrow(RangeError);
     await expect(seedDemoDatabase(path.join(dir, 'bad.duckdb'), { seed: Number.NaN })).rejects.toThrow(RangeError);
+  });
+});
+
+describe('seed progress names', () => {
+  it('every step names a demo table, a staging table, helpers, setup or cleanup; never a macro such as h64', () => {
+    const names = buildSeedSql(1000, 1).map(seedStepName);
+    const allowed = new Set<string>([...DEMO_TABLES, 'totals', 'sessions', 'items', 'helpers', 'setup', 'cleanup']);
+    expect(names.filter((n) => !allowed.has(n))).toEqual([]);
+    // The last steps add keys and drop staging tables: they are not 'setup'.
+    expect(names.slice(-6)).toEqual(Array(6).fill('cleanup'));
+    expect(names).toContain('events');
+    expect(names.filter((n) => n === 'setup')).toHaveLength(1);
   });
 });

@@ -382,7 +382,9 @@ export class SemanticGraph {
       } else {
         const finest = this.finestTimeGrain(metric.name, new Set());
         if (finest === undefined) {
-          at(source, ['tiles', i, 'metric'], `metric '${tile.metric}' has no time axis, so a tile cannot chart it over time; choose a metric whose measures have a time dimension`);
+          // A metric that names an unknown measure or metric is reported there, once: its missing
+          // time axis is a consequence, not a second problem.
+          if (!this.refersToUnknown(metric.name, new Set())) at(source, ['tiles', i, 'metric'], `metric '${tile.metric}' has no time axis, so a tile cannot chart it over time; choose a metric whose measures have a time dimension`);
         } else if (GRAIN_ORDER[tile.grain] < GRAIN_ORDER[finest]) {
           at(source, ['tiles', i, 'grain'], `metric '${tile.metric}' is recorded by ${finest}, so it cannot be charted by ${tile.grain}; use grain: ${finest} or coarser`);
         }
@@ -403,6 +405,25 @@ export class SemanticGraph {
    * The finest grain a metric can be grouped by over time: the coarsest granularity among the
    * time dimensions of the measures it is computed from; undefined when one of them has none.
    */
+  /** Whether a metric reads, directly or through its inputs, a measure or metric that is not defined. */
+  private refersToUnknown(name: string, seen: Set<string>): boolean {
+    const metric = this.metrics.get(name);
+    if (!metric) return true;
+    if (seen.has(name)) return false;
+    seen.add(name);
+    const def = metric.def;
+    const unknown = (input: MeasureInputDef): boolean => !this.measures.has(measureInputName(input));
+    switch (def.type) {
+      case 'simple':
+      case 'cumulative':
+        return unknown(def.measure);
+      case 'conversion':
+        return unknown(def.base_measure) || unknown(def.conversion_measure);
+      default:
+        return metricInputs(def).some((input) => this.refersToUnknown(input, seen));
+    }
+  }
+
   private finestTimeGrain(name: string, seen: Set<string>): Grain | undefined {
     const metric = this.metrics.get(name);
     if (!metric || seen.has(name)) return undefined;

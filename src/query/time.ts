@@ -5,11 +5,23 @@
 import type { Grain } from '../definitions/schema.js';
 import { TallyError } from '../errors.js';
 
+/**
+ * A UTC instant from calendar fields, like `Date.UTC` but exact for the years 0000–0099 too
+ * (`Date.UTC` reads a year below 100 as 1900 + year, so 0050 would become 1950). Months, days and
+ * the time fields may overflow and carry as in `Date.UTC`.
+ */
+function utc(y: number, mo: number, d: number, h = 0, mi = 0, s = 0, ms = 0): Date {
+  const date = new Date(0);
+  date.setUTCFullYear(y, mo, d);
+  date.setUTCHours(h, mi, s, ms);
+  return date;
+}
+
 export function parseTime(text: string, what: string): Date {
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(text);
   if (!m) throw new TallyError('INVALID_REQUEST', `${what} '${text}' is not a date; use 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS'`);
   const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4] ?? '0', m[5] ?? '0', m[6] ?? '0'].map(Number);
-  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+  const date = utc(y, mo - 1, d, h, mi, s);
   if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) {
     throw new TallyError('INVALID_REQUEST', `${what} '${text}' is not a real calendar time`);
   }
@@ -31,20 +43,20 @@ export function truncate(date: Date, grain: Grain): Date {
     case 'minute':
       return new Date(Math.floor(date.getTime() / 60_000) * 60_000);
     case 'hour':
-      return new Date(Date.UTC(y, m, date.getUTCDate(), date.getUTCHours()));
+      return utc(y, m, date.getUTCDate(), date.getUTCHours());
     case 'day':
-      return new Date(Date.UTC(y, m, date.getUTCDate()));
+      return utc(y, m, date.getUTCDate());
     case 'week': {
-      const day = new Date(Date.UTC(y, m, date.getUTCDate()));
+      const day = utc(y, m, date.getUTCDate());
       const isoDow = (day.getUTCDay() + 6) % 7; // Monday = 0
       return new Date(day.getTime() - isoDow * 86_400_000);
     }
     case 'month':
-      return new Date(Date.UTC(y, m, 1));
+      return utc(y, m, 1);
     case 'quarter':
-      return new Date(Date.UTC(y, m - (m % 3), 1));
+      return utc(y, m - (m % 3), 1);
     case 'year':
-      return new Date(Date.UTC(y, 0, 1));
+      return utc(y, 0, 1);
   }
 }
 
@@ -66,7 +78,7 @@ export function add(date: Date, count: number, grain: Grain): Date {
     case 'quarter':
     case 'year': {
       const months = count * (grain === 'month' ? 1 : grain === 'quarter' ? 3 : 12);
-      return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + months, date.getUTCDate(), date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds(), date.getUTCMilliseconds()));
+      return utc(date.getUTCFullYear(), date.getUTCMonth() + months, date.getUTCDate(), date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds(), date.getUTCMilliseconds());
     }
   }
 }

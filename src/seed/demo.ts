@@ -36,9 +36,15 @@ export interface SeedOptions {
   onProgress?: (done: number, total: number, step: string) => void;
 }
 
-/** What a generating statement builds: its table or macro name without the staging prefix. */
+/**
+ * What a generating statement builds, as a person reads it in the progress line: the demo table
+ * (also while its staging table is filled, its rows inserted or its keys added), 'helpers' for the
+ * random-draw macros, 'cleanup' for dropping staging tables, else 'setup'.
+ */
 export function seedStepName(statement: string): string {
-  const m = /CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP\s+)?(?:TABLE|MACRO)\s+(\w+)/i.exec(statement);
+  if (/^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP\s+)?MACRO\b/i.test(statement)) return 'helpers';
+  if (/^\s*DROP\s+TABLE\b/i.test(statement)) return 'cleanup';
+  const m = /^\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP\s+)?TABLE|INSERT\s+INTO|ALTER\s+TABLE)\s+(\w+)/i.exec(statement);
   return m ? m[1].replace(/^stg_/, '') : 'setup';
 }
 
