@@ -192,7 +192,9 @@ export function experimentQuery(graph: SemanticGraph, def: ExperimentDef, rowFil
     if (m.kind === 'ratio') columns.push({ expr: sum(times(u(m.numerator.id), u(m.denominator.id))), alias: `${m.numerator.id}__cross` });
   }
   return {
-    statement: { ctes, body: { t: 'select', columns, from: { t: 'cte', name: 'units' }, groupBy: [u('variant')], orderBy: [{ expr: u('variant') }] } },
+    // ORDER BY names the output column: in ORDER BY, Trino resolves "units" to the output column
+    // `units` (the COUNT) before the CTE, so "units"."variant" there is refused as not a ROW.
+    statement: { ctes, body: { t: 'select', columns, from: { t: 'cte', name: 'units' }, groupBy: [u('variant')], orderBy: [{ expr: col(undefined, 'variant') }] } },
     metrics,
     cuped,
   };
