@@ -6,7 +6,7 @@
  * every statement that reaches DuckDB is one SELECT reading only tables the definitions name and
  * calling only functions Tally's SQL uses, values stay values, and the database is unchanged.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALLOWED_FUNCTIONS } from '../../src/query/expression.js';
@@ -58,6 +58,9 @@ let parser: DuckDBEngine;
 const seen: string[] = [];
 let recording = true;
 const FILES = ['/tmp/leak.csv', '/tmp/x', '/tmp/dump', '/tmp/x.db'];
+/** Each file's modification time, or null when absent: hostile inputs must create or touch none. */
+const fileStates = (): (number | null)[] => FILES.map((f) => (existsSync(f) ? statSync(f).mtimeMs : null));
+let filesBefore: (number | null)[] = [];
 let fingerprint: string;
 
 /** Every table's rows, every schema object and every attached database, as one string. */
@@ -81,7 +84,8 @@ beforeAll(async () => {
   });
   parser = await DuckDBEngine.open({ path: ':memory:' });
   fingerprint = await fingerprintOf(h.engine);
-  for (const f of FILES) expect(existsSync(f), f).toBe(false);
+  // Another program may own one of these paths on a shared machine: compare before and after.
+  filesBefore = fileStates();
 });
 
 afterAll(async () => {
@@ -260,6 +264,6 @@ describe('hostile input through the API', () => {
 
   it('the database is unchanged and no file was written', async () => {
     expect(await fingerprintOf(h.engine)).toBe(fingerprint);
-    for (const f of FILES) expect(existsSync(f), f).toBe(false);
+    expect(fileStates(), FILES.join(', ')).toEqual(filesBefore);
   });
 });
