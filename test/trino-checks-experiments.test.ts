@@ -20,6 +20,7 @@ import { parseExpression } from '../src/query/parse-expression.js';
 import { CHECKS_METRICS_YML, CHECKS_MODELS_YML, checksFixtureSql, NOW } from './helpers/checks-fixture.js';
 import { FIXTURE_SQL_URL, type Row } from './helpers/fixture-db.js';
 import { copyDuckDBSqlToTrino, createSchema } from './helpers/trino-db.js';
+import { FX_ASSIGNMENTS, FX_EXPERIMENT } from './experiments/fx-fixture.js';
 
 async function openTrinoWith(label: string, duckdbSql: string): Promise<TrinoEngine> {
   const { url, schema } = await createSchema(label);
@@ -72,26 +73,9 @@ describe('data checks on Trino', () => {
   });
 });
 
-const EXPERIMENT = `
-experiments:
-  - name: fx
-    assignment: { model: experiment_assignments, entity: user, variant: variant, assigned_at: assigned_at, filter: "assignment.experiment = 'fx'" }
-    control: control
-    split: { control: 1, treatment: 1 }
-    start: 2024-11-01
-    end: 2025-03-01
-    attribution_window: 60 days
-    pre_period: 14 days
-    primary_metrics: [orders, revenue, average_order_value]
-    guardrail_metrics: [signup_to_paid_order_7d, items_sold]
-    success: { direction: increase, minimum_effect: 0.01 }
-`;
-
+const EXPERIMENT = FX_EXPERIMENT;
 /** DuckDB SQL: the fixture's assignments plus experiment fx (user 3 in both variants, left out). */
-const ASSIGN = `
-  INSERT INTO experiment_assignments SELECT user_id, 'fx', CASE WHEN user_id % 2 = 1 THEN 'treatment' ELSE 'control' END, signed_up_at + INTERVAL '1 minute' FROM users;
-  INSERT INTO experiment_assignments VALUES (3, 'fx', 'control', TIMESTAMP '2024-12-01 00:00:00');
-`;
+const ASSIGN = FX_ASSIGNMENTS.map((statement) => `${statement};`).join('\n');
 
 /** Equal as exact values (integers, decimals digit for digit) or, for doubles, to 1e-12 relative. */
 function expectSameValue(actual: unknown, expected: unknown, label: string): void {

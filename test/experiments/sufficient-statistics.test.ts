@@ -14,27 +14,10 @@ import { projectFromSources, type Project } from '../../src/project.js';
 import { parseExpression } from '../../src/query/parse-expression.js';
 import { openFixtureDb, type Row } from '../helpers/fixture-db.js';
 import { openFixturePostgres } from '../helpers/postgres-db.js';
+import { FX_ASSIGNMENTS, FX_EXPERIMENT } from './fx-fixture.js';
 
-const EXPERIMENT = `
-experiments:
-  - name: fx
-    assignment: { model: experiment_assignments, entity: user, variant: variant, assigned_at: assigned_at, filter: "assignment.experiment = 'fx'" }
-    control: control
-    split: { control: 1, treatment: 1 }
-    start: 2024-11-01
-    end: 2025-03-01
-    attribution_window: 60 days
-    pre_period: 14 days
-    primary_metrics: [orders, revenue, average_order_value]
-    guardrail_metrics: [signup_to_paid_order_7d, items_sold]
-    success: { direction: increase, minimum_effect: 0.01 }
-`;
-
-const ASSIGN = [
-  `INSERT INTO experiment_assignments SELECT user_id, 'fx', CASE WHEN user_id % 2 = 1 THEN 'treatment' ELSE 'control' END, signed_up_at + INTERVAL '1 minute' FROM users`,
-  // User 3 also shows up in the control: seen in both variants, left out.
-  `INSERT INTO experiment_assignments VALUES (3, 'fx', 'control', TIMESTAMP '2024-12-01 00:00:00')`,
-];
+const EXPERIMENT = FX_EXPERIMENT;
+const ASSIGN = FX_ASSIGNMENTS;
 
 /** Hand-written: the same definitions spelled out over the tables, in SQL both engines run. */
 function handSql(country?: string): string {
