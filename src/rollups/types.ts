@@ -1,0 +1,108 @@
+/**
+ * The contract between building rollups (src/rollups/build.ts, store.ts) and answering from them
+ * (src/rollups/route.ts and the planner's leaf scans). A rollup is a table of pre-aggregated
+ * measure components, and of finished metric values, at one time grain and a set of dimensions,
+ * kept in a rollup store (embedded DuckDB by default, or a schema of the engine).
+ *
+ * Stored table, one row per (time bucket, dimension values):
+ *   `metric_time__<grain>`   the bucket's start in the rollup's time zone, typed as the planner
+ *                            types a `metric_time.<grain>` group-by.
+ *   `<dimension column>`     one per dimension reference: `user.country` → `user__country`
+ *                            (see `rollupColumnOf`), typed as the planner types that group-by.
+ *   `m__<measure>__<part>`   a measure's re-aggregable parts (see `MeasurePart`).
+ *   `metric__<name>`         a finished metric's value at exactly this grain and dimensions.
+ */
+import type { Grain } from '../definitions/schema.js';
+
+/**
+ * A re-aggregable part of a measure, and how rows of it combine into a coarser group:
+ * `sum` → SUM (a sum measure's sum, or an average's sum of non-null values), `count` → SUM (a
+ * count measure's count, or an average's count of non-null values), `min` → MIN, `max` → MAX.
+ * Distinct counts and percentiles have no re-aggregable part: a rollup keeps them only as a
+ * finished metric, served at exactly its grain and dimensions.
+ */
+export type MeasurePart = 'sum' | 'count' | 'min' | 'max';
+
+/** A rollup as declared under `rollups:` in metrics/*.yml, after validation. */
+export interface RollupDefinition {
+  name: string;
+  description?: string;
+  /** The metrics the rollup is declared to serve (as written). */
+  metrics: string[];
+  /** Measures kept as parts, with the parts each needs: what simple, ratio and derived metrics read. */
+  measures: { name: string; parts: MeasurePart[] }[];
+  /** Metrics kept as finished values (distinct counts, cumulative, conversion, percentiles). */
+  finishedMetrics: string[];
+  /** Group-by references kept as columns, as requests write them (`user.country`). */
+  dimensions: string[];
+  /** The grain of `metric_time` in the table. */
+  grain: Grain;
+  /** The unit of refresh: a grain at least as coarse as `grain`. */
+  partition: Grain;
+  /** IANA zone the buckets are cut in; a request in another zone is not served. */
+  timeZone: string;
+  refresh: {
+    /** A cron expression, or the name of a schedule in tally.yml. */
+    schedule?: string;
+    /** Rebuild when the freshness of a source the rollup reads moves. */
+    onFreshness: boolean;
+    /** The newest N partitions are rebuilt on every refresh (late-arriving rows). */
+    trailingPartitions: number;
+  };
+  /** Where it was declared, for file:line:col messages. */
+  source: { file: string; line: number; col: number };
+}
+
+/** What the store records about one built rollup (one row per rollup, replaced on each build). */
+export interface BuiltRollup {
+  name: string;
+  /** The table in the rollup store that holds it. */
+  table: string;
+  /**
+   * Hash of the rollup's definition and of every definition it reads (models, measures, metrics,
+   * dimensions, joins, semantics). A rollup whose fingerprint differs from the one the current
+   * definitions give is never used.
+   */
+  fingerprint: string;
+  /** The project's definitions version (SemanticGraph.version) and git commit at build time. */
+  version: string;
+  commit?: string;
+  /** ISO-8601 instant the last build finished. */
+  builtAt: string;
+  grain: Grain;
+  timeZone: string;
+  dimensions: string[];
+  measures: { name: string; parts: MeasurePart[] }[];
+  finishedMetrics: string[];
+  /** Half-open range of bucket starts held, [from, to), as ISO dates/instants; absent when empty. */
+  coveredFrom?: string;
+  coveredTo?: string;
+  partitions: {
+    /** The partition's first bucket (ISO). */
+    start: string;
+    rows: number;
+    /** Fingerprint of the source rows the partition was built from (to detect changed partitions). */
+    sourceFingerprint: string;
+    builtAt: string;
+  }[];
+}
+
+/** `user.country` → `user__country`: the column a dimension reference is kept in. */
+export function rollupColumnOf(reference: string): string {
+  return reference.replace(/\./g, '__');
+}
+
+/** The column holding a measure's part. */
+export function measurePartColumn(measure: string, part: MeasurePart): string {
+  return `m__${measure}__${part}`;
+}
+
+/** The column holding a finished metric. */
+export function finishedMetricColumn(metric: string): string {
+  return `metric__${metric}`;
+}
+
+/** The column holding the time bucket at the rollup's grain. */
+export function rollupTimeColumn(grain: Grain): string {
+  return `metric_time__${grain}`;
+}
