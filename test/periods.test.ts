@@ -336,6 +336,33 @@ describe("5. a cumulative metric at a coarser grain is its value on the period's
     expect(result.rows.map((r) => Number(r.sales_7d_opening))).toEqual([0, 1024, 2048]);
   });
 
+  it('on a time spine with a fiscal calendar: a fiscal month reads its own last and first day, its average every day', async () => {
+    // Orders on Mar 2 and 4 fall in the fiscal month of Feb 21 to Mar 20: both of its ends have empty windows.
+    const spined = projectFromSources([
+      { display: 'models.yml', text: readFileSync(`${DIR}/metrics/models.yml`, 'utf8') },
+      { display: 'metrics.yml', text: readFileSync(`${DIR}/metrics/metrics.yml`, 'utf8') },
+      { display: 'spine.yml', text: 'time_spines:\n  - { table: fiscal_days, column: d, grain: day, custom_granularities: [{ name: fiscal_month }] }\n' },
+    ]);
+    for (const engine of [duck, pg] as Engine[]) {
+      const answer = await runQuery(spined, engine, { metrics: ['sales_7d', 'sales_7d_opening', 'sales_7d_average'], groupBy: ['metric_time.fiscal_month'] });
+      const expected = await rows(
+        engine,
+        `WITH span AS (SELECT MIN(CAST(ordered_at AS DATE)) AS lo, MAX(CAST(ordered_at AS DATE)) + 6 AS hi FROM sales_orders),
+              periods AS (SELECT fiscal_month AS p, MIN(d) AS first_day, MAX(d) AS final_day FROM fiscal_days GROUP BY fiscal_month),
+              shown AS (SELECT * FROM periods WHERE p IN (SELECT f.fiscal_month FROM fiscal_days AS f, span WHERE f.d BETWEEN span.lo AND span.hi)),
+              daily AS (SELECT f.d, f.fiscal_month AS p, COALESCE(SUM(o.amount), 0) AS v FROM fiscal_days AS f
+                        LEFT JOIN sales_orders AS o ON ${in7d('f.d')} GROUP BY f.d, f.fiscal_month)
+         SELECT shown.p AS "metric_time.fiscal_month",
+                (SELECT v FROM daily WHERE daily.d = shown.final_day) AS sales_7d,
+                (SELECT v FROM daily WHERE daily.d = shown.first_day) AS sales_7d_opening,
+                (SELECT CAST(AVG(v) AS DOUBLE PRECISION) FROM daily WHERE daily.p = shown.p) AS sales_7d_average
+         FROM shown`,
+      );
+      expectSameRows(answer.rows, expected, { doubles: ['sales_7d_average'] });
+      expect(answer.rows.map((r) => [r['metric_time.fiscal_month'], Number(r.sales_7d), Number(r.sales_7d_opening), Number(r.sales_7d_average)])).toEqual([['2025-02-21', 0, 0, 768]]);
+    }
+  });
+
   const dailySales = (from: string, to: string): string => `
     SELECT days.d, days.d - CAST(EXTRACT(isodow FROM days.d) - 1 AS INTEGER) AS w, COALESCE(SUM(o.amount), 0) AS v
     FROM (${days(from, to)}) AS days LEFT JOIN sales_orders AS o ON ${in7d('days.d')} GROUP BY days.d`;

@@ -91,9 +91,13 @@ export function lowerCumulative(cx: Lowering, node: Extract<PlanNode, { kind: 'c
   if (direct) return { cte: windowCte, column: node.id };
   if (wholePeriods) {
     // A time spine is not cut to the data's extent (a generated series is, by its bounds).
+    // A spine is not cut to the data's extent by the series' bounds: keep the days of the periods
+    // that the extent touches (whole custom-calendar periods, compared as periods).
     if (cx.graph.timeSpines.has(base)) {
-      if (!bounds.start) periodConditions.push({ t: 'binary', op: '>=', left: period, right: extent.start });
-      if (!bounds.end) periodConditions.push({ t: 'binary', op: '<=', left: period, right: extent.stop });
+      const custom = timeKeys.find((k) => k.time?.kind === 'custom')?.time;
+      const whole = (e: SqlExpr): SqlExpr => (custom ? bucket(custom, e) : e);
+      if (!bounds.start) periodConditions.push({ t: 'binary', op: '>=', left: whole(period), right: whole(extent.start) });
+      if (!bounds.end) periodConditions.push({ t: 'binary', op: '<=', left: whole(period), right: whole(extent.stop) });
     }
     return valueOfPeriod(cx, node, { windowCte, series, periodConditions, timeKeys, otherKeys, base });
   }
