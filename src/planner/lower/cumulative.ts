@@ -1,11 +1,12 @@
 /**
  * A cumulative metric: a measure aggregated over a trailing window (WAU = 7 days, MAU = 28 or 30),
  * the grain to date (MTD) or all time, at each period of the base grain; coarser time keys then
- * take the value of the first, the last or the average period of each (period_agg). Semantics are
- * MetricFlow's cumulative metric (its JoinOverTimeRangeNode), except that a coarser grain means
- * the value as of the end of each period unless period_agg says otherwise (see DESIGN.md). The
- * window itself is evaluated by window-join.ts, or for distinct counts over standard windows by
- * distinct-sweep.ts.
+ * take one value per period (period_agg). Semantics are MetricFlow's cumulative metric (its
+ * JoinOverTimeRangeNode), except that a coarser grain means the value on the period's own last
+ * day (or first day; or the mean over all its days), whether or not that day has rows (see
+ * DESIGN.md); `semantics: metricflow` keeps MetricFlow's reading, the first or last day that has
+ * rows. The window itself is evaluated by window-join.ts, or for distinct counts over standard
+ * windows by distinct-sweep.ts.
  */
 import { GRAIN_ORDER, type Grain } from '../../definitions/schema.js';
 import { TallyError } from '../../errors.js';
@@ -90,7 +91,6 @@ export function lowerCumulative(cx: Lowering, node: Extract<PlanNode, { kind: 'c
   const windowCte = cx.addCte(direct ? node.id : `${node.id}_by_${base}`, windowQuery, `${node.metric}: ${measure.agg} of ${measure.name} over ${describe}`);
   if (direct) return { cte: windowCte, column: node.id };
   if (wholePeriods) {
-    // A time spine is not cut to the data's extent (a generated series is, by its bounds).
     // A spine is not cut to the data's extent by the series' bounds: keep the days of the periods
     // that the extent touches (whole custom-calendar periods, compared as periods).
     if (cx.graph.timeSpines.has(base)) {
