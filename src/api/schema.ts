@@ -28,8 +28,6 @@ import {
 } from './schema-types.js';
 import { typedFilter } from './typed-filter.js';
 
-export { apiError } from './resolvers.js';
-
 /** What resolvers need: run a request (with structured filters) through the one calculation path. */
 export interface ApiContext {
   run(request: RequestInput, filters: Expression[]): Promise<QueryResult>;

@@ -30,8 +30,6 @@ import type { StateStore } from '../checks/state.js';
 import { readExperiment } from '../experiments/readout.js';
 import { experimentsOf } from '../experiments/validate.js';
 
-export { refuseNul } from './request-guards.js';
-
 export interface ServerOptions {
   projectDir: string;
   engine: Engine;
