@@ -198,13 +198,19 @@ async function sourcePartitions(graph: SemanticGraph, engine: Engine, rollup: Ro
   const plan = buildPlan(graph, parseRequest({ groupBy: [`metric_time.${rollup.partition}`], timeZone: rollup.timeZone }));
   const sql = renderStatement(lowerMeasureParts(graph, plan, columns, { sortedAggregatesApart: engine.dialect.sortedAggregatesApart }), engine.dialect);
   const result = await engine.query(sql);
-  return result.rows
-    .filter((row) => row[0] !== null)
-    .map((row) => {
-      const start = bucketText(parseTime(String(row[0]).slice(0, 19), 'partition'), rollup.partition);
-      return { start, end: partitionEnd(start, rollup.partition), fingerprint: createHash('sha256').update(cellsText(row.slice(1))).digest('hex').slice(0, 16) };
-    })
-    .sort((a, b) => a.start.localeCompare(b.start));
+  const found = new Map(
+    result.rows
+      .filter((row) => row[0] !== null)
+      .map((row) => [bucketText(parseTime(String(row[0]).slice(0, 19), 'partition'), rollup.partition), createHash('sha256').update(cellsText(row.slice(1))).digest('hex').slice(0, 16)] as const),
+  );
+  const starts = [...found.keys()].sort();
+  // Every partition from the first to the last, also those without rows: an offset or a window
+  // gives finished metrics values there too.
+  const out: SourcePartition[] = [];
+  for (let start = starts[0]; start !== undefined && start <= starts[starts.length - 1]; start = partitionEnd(start, rollup.partition)) {
+    out.push({ start, end: partitionEnd(start, rollup.partition), fingerprint: found.get(start) ?? 'no rows' });
+  }
+  return out;
 }
 
 function cellsText(cells: Cell[]): string {
