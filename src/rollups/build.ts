@@ -28,7 +28,7 @@ import { renderStatement } from '../sql/render.js';
 import { definitionFingerprint } from './fingerprint.js';
 import { leafMeasuresOf } from './leaves.js';
 import { openRollupStore, type RollupStore, type StoreColumn, storeType } from './store.js';
-import { type BuiltRollup, finishedMetricColumn, measurePartColumn, type RollupDefinition, rollupColumnOf, rollupTimeColumn } from './types.js';
+import { type BuiltRollup, finishedMetricColumn, finishedPresenceColumn, measurePartColumn, type RollupDefinition, rollupColumnOf, rollupTimeColumn } from './types.js';
 
 /** What a build reports as it goes (the CLI prints it on stderr; tests assert what was rebuilt). */
 export type BuildEvent =
@@ -236,9 +236,16 @@ async function partitionRows(graph: SemanticGraph, engine: Engine, store: Rollup
     const sql = renderStatement(lowerMeasureParts(graph, plan, partColumns, { sortedAggregatesApart: engine.dialect.sortedAggregatesApart }), engine.dialect);
     results.push({ result: await engine.query(sql), names: [...keys.map(rollupColumnOf), ...partColumns.map((c) => c.alias)] });
   }
-  if (rollup.finishedMetrics.length) {
-    const compiled = compileRequest(graph, { metrics: rollup.finishedMetrics, groupBy: keys, ...range }, { dialect: engine.dialect });
-    results.push({ result: await engine.query(compiled.sql), names: [...keys.map(rollupColumnOf), ...rollup.finishedMetrics.map(finishedMetricColumn)] });
+  // Each finished metric asked alone, as a request of it alone would be: its rows are exactly
+  // the keys its own answer has (marked present), with its own value.
+  for (const metric of rollup.finishedMetrics) {
+    const compiled = compileRequest(graph, { metrics: [metric], groupBy: keys, ...range }, { dialect: engine.dialect });
+    const result = await engine.query(compiled.sql);
+    const present: ResultSet = {
+      columns: [...result.columns, { name: finishedPresenceColumn(metric), type: 'BOOLEAN' }],
+      rows: result.rows.map((r) => [...r, true]),
+    };
+    results.push({ result: present, names: [...keys.map(rollupColumnOf), finishedMetricColumn(metric), finishedPresenceColumn(metric)] });
   }
   // Side by side on the keys: each result has one row per key combination.
   const columns: StoreColumn[] = [];

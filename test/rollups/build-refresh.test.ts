@@ -80,7 +80,7 @@ SELECT CAST(date_trunc('day', read_at) AS DATE) AS metric_time__day, site AS rea
        COUNT(id) AS m__reading_count__count,
        MIN(amount) AS m__lowest__min, COUNT(amount) AS m__lowest__count,
        MAX(amount) AS m__highest__max, COUNT(amount) AS m__highest__count,
-       COUNT(DISTINCT id) AS metric__distinct_ids
+       COUNT(DISTINCT id) AS metric__distinct_ids, TRUE AS present__distinct_ids
   FROM readings GROUP BY 1, 2`;
 
 let dir: string;
