@@ -106,4 +106,22 @@ describe('building and refreshing a rollup', () => {
       await sqlRows(engine, `SELECT CAST(read_at AS DATE) AS d, site AS s, SUM(amount * 2) AS v FROM readings GROUP BY 1, 2`),
     );
   });
+
+  it("cuts days and partitions in the rollup's time zone", async () => {
+    const seoul = project(MODELS, ROLLUPS.replace('name: by_site', 'name: by_site_seoul').replace('partition: month', 'partition: month\n    time_zone: Asia/Seoul'));
+    const own = await openRollupStore({ store: 'duckdb', path: path.join(dir, 'seoul.duckdb'), schema: 'tally_rollups' });
+    try {
+      const [record] = await buildRollups(seoul, engine, { store: own });
+      expect(record.timeZone).toBe('Asia/Seoul');
+      const result = await own.engine.query('SELECT metric_time__day, reading__site, m__reading_count__count, m__amount_total__sum FROM tally_rollups.by_site_seoul');
+      const actual = result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c.name, r[i]])));
+      // Seoul is UTC+9 all year: 2025-03-31 23:00 UTC is April 1st there, in the next partition.
+      expectSameRows(actual, await sqlRows(engine, `SELECT CAST(read_at + INTERVAL 9 HOUR AS DATE) AS metric_time__day, site AS reading__site, COUNT(id) AS m__reading_count__count, SUM(amount) AS m__amount_total__sum FROM readings GROUP BY 1, 2`));
+      const april = record.partitions.find((p) => p.start === '2025-04-01');
+      const aprilRows = await sqlRows(engine, `SELECT COUNT(*) AS n FROM (SELECT DISTINCT CAST(read_at + INTERVAL 9 HOUR AS DATE), site FROM readings WHERE read_at + INTERVAL 9 HOUR >= TIMESTAMP '2025-04-01' AND read_at + INTERVAL 9 HOUR < TIMESTAMP '2025-05-01') t`);
+      expect(april?.rows).toBe(aprilRows[0].n);
+    } finally {
+      await own.close();
+    }
+  });
 });
