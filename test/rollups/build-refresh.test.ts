@@ -81,6 +81,16 @@ describe('building and refreshing a rollup', () => {
     expect(actions(again)).toEqual({ keep: ['2025-01-01', '2025-02-01', '2025-03-01'], build: ['2025-04-01', '2025-05-01'] });
   });
 
+  it('drops a partition whose source rows are all gone, and the covered range shrinks', async () => {
+    await engine.query(`DELETE FROM readings WHERE read_at >= TIMESTAMP '2025-05-01'`);
+    const events: BuildEvent[] = [];
+    const [record] = await buildRollups(project(), engine, { store, onProgress: (e) => events.push(e) });
+    expect(actions(events)).toEqual({ keep: ['2025-01-01', '2025-02-01'], build: ['2025-03-01', '2025-04-01'], drop: ['2025-05-01'] });
+    expect(record.coveredTo).toBe('2025-05-01');
+    expect(record.partitions.map((p) => p.start)).toEqual(['2025-01-01', '2025-02-01', '2025-03-01', '2025-04-01']);
+    expectSameRows(await table(store), await sqlRows(engine, EXPECTED));
+  });
+
   it('a change to what the rollup reads changes its fingerprint and forces a full build; another change does not', async () => {
     const before = definitionFingerprint(project().graph, 'by_site');
     const unrelated = project(`${MODELS}  - { name: other, type: simple, measure: reading_count, description: not in the rollup }\n`);
