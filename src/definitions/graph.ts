@@ -23,6 +23,8 @@ import { addDashboards, addSavedQueries } from './validate-dashboards.js';
 import { addMetrics } from './validate-metrics.js';
 import { addModels } from './validate-models.js';
 import { addTimeSpines, projectSemantics } from './validate-time.js';
+import { validateRollups } from './validate-rollups.js';
+import type { RollupDefinition } from '../rollups/types.js';
 
 export { metricInputs } from './metric-inputs.js';
 
@@ -121,6 +123,8 @@ export class SemanticGraph {
   readonly customGrains = new Map<string, CustomGrain>();
   readonly savedQueries = new Map<string, SavedQuery>();
   readonly dashboards = new Map<string, Dashboard>();
+  /** Rollups (src/rollups), validated and expanded into the parts and finished metrics they keep. */
+  readonly rollups = new Map<string, RollupDefinition>();
   /**
    * Tally's semantics or dbt MetricFlow's where they differ (empty counts and sums, calendar
    * offsets at coarser grains); the dbt importer writes 'metricflow'. See semanticsSchema.
@@ -150,6 +154,7 @@ export class SemanticGraph {
     addModels(this, definitions.models, at);
     addMetrics(this, definitions.metrics, at);
     addDashboards(this, definitions.dashboards, at);
+    validateRollups(this, at);
 
     if (problems.length > 0) {
       problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
