@@ -25,6 +25,15 @@ WITH
       FROM `cte_wau_rows`
     ) AS `active`
   ),
+  -- active_users: members whose interval opens at each day (any window)
+  `cte_wau_opens` AS (
+    SELECT
+      `__day`,
+      SUM(CASE WHEN `__member` IS NULL THEN 0 ELSE 1 END) AS `__delta`,
+      COUNT(*) AS `__presence`
+    FROM `cte_wau_active`
+    GROUP BY `__day`
+  ),
   -- wau: distinct members in force from each change on
   `cte_wau_running` AS (
     SELECT
@@ -40,9 +49,9 @@ WITH
       FROM (
         SELECT
           `__day`,
-          CASE WHEN `__member` IS NULL THEN 0 ELSE 1 END AS `__delta`,
-          1 AS `__presence`
-        FROM `cte_wau_active`
+          `__delta`,
+          `__presence`
+        FROM `cte_wau_opens`
         UNION ALL
         SELECT
           CASE WHEN `__next` < `__until` THEN `__next` ELSE `__until` END AS `__day`,
