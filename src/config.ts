@@ -8,6 +8,9 @@
  *     url_env: TALLY_PG_URL   # the variable holding postgres://user:password@host:port/db
  *     schema: analytics       # optional search_path
  *   dialect: snowflake        # optional: what `tally compile` writes (default: the engine's)
+ *   rollups:                  # where rollups are kept (src/rollups/store.ts); default: .tally/rollups.duckdb
+ *     store: duckdb           # or engine: tables in a schema of the engine
+ *     schedules: { hourly: "0 * * * *" }   # names a rollup's refresh.schedule may use
  *   server:
  *     cors_origins: [https://dashboards.example.com]   # pages that may call the API (default: none, same-origin only)
  *
@@ -27,6 +30,7 @@ import { type DefinitionProblem, DefinitionError } from './errors.js';
 import { AUTH_SECRET_KEYS, type AuthConfig, authSchema, type LimitsConfig, limitsSchema } from './access/auth-config.js';
 import { DIALECT_NAMES, type DialectName } from './sql/dialects/index.js';
 import { DEFAULT_STATE_PATH, type StateConfig } from './checks/state-config.js';
+import { DEFAULT_ROLLUP_PATH, DEFAULT_ROLLUP_SCHEMA, type RollupStoreConfig } from './rollups/store-config.js';
 import { cronProblem } from './checks/schedule.js';
 import { isTimeZone } from './query/request.js';
 import { DEFAULT_DUCKDB_PATH } from './defaults.js';
@@ -77,6 +81,10 @@ export interface TallyConfig {
   checks?: { schedule?: string; timeZone?: string };
   /** Origins (scheme://host[:port]) whose pages may call the API from a browser; none: same-origin only. */
   corsOrigins?: string[];
+  /** The rollup store; `.tally/rollups.duckdb` under the project when absent (see rollupStoreConfigOf). */
+  rollups?: RollupStoreConfig;
+  /** Named cron schedules for rollups (`rollups: { schedules: { hourly: "0 * * * *" } }`). */
+  rollupSchedules?: Record<string, string>;
 }
 
 const origin = z.union([
@@ -122,11 +130,28 @@ const configSchema = z.strictObject({
     ])
     .optional(),
   server: z.strictObject({ cors_origins: z.array(origin).default([]) }).optional(),
+  /** Where rollups are kept (src/rollups/store.ts): an embedded DuckDB file, or a schema of the engine. */
+  rollups: z
+    .strictObject({
+      store: z.enum(['duckdb', 'engine']).default('duckdb'),
+      /** For store: duckdb, the file (default .tally/rollups.duckdb). */
+      path: z.string().min(1).optional(),
+      schema: identifier.optional(),
+      /** Named refresh schedules (cron expressions) that rollups' `refresh.schedule` may name. */
+      schedules: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'a schedule name is lower_snake_case'), z.string().min(1)).optional(),
+    })
+    .refine((r) => r.store === 'duckdb' || r.path === undefined, { message: "'path' is for store: duckdb; a store in the engine takes 'schema' only", path: ['path'] })
+    .optional(),
 });
 
 /** The check state store of a project: tally.yml's `state`, else `.tally/state.duckdb` under it. */
 export function stateConfigOf(config: TallyConfig, dir: string): StateConfig {
   return config.state ?? { type: 'duckdb', path: resolve(dir, DEFAULT_STATE_PATH) };
+}
+
+/** The rollup store of a project: tally.yml's `rollups`, else `.tally/rollups.duckdb` under it. */
+export function rollupStoreConfigOf(config: TallyConfig, dir: string): RollupStoreConfig {
+  return config.rollups ?? { store: 'duckdb', path: resolve(dir, DEFAULT_ROLLUP_PATH), schema: DEFAULT_ROLLUP_SCHEMA };
 }
 
 /** Keys that would put a secret (or a whole connection string) in the file. */
@@ -204,7 +229,17 @@ export function parseConfig(display: string, text: string, dir = '.'): TallyConf
     : state.type === 'duckdb'
       ? { type: 'duckdb', path: resolve(dir, state.path ?? DEFAULT_STATE_PATH) }
       : { type: 'postgres', urlEnv: state.url_env ?? DEFAULT_PG_URL_ENV, schema: state.schema };
-  return { file: display, engine: config, dialect: result.data.dialect ?? config.type, auth: resolvedAuth, limits: result.data.limits, state: stateConfig, checks: result.data.checks && { schedule, timeZone: zone }, ...(result.data.server ? { corsOrigins: result.data.server.cors_origins } : {}) };
+  const rollups = result.data.rollups;
+  const rollupConfig: RollupStoreConfig | undefined = !rollups
+    ? undefined
+    : rollups.store === 'duckdb'
+      ? { store: 'duckdb', path: resolve(dir, rollups.path ?? DEFAULT_ROLLUP_PATH), schema: rollups.schema ?? DEFAULT_ROLLUP_SCHEMA }
+      : { store: 'engine', schema: rollups.schema ?? DEFAULT_ROLLUP_SCHEMA };
+  for (const [name, cron] of Object.entries(rollups?.schedules ?? {})) {
+    const problem = cronProblem(cron);
+    if (problem) throw new DefinitionError([problemAtPath(file, ['rollups', 'schedules', name], `'${cron}' is not a cron expression (${problem}); write five fields, like "0 * * * *" for every hour`)]);
+  }
+  return { file: display, ...(rollupConfig ? { rollups: rollupConfig } : {}), ...(rollups?.schedules ? { rollupSchedules: rollups.schedules } : {}), engine: config, dialect: result.data.dialect ?? config.type, auth: resolvedAuth, limits: result.data.limits, state: stateConfig, checks: result.data.checks && { schedule, timeZone: zone }, ...(result.data.server ? { corsOrigins: result.data.server.cors_origins } : {}) };
 }
 
 function isTrino(data: unknown): boolean {

@@ -11,6 +11,11 @@
  *                            (see `rollupColumnOf`), typed as the planner types that group-by.
  *   `m__<measure>__<part>`   a measure's re-aggregable parts (see `MeasurePart`).
  *   `metric__<name>`         a finished metric's value at exactly this grain and dimensions.
+ *   `present__<name>`        TRUE where the finished metric's own answer (the metric asked alone by
+ *                            these keys) has a row, NULL elsewhere: a row of the table can exist for
+ *                            other metrics only, and a metric's own row can hold a NULL value.
+ * A measure's parts always include `count` (of non-null values; 0, never NULL, for a group with
+ * rows), so a row belongs to the measure exactly where `m__<measure>__count` is not NULL.
  */
 import type { Grain } from '../definitions/schema.js';
 
@@ -100,6 +105,11 @@ export function measurePartColumn(measure: string, part: MeasurePart): string {
 /** The column holding a finished metric. */
 export function finishedMetricColumn(metric: string): string {
   return `metric__${metric}`;
+}
+
+/** The column that says where a finished metric's own answer has a row (TRUE, else NULL). */
+export function finishedPresenceColumn(metric: string): string {
+  return `present__${metric}`;
 }
 
 /** The column holding the time bucket at the rollup's grain. */

@@ -12,6 +12,24 @@ WITH
       FROM events AS `source`
     ) AS `events`
   ),
+  -- wau: the days of the answer
+  `cte_wau_days` AS (
+    SELECT
+      `period`.`start`
+    FROM (
+      SELECT CAST(period_start AS DATETIME) AS `start`
+      FROM (SELECT DATETIME_TRUNC(DATETIME_TRUNC((
+      SELECT
+        MIN(`__time`) AS `min`
+      FROM `cte_wau_rows`
+    ), DAY), MONTH) AS lo, (DATETIME_SUB((DATETIME_ADD(DATETIME_TRUNC((DATETIME_SUB((DATETIME_ADD(DATETIME_TRUNC((
+      SELECT
+        MAX(`__time`) AS `max`
+      FROM `cte_wau_rows`
+    ), DAY), INTERVAL 7 DAY)), INTERVAL 1 DAY)), MONTH), INTERVAL 1 MONTH)), INTERVAL 1 DAY)) AS hi) AS bounds,
+        UNNEST(GENERATE_DATE_ARRAY(DATE(bounds.lo), DATE(bounds.hi), INTERVAL 1 DAY)) AS period_start
+    ) AS `period`
+  ),
   -- active_users: each member's active days, beside the member's next one
   `cte_wau_active` AS (
     SELECT
@@ -73,35 +91,25 @@ WITH
     SELECT
       `period`.`start` AS `__period`,
       `r`.`__active` AS `wau`
-    FROM (
-      SELECT CAST(period_start AS DATETIME) AS `start`
-      FROM (SELECT DATETIME_TRUNC((
-      SELECT
-        MIN(`__time`) AS `min`
-      FROM `cte_wau_rows`
-    ), DAY) AS lo, (DATETIME_SUB((DATETIME_ADD(DATETIME_TRUNC((
-      SELECT
-        MAX(`__time`) AS `max`
-      FROM `cte_wau_rows`
-    ), DAY), INTERVAL 7 DAY)), INTERVAL 1 DAY)) AS hi) AS bounds,
-        UNNEST(GENERATE_DATE_ARRAY(DATE(bounds.lo), DATE(bounds.hi), INTERVAL 1 DAY)) AS period_start
-    ) AS `period`
+    FROM `cte_wau_days` AS `period`
     INNER JOIN `cte_wau_running` AS `r` ON (`period`.`start` >= CAST(`r`.`__day` AS DATETIME)) AND (`period`.`start` < CAST(`r`.`__next` AS DATETIME))
     WHERE `r`.`__present` > 0
+  ),
+  -- wau: the last day of each metric_time.month
+  `cte_wau_periods` AS (
+    SELECT
+      DATETIME_TRUNC(`period`.`start`, MONTH) AS `metric_time__month`,
+      MAX(`period`.`start`) AS `__at`
+    FROM `cte_wau_days` AS `period`
+    GROUP BY DATETIME_TRUNC(`period`.`start`, MONTH)
   ),
   -- wau: the value on the last day of each metric_time.month
   `cte_wau` AS (
     SELECT
-      `ranked`.`metric_time__month`,
-      `ranked`.`wau`
-    FROM (
-      SELECT
-        DATETIME_TRUNC(`__period`, MONTH) AS `metric_time__month`,
-        `wau`,
-        ROW_NUMBER() OVER (PARTITION BY DATETIME_TRUNC(`__period`, MONTH) ORDER BY `__period` DESC) AS `__rank`
-      FROM `cte_wau_by_day`
-    ) AS `ranked`
-    WHERE `ranked`.`__rank` = 1
+      `e`.`metric_time__month`,
+      `w`.`wau`
+    FROM `cte_wau_periods` AS `e`
+    LEFT JOIN `cte_wau_by_day` AS `w` ON `w`.`__period` = `e`.`__at`
   )
 SELECT
   CAST(`metric_time__month` AS DATE) AS `metric_time__month`,

@@ -12,6 +12,33 @@ WITH
       FROM events AS "source"
     ) AS "events"
   ),
+  -- wau: the days of the answer
+  "cte_wau_days" AS (
+    SELECT
+      "period"."start"
+    FROM (
+      SELECT DATEADD(day, numbers.n, bounds.lo) AS "start"
+      FROM (SELECT DATE_TRUNC('month', DATE_TRUNC('day', (
+      SELECT
+        MIN("__time") AS "min"
+      FROM "cte_wau_rows"
+    ))) AS lo, (DATEADD(day, -1, (DATEADD(month, 1, DATE_TRUNC('month', (DATEADD(day, -1, (DATEADD(day, 7, DATE_TRUNC('day', (
+      SELECT
+        MAX("__time") AS "max"
+      FROM "cte_wau_rows"
+    ))))))))))) AS hi) AS bounds
+      CROSS JOIN (
+        SELECT d0.d + 10 * d1.d + 100 * d2.d + 1000 * d3.d + 10000 * d4.d + 100000 * d5.d AS n
+        FROM (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) AS d0
+        CROSS JOIN (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) AS d1
+        CROSS JOIN (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) AS d2
+        CROSS JOIN (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) AS d3
+        CROSS JOIN (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) AS d4
+        CROSS JOIN (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) AS d5
+      ) AS numbers
+      WHERE numbers.n <= DATEDIFF(day, bounds.lo, bounds.hi)
+    ) AS "period"
+  ),
   -- active_users: each member's active days, beside the member's next one
   "cte_wau_active" AS (
     SELECT
@@ -73,44 +100,25 @@ WITH
     SELECT
       "period"."start" AS "__period",
       "r"."__active" AS "wau"
-    FROM (
-      SELECT DATEADD(day, numbers.n, bounds.lo) AS "start"
-      FROM (SELECT DATE_TRUNC('day', (
-      SELECT
-        MIN("__time") AS "min"
-      FROM "cte_wau_rows"
-    )) AS lo, (DATEADD(day, -1, (DATEADD(day, 7, DATE_TRUNC('day', (
-      SELECT
-        MAX("__time") AS "max"
-      FROM "cte_wau_rows"
-    )))))) AS hi) AS bounds
-      CROSS JOIN (
-        SELECT d0.d + 10 * d1.d + 100 * d2.d + 1000 * d3.d + 10000 * d4.d + 100000 * d5.d AS n
-        FROM (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) AS d0
-        CROSS JOIN (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) AS d1
-        CROSS JOIN (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) AS d2
-        CROSS JOIN (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) AS d3
-        CROSS JOIN (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) AS d4
-        CROSS JOIN (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) AS d5
-      ) AS numbers
-      WHERE numbers.n <= DATEDIFF(day, bounds.lo, bounds.hi)
-    ) AS "period"
+    FROM "cte_wau_days" AS "period"
     INNER JOIN "cte_wau_running" AS "r" ON ("period"."start" >= CAST("r"."__day" AS TIMESTAMP)) AND ("period"."start" < CAST("r"."__next" AS TIMESTAMP))
     WHERE "r"."__present" > 0
+  ),
+  -- wau: the last day of each metric_time.month
+  "cte_wau_periods" AS (
+    SELECT
+      DATE_TRUNC('month', "period"."start") AS "metric_time__month",
+      MAX("period"."start") AS "__at"
+    FROM "cte_wau_days" AS "period"
+    GROUP BY DATE_TRUNC('month', "period"."start")
   ),
   -- wau: the value on the last day of each metric_time.month
   "cte_wau" AS (
     SELECT
-      "ranked"."metric_time__month",
-      "ranked"."wau"
-    FROM (
-      SELECT
-        DATE_TRUNC('month', "__period") AS "metric_time__month",
-        "wau",
-        ROW_NUMBER() OVER (PARTITION BY DATE_TRUNC('month', "__period") ORDER BY "__period" DESC) AS "__rank"
-      FROM "cte_wau_by_day"
-    ) AS "ranked"
-    WHERE "ranked"."__rank" = 1
+      "e"."metric_time__month",
+      "w"."wau"
+    FROM "cte_wau_periods" AS "e"
+    LEFT JOIN "cte_wau_by_day" AS "w" ON "w"."__period" = "e"."__at"
   )
 SELECT
   CAST("metric_time__month" AS DATE) AS "metric_time.month",

@@ -12,6 +12,26 @@ WITH
       FROM events AS "source"
     ) AS "events"
   ),
+  -- wau: the days of the answer
+  "cte_wau_days" AS (
+    SELECT
+      "period"."start"
+    FROM (
+      SELECT date_add('day', high.n * 10000 + low.n, bounds.lo) AS "start"
+      FROM (SELECT date_trunc('month', date_trunc('day', (
+      SELECT
+        MIN("__time") AS "min"
+      FROM "cte_wau_rows"
+    ))) AS lo, (date_add('day', -1, (date_add('month', 1, date_trunc('month', (date_add('day', -1, (date_add('day', 7, date_trunc('day', (
+      SELECT
+        MAX("__time") AS "max"
+      FROM "cte_wau_rows"
+    ))))))))))) AS hi) AS bounds
+      CROSS JOIN UNNEST(sequence(0, greatest(date_diff('day', bounds.lo, bounds.hi), 0) / 10000)) AS high(n)
+      CROSS JOIN UNNEST(sequence(0, 9999)) AS low(n)
+      WHERE high.n * 10000 + low.n <= date_diff('day', bounds.lo, bounds.hi)
+    ) AS "period"
+  ),
   -- active_users: each member's active days, beside the member's next one
   "cte_wau_active" AS (
     SELECT
@@ -73,37 +93,25 @@ WITH
     SELECT
       "period"."start" AS "__period",
       "r"."__active" AS "wau"
-    FROM (
-      SELECT date_add('day', high.n * 10000 + low.n, bounds.lo) AS "start"
-      FROM (SELECT date_trunc('day', (
-      SELECT
-        MIN("__time") AS "min"
-      FROM "cte_wau_rows"
-    )) AS lo, (date_add('day', -1, (date_add('day', 7, date_trunc('day', (
-      SELECT
-        MAX("__time") AS "max"
-      FROM "cte_wau_rows"
-    )))))) AS hi) AS bounds
-      CROSS JOIN UNNEST(sequence(0, greatest(date_diff('day', bounds.lo, bounds.hi), 0) / 10000)) AS high(n)
-      CROSS JOIN UNNEST(sequence(0, 9999)) AS low(n)
-      WHERE high.n * 10000 + low.n <= date_diff('day', bounds.lo, bounds.hi)
-    ) AS "period"
+    FROM "cte_wau_days" AS "period"
     INNER JOIN "cte_wau_running" AS "r" ON ("period"."start" >= CAST("r"."__day" AS TIMESTAMP(6))) AND ("period"."start" < CAST("r"."__next" AS TIMESTAMP(6)))
     WHERE "r"."__present" > 0
+  ),
+  -- wau: the last day of each metric_time.month
+  "cte_wau_periods" AS (
+    SELECT
+      date_trunc('month', "period"."start") AS "metric_time__month",
+      MAX("period"."start") AS "__at"
+    FROM "cte_wau_days" AS "period"
+    GROUP BY date_trunc('month', "period"."start")
   ),
   -- wau: the value on the last day of each metric_time.month
   "cte_wau" AS (
     SELECT
-      "ranked"."metric_time__month",
-      "ranked"."wau"
-    FROM (
-      SELECT
-        date_trunc('month', "__period") AS "metric_time__month",
-        "wau",
-        ROW_NUMBER() OVER (PARTITION BY date_trunc('month', "__period") ORDER BY "__period" DESC) AS "__rank"
-      FROM "cte_wau_by_day"
-    ) AS "ranked"
-    WHERE "ranked"."__rank" = 1
+      "e"."metric_time__month",
+      "w"."wau"
+    FROM "cte_wau_periods" AS "e"
+    LEFT JOIN "cte_wau_by_day" AS "w" ON "w"."__period" = "e"."__at"
   )
 SELECT
   CAST("metric_time__month" AS DATE) AS "metric_time.month",
