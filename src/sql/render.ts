@@ -198,6 +198,8 @@ class Renderer {
         return this.d.tryCast(this.expr(e.arg, depth), e.to);
       case 'castDate':
         return this.d.castDate(this.expr(e.arg, depth));
+      case 'castCount':
+        return `CAST(${this.expr(e.arg, depth)} AS ${this.d.countType ?? 'BIGINT'})`;
       case 'window': {
         const fn = e.fn.toUpperCase();
         const arg = (e.arg ? this.expr(e.arg, depth) : '') + (e.offset !== undefined && e.arg ? `, ${Math.trunc(e.offset)}` : '');
@@ -223,7 +225,7 @@ class Renderer {
   /** An operand of an operator: parenthesised unless it is atomic. */
   private operand(e: SqlExpr, depth: number): string {
     const s = this.expr(e, depth);
-    const atomic = ['column', 'literal', 'call', 'coalesce', 'aggregate', 'truncate', 'extract', 'definition', 'castTimestamp', 'castDate', 'tryCast', 'window', 'subquery', 'addInterval', 'nullOf'];
+    const atomic = ['column', 'literal', 'call', 'coalesce', 'aggregate', 'truncate', 'extract', 'definition', 'castTimestamp', 'castDate', 'castCount', 'tryCast', 'window', 'subquery', 'addInterval', 'nullOf'];
     return atomic.includes(e.t) ? s : `(${s})`;
   }
 }
