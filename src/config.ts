@@ -27,6 +27,7 @@ import { type DefinitionProblem, DefinitionError } from './errors.js';
 import { AUTH_SECRET_KEYS, type AuthConfig, authSchema, type LimitsConfig, limitsSchema } from './access/auth-config.js';
 import { DIALECT_NAMES, type DialectName } from './sql/dialects/index.js';
 import { DEFAULT_STATE_PATH, type StateConfig } from './checks/state-config.js';
+import { DEFAULT_ROLLUP_PATH, DEFAULT_ROLLUP_SCHEMA, type RollupStoreConfig } from './rollups/store-config.js';
 import { cronProblem } from './checks/schedule.js';
 import { isTimeZone } from './query/request.js';
 import { DEFAULT_DUCKDB_PATH } from './defaults.js';
@@ -77,6 +78,8 @@ export interface TallyConfig {
   checks?: { schedule?: string; timeZone?: string };
   /** Origins (scheme://host[:port]) whose pages may call the API from a browser; none: same-origin only. */
   corsOrigins?: string[];
+  /** The rollup store; `.tally/rollups.duckdb` under the project when absent (see rollupStoreConfigOf). */
+  rollups?: RollupStoreConfig;
 }
 
 const origin = z.union([
@@ -122,11 +125,23 @@ const configSchema = z.strictObject({
     ])
     .optional(),
   server: z.strictObject({ cors_origins: z.array(origin).default([]) }).optional(),
+  /** Where rollups are kept (src/rollups/store.ts): an embedded DuckDB file, or a schema of the engine. */
+  rollups: z
+    .discriminatedUnion('store', [
+      z.strictObject({ store: z.literal('duckdb'), path: z.string().min(1).optional(), schema: identifier.optional() }),
+      z.strictObject({ store: z.literal('engine'), schema: identifier.optional() }),
+    ])
+    .optional(),
 });
 
 /** The check state store of a project: tally.yml's `state`, else `.tally/state.duckdb` under it. */
 export function stateConfigOf(config: TallyConfig, dir: string): StateConfig {
   return config.state ?? { type: 'duckdb', path: resolve(dir, DEFAULT_STATE_PATH) };
+}
+
+/** The rollup store of a project: tally.yml's `rollups`, else `.tally/rollups.duckdb` under it. */
+export function rollupStoreConfigOf(config: TallyConfig, dir: string): RollupStoreConfig {
+  return config.rollups ?? { store: 'duckdb', path: resolve(dir, DEFAULT_ROLLUP_PATH), schema: DEFAULT_ROLLUP_SCHEMA };
 }
 
 /** Keys that would put a secret (or a whole connection string) in the file. */
@@ -204,7 +219,13 @@ export function parseConfig(display: string, text: string, dir = '.'): TallyConf
     : state.type === 'duckdb'
       ? { type: 'duckdb', path: resolve(dir, state.path ?? DEFAULT_STATE_PATH) }
       : { type: 'postgres', urlEnv: state.url_env ?? DEFAULT_PG_URL_ENV, schema: state.schema };
-  return { file: display, engine: config, dialect: result.data.dialect ?? config.type, auth: resolvedAuth, limits: result.data.limits, state: stateConfig, checks: result.data.checks && { schedule, timeZone: zone }, ...(result.data.server ? { corsOrigins: result.data.server.cors_origins } : {}) };
+  const rollups = result.data.rollups;
+  const rollupConfig: RollupStoreConfig | undefined = !rollups
+    ? undefined
+    : rollups.store === 'duckdb'
+      ? { store: 'duckdb', path: resolve(dir, rollups.path ?? DEFAULT_ROLLUP_PATH), schema: rollups.schema ?? DEFAULT_ROLLUP_SCHEMA }
+      : { store: 'engine', schema: rollups.schema ?? DEFAULT_ROLLUP_SCHEMA };
+  return { file: display, ...(rollupConfig ? { rollups: rollupConfig } : {}), engine: config, dialect: result.data.dialect ?? config.type, auth: resolvedAuth, limits: result.data.limits, state: stateConfig, checks: result.data.checks && { schedule, timeZone: zone }, ...(result.data.server ? { corsOrigins: result.data.server.cors_origins } : {}) };
 }
 
 function isTrino(data: unknown): boolean {

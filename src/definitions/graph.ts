@@ -25,6 +25,8 @@ import {
   windowUnit,
 } from './schema.js';
 import { checkModelSql } from './sql-check.js';
+import { validateRollups } from './validate-rollups.js';
+import type { RollupDefinition } from '../rollups/types.js';
 
 export interface Model {
   name: string;
@@ -118,6 +120,8 @@ export class SemanticGraph {
   readonly customGrains = new Map<string, CustomGrain>();
   readonly savedQueries = new Map<string, SavedQuery>();
   readonly dashboards = new Map<string, Dashboard>();
+  /** Rollups (src/rollups), validated and expanded into the parts and finished metrics they keep. */
+  readonly rollups = new Map<string, RollupDefinition>();
   /**
    * Tally's semantics or dbt MetricFlow's where they differ (empty counts and sums, calendar
    * offsets at coarser grains); the dbt importer writes 'metricflow'. See semanticsSchema.
@@ -281,6 +285,7 @@ export class SemanticGraph {
       else this.dashboards.set(def.name, { name: def.name, def, source });
       this.checkDashboard(def, source, at);
     }
+    validateRollups(this, at);
 
     if (problems.length > 0) {
       problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);

@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import type { AccessDef } from './access-schema.js';
 import type { ExperimentDef } from '../experiments/schema.js';
 import { type DefinitionProblem, didYouMean } from '../errors.js';
-import { type DashboardDef, fileSchema, type MetricDef, type SavedQueryDef, type SemanticModelDef, type Semantics, type TimeSpineDef } from './schema.js';
+import { type DashboardDef, fileSchema, type RollupDef, type MetricDef, type SavedQueryDef, type SemanticModelDef, type Semantics, type TimeSpineDef } from './schema.js';
 
 import type { z } from 'zod';
 import { locate, type ParsedFile, parseYamlFile, type YamlPath, zodProblems } from './yaml-source.js';
@@ -39,6 +39,8 @@ export interface LoadedDefinitions {
   access: Located<AccessDef>[];
   /** `experiments:` sections, checked by src/experiments/validate.ts. */
   experiments: Located<ExperimentDef>[];
+  /** `rollups:` sections, checked by validate-rollups.ts. */
+  rollups: Located<RollupDef>[];
   /** `semantics:` statements (Tally's or MetricFlow's where they differ); they must agree. */
   semantics: Located<Semantics>[];
   /** Turns a place in a file into a problem with line and column. */
@@ -89,6 +91,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
   const access: Located<AccessDef>[] = [];
   const experiments: Located<ExperimentDef>[] = [];
   const semantics: Located<Semantics>[] = [];
+  const rollups: Located<RollupDef>[] = [];
   const hash = createHash('sha256');
   const dropped = new Set<string>();
 
@@ -110,6 +113,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
     (result.data.saved_queries ?? []).forEach((def, i) => def && savedQueries.push({ def, source: { file: display, path: ['saved_queries', i] } }));
     (result.data.experiments ?? []).forEach((def, i) => def && experiments.push({ def, source: { file: display, path: ['experiments', i] } }));
     (result.data.dashboards ?? []).forEach((def, i) => def && dashboards.push({ def, source: { file: display, path: ['dashboards', i] } }));
+    (result.data.rollups ?? []).forEach((def, i) => def && rollups.push({ def, source: { file: display, path: ['rollups', i] } }));
     if (result.data.semantics !== undefined) semantics.push({ def: result.data.semantics, source: { file: display, path: ['semantics'] } });
     if (result.data.access) access.push({ def: result.data.access, source: { file: display, path: ['access'] } });
   }
@@ -129,6 +133,7 @@ export function loadDefinitionSources(sources: DefinitionSource[]): LoadedDefini
     dashboards,
     access,
     experiments,
+    rollups,
     semantics,
     problemAt,
     problems,

@@ -329,6 +329,36 @@ export const dashboardSchema = z.strictObject({
 });
 
 /**
+ * A rollup (src/rollups): metrics kept pre-aggregated at a time grain and a set of dimensions, so
+ * that dashboards are answered from it instead of the base tables. `metrics` are expanded into the
+ * measures' re-aggregable parts and finished metric values (src/rollups/expand.ts).
+ */
+export const rollupSchema = z.strictObject({
+  name,
+  description: z.string().optional(),
+  /** The metrics the rollup is meant to serve. */
+  metrics: z.array(name).min(1, 'a rollup keeps at least one metric'),
+  /** Group-by references as requests write them (`user.country`). */
+  dimensions: z.array(z.string().min(1)).default([]),
+  /** The grain of metric_time kept. */
+  grain: z.enum(GRAINS).default('day'),
+  /** The unit of refresh, at least as coarse as the grain. */
+  partition: z.enum(GRAINS).default('month'),
+  /** The IANA zone the buckets are cut in. */
+  time_zone: z.string().min(1).default('UTC'),
+  refresh: z
+    .strictObject({
+      /** A cron expression, or the name of a schedule in tally.yml. */
+      schedule: z.string().min(1).optional(),
+      /** Rebuild when the freshness of a source the rollup reads moves. */
+      on_freshness: z.boolean().default(true),
+      /** The newest N partitions are rebuilt on every refresh (late-arriving rows). */
+      trailing: z.int().min(0).max(1000).default(1),
+    })
+    .default({ on_freshness: true, trailing: 1 }),
+});
+
+/**
  * Whose semantics the project follows where Tally's and dbt MetricFlow's differ. `tally` (the
  * default): count, distinct count and sum answer 0 for a group or period in the answer without
  * rows, and calendar offsets move whole periods at coarser grains (a month earlier by quarter
@@ -350,6 +380,8 @@ export const fileSchema = z.strictObject({
   access: accessSchema.optional(),
   /** A/B tests read on these metrics (src/experiments). */
   experiments: z.array(experimentSchema).optional(),
+  /** Pre-aggregated tables that answer requests (src/rollups). */
+  rollups: z.array(rollupSchema).optional(),
 });
 
 export type SemanticModelDef = z.infer<typeof semanticModelSchema>;
@@ -363,6 +395,7 @@ export type MetricDef = z.infer<typeof metricSchema>;
 export type TimeSpineDef = z.infer<typeof timeSpineSchema>;
 export type SavedQueryDef = z.infer<typeof savedQuerySchema>;
 export type DashboardDef = z.infer<typeof dashboardSchema>;
+export type RollupDef = z.infer<typeof rollupSchema>;
 export type DashboardTileDef = z.infer<typeof dashboardTile>;
 export type MetricInputDef = z.infer<typeof metricInput>;
 export type MeasureInputDef = z.infer<typeof measureInput>;

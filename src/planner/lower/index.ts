@@ -27,12 +27,19 @@ import { lowerRatio } from './ratio.js';
 import { rollupLeaf } from './rollup-scan.js';
 import { lowerSimple } from './simple.js';
 import { statement } from './statement.js';
+import { type PartColumn, partsStatement } from './parts.js';
 import { joinToSpine } from './time-spine.js';
 
 /** The SQL statement that answers a plan: its CTEs in the order they were made, and the final SELECT. */
 export function lowerPlan(graph: SemanticGraph, plan: Plan, options: LowerOptions = {}): Statement {
   return statement(new Lowering(graph, plan, lowerNode, undefined, options));
 }
+
+/** Measure parts by the plan's keys instead of metrics (rollups, see parts.ts); the plan has no metrics. */
+export function lowerMeasureParts(graph: SemanticGraph, plan: Plan, columns: PartColumn[], options: LowerOptions = {}): Statement {
+  return partsStatement(new Lowering(graph, plan, lowerNode, undefined, options), columns);
+}
+export type { PartColumn } from './parts.js';
 
 /** Which module lowers which node kind (the context memoises the result per bounds and shifts). */
 function lowerNode(cx: Lowering, node: PlanNode, bounds: Bounds, shifts: Shift[]): Output {

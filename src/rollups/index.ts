@@ -1,0 +1,11 @@
+/**
+ * Rollups as a library: build them (`buildRollups`), open the store that keeps them
+ * (`openRollupStore`: its build records, and the Engine that reads its tables), ask whether each
+ * is current (`rollupStatus`, `definitionFingerprint`). See types.ts for the stored columns.
+ */
+export { buildRollups, rollupKeys, rollupTable, type BuildEvent, type BuildOptions } from './build.js';
+export { expandRollupMetrics, partsOfMeasure, type RollupExpansion } from './expand.js';
+export { definitionFingerprint } from './fingerprint.js';
+export { rollupStatus, type RollupStatus } from './status.js';
+export { DEFAULT_ROLLUP_PATH, DEFAULT_ROLLUP_SCHEMA, openRollupStore, type RollupStore, type RollupStoreConfig, type StoreColumn } from './store.js';
+export * from './types.js';
