@@ -230,9 +230,12 @@ async function partitionRows(graph: SemanticGraph, engine: Engine, store: Rollup
     const sql = renderStatement(lowerMeasureParts(graph, plan, partColumns, { sortedAggregatesApart: engine.dialect.sortedAggregatesApart }), engine.dialect);
     results.push({ result: await engine.query(sql), names: [...keys.map(rollupColumnOf), ...partColumns.map((c) => c.alias)] });
   }
-  if (rollup.finishedMetrics.length) {
-    const compiled = compileRequest(graph, { metrics: rollup.finishedMetrics, groupBy: keys, ...range }, { dialect: engine.dialect });
-    results.push({ result: await engine.query(compiled.sql), names: [...keys.map(rollupColumnOf), ...rollup.finishedMetrics.map(finishedMetricColumn)] });
+  // Each finished metric by a request of its own: its column is NULL exactly where it has no row
+  // for the keys (asked together, a metric would read as its fill, 0, on another metric's rows, and
+  // routing could not tell those rows from its own; see types.ts).
+  for (const metric of rollup.finishedMetrics) {
+    const compiled = compileRequest(graph, { metrics: [metric], groupBy: keys, ...range }, { dialect: engine.dialect });
+    results.push({ result: await engine.query(compiled.sql), names: [...keys.map(rollupColumnOf), finishedMetricColumn(metric)] });
   }
   // Side by side on the keys: each result has one row per key combination.
   const columns: StoreColumn[] = [];

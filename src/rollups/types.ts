@@ -9,8 +9,14 @@
  *                            types a `metric_time.<grain>` group-by.
  *   `<dimension column>`     one per dimension reference: `user.country` → `user__country`
  *                            (see `rollupColumnOf`), typed as the planner types that group-by.
- *   `m__<measure>__<part>`   a measure's re-aggregable parts (see `MeasurePart`).
- *   `metric__<name>`         a finished metric's value at exactly this grain and dimensions.
+ *   `m__<measure>__<part>`   a measure's re-aggregable parts (see `MeasurePart`); NULL where the
+ *                            measure's model has no rows for the keys (measures of several models
+ *                            sit side by side), so a `count` part is never NULL where it has rows.
+ *   `metric__<name>`         a finished metric's value at exactly this grain and dimensions; NULL
+ *                            where that metric alone has no row for the keys (each finished metric
+ *                            is computed by a request of its own, never filled on another's rows).
+ * Routing (route.ts, planner/lower/rollup-scan.ts) reads only the rows where the leaf's column is
+ * not NULL, so that the rollup's rows for a leaf are the base leaf's groups.
  */
 import type { Grain } from '../definitions/schema.js';
 
