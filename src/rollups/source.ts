@@ -1,0 +1,48 @@
+/**
+ * The rollups a project's requests may be answered from: its rollup store (tally.yml `rollups:`,
+ * `.tally/rollups.duckdb` by default), the build records in it, and the fingerprint the current
+ * definitions give each rollup (a rollup built from other definitions is never used). The CLI,
+ * the API and the library open it here and hand it to runQuery; routing itself is route.ts.
+ */
+import { existsSync } from 'node:fs';
+import { loadConfig, rollupStoreConfigOf } from '../config.js';
+import type { Engine } from '../engines/engine.js';
+import type { Project } from '../project.js';
+import type { RollupSource } from '../run.js';
+import { definitionFingerprint } from './fingerprint.js';
+import { openRollupStore, type RollupStore } from './store.js';
+
+/** An open rollup store as a source of answers; `refresh` re-reads its build records. */
+export interface OpenRollupSource {
+  source: RollupSource;
+  /** Re-reads the build records (after a build by another process or a schedule). */
+  refresh(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the project's rollup store for answering, or undefined when the project declares no
+ * rollups or the store was never created (nothing built yet: requests read the base tables).
+ * `engine` is the project's engine, needed when the store is a schema of it.
+ */
+export async function openRollupSource(project: Project, engine: Engine): Promise<OpenRollupSource | undefined> {
+  if (project.graph.rollups.size === 0) return undefined;
+  const config = rollupStoreConfigOf(loadConfig(project.dir), project.dir);
+  if (config.store === 'duckdb' && config.path !== ':memory:' && !existsSync(config.path)) return undefined;
+  const store = await openRollupStore(config, engine);
+  return rollupSourceOf(project, store);
+}
+
+/** A rollup store already open (tests, the server) as a source of answers. */
+export async function rollupSourceOf(project: Project, store: RollupStore): Promise<OpenRollupSource> {
+  const fingerprints = new Map<string, string>();
+  for (const name of project.graph.rollups.keys()) fingerprints.set(name, definitionFingerprint(project.graph, name));
+  const source: RollupSource = { engine: store.engine, built: await store.list(), fingerprint: (name) => fingerprints.get(name) };
+  return {
+    source,
+    refresh: async () => {
+      source.built = await store.list();
+    },
+    close: () => store.close(),
+  };
+}
