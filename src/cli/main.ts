@@ -8,6 +8,7 @@ import type { EngineConfig } from '../config.js';
 import { DEFAULT_DUCKDB_PATH, DEFAULT_SEED, DEFAULT_SEED_EVENTS } from '../defaults.js';
 import { DefinitionError, TallyError } from '../errors.js';
 import type { RequestInput } from '../query/request.js';
+import type { RollupRouting } from '../rollups/route.js';
 import { diffCommand } from './diff.js';
 import { experimentCommand } from './experiment.js';
 import { importCommand } from './import.js';
@@ -37,6 +38,7 @@ const lazy = {
   health: () => import('../checks/health.js'),
   state: () => import('../checks/state.js'),
   schedule: () => import('../checks/schedule.js'),
+  rollupSource: () => import('../rollups/source.js'),
 };
 
 export const DEFAULT_DB = DEFAULT_DUCKDB_PATH;
@@ -182,14 +184,19 @@ requestOptions(program.command('query').description('run a request and print the
   .addOption(new Option('-f, --format <format>', 'output format (table: display formats; json and csv: full precision)').choices(['table', 'json', 'csv']).default('table'))
   .option('--formatted', "csv: write each metric in its display format (its definition's format and decimals) instead of full precision")
   .option('--timeout <ms>', 'stop the query after this many milliseconds', positive)
-  .action(async (o: RequestFlags & EngineFlags & { format: 'table' | 'json' | 'csv'; formatted?: boolean; timeout?: number }) => {
+  .option('--no-rollups', 'read the base tables even where a built rollup gives the same answer')
+  .option('--explain', 'say on stderr which rollup answered (built at, version, fingerprint), or why none did, per metric')
+  .action(async (o: RequestFlags & EngineFlags & { format: 'table' | 'json' | 'csv'; formatted?: boolean; timeout?: number; rollups: boolean; explain?: boolean }) => {
     const [{ loadProject }, { openEngine }, { runQuery }, { toCsv, toJson, toTable }] = await Promise.all([lazy.project(), lazy.engines(), lazy.run(), lazy.output()]);
     const project = loadProject(projectDir());
     const engine = await openEngine(await chosenEngine(o));
+    // Rollups answer where they provably give the base answer (src/rollups/route.ts).
+    const rollups = o.rollups ? await (await lazy.rollupSource()).openRollupSource(project, engine) : undefined;
     try {
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
-      const result = await runQuery(project, engine, toRequest(o), { timeoutMs: o.timeout, signal: controller.signal });
+      const result = await runQuery(project, engine, toRequest(o), { timeoutMs: o.timeout, signal: controller.signal, rollups: rollups?.source });
+      if (o.explain) process.stderr.write(explainRollups(result.rollups, !o.rollups ? 'not asked (--no-rollups)' : project.graph.rollups.size === 0 ? 'the project declares none' : 'none is built yet (tally rollup build)'));
       warn(result.warnings);
       // Data health of the inputs (src/checks/health.ts): stale data, failed checks, an incomplete last period.
       const [{ DataHealth }, { openStateStore }, { loadConfig, stateConfigOf }] = await Promise.all([lazy.health(), lazy.state(), lazy.config()]);
@@ -205,9 +212,22 @@ requestOptions(program.command('query').description('run a request and print the
       const out = o.format === 'json' ? toJson(result) + '\n' : o.format === 'csv' ? toCsv(result, display) : toTable(result, display);
       process.stdout.write(out);
     } finally {
+      await rollups?.close();
       await engine.close();
     }
   });
+
+/** `--explain`: which rollups answered and from which build, or why none did, leaf by leaf. */
+function explainRollups(routing: RollupRouting | undefined, without: string): string {
+  if (!routing) return `rollups: not used: ${without}\n`;
+  if (routing.served) {
+    return routing.rollups.map((r) => `rollups: answered from ${r.name} (table ${r.table}), built ${r.builtAt} from definitions ${r.version}${r.commit ? ` (commit ${r.commit})` : ''}, fingerprint ${r.fingerprint}\n`).join('') + routing.leaves.map((l) => `  ${l.leaf}: ${l.rollup}\n`).join('');
+  }
+  const lines = [`rollups: not used: ${routing.reason}`];
+  for (const u of routing.unusable) lines.push(`  ${u.name}: ${u.reason}`);
+  for (const l of routing.leaves) lines.push(`  ${l.leaf}: ${l.rollup ? `served by ${l.rollup}` : (l.refused ?? []).join('; ')}`);
+  return lines.join('\n') + '\n';
+}
 
 program
   .command('seed')

@@ -1,0 +1,82 @@
+/**
+ * `tally query` answers from the project's rollup store when a built rollup serves the request:
+ * the same rows as `--no-rollups` (the base tables), `--explain` says which rollup answered (built
+ * at, version, fingerprint) or why none did, and the JSON answer carries the same audit record.
+ */
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DuckDBEngine } from '../../src/engines/duckdb.js';
+import { loadProject } from '../../src/project.js';
+import { buildRollups } from '../../src/rollups/build.js';
+import { seedDemoDatabase } from '../../src/seed/demo.js';
+import { ROOT } from './helpers.js';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'tally-rollup-cli-'));
+const db = join(dir, 'demo.duckdb');
+
+async function tally(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [join(ROOT, 'bin/tally.js'), '--project', dir, ...args], { maxBuffer: 64 * 1024 * 1024 });
+    return { stdout, stderr, code: 0 };
+  } catch (e) {
+    const err = e as { stdout: string; stderr: string; code: number };
+    return { stdout: err.stdout, stderr: err.stderr, code: err.code };
+  }
+}
+
+beforeAll(async () => {
+  cpSync(join(ROOT, 'metrics'), join(dir, 'metrics'), { recursive: true, filter: (src) => !src.endsWith('rollups.yml') });
+  writeFileSync(
+    join(dir, 'metrics', 'rollups.yml'),
+    'rollups:\n  - name: orders_by_country_daily\n    metrics: [revenue, orders, average_order_value]\n    dimensions: [user.country, order.status]\n',
+  );
+  await seedDemoDatabase(db, { events: 5_000, seed: 3 });
+  const engine = await DuckDBEngine.open({ path: db, readOnly: true });
+  try {
+    await buildRollups(loadProject(dir), engine);
+  } finally {
+    await engine.close();
+  }
+}, 180_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Answer {
+  rows: Record<string, unknown>[];
+  sql: string;
+  rollups?: { served: boolean; reason?: string; rollups: { name: string; builtAt: string; version: string; fingerprint: string }[] };
+}
+
+describe('tally query with rollups', () => {
+  const request = ['--metrics', 'revenue,orders,average_order_value', '--group-by', 'metric_time.month,user.country', '--from', '2025-01-01', '--to', '2025-06-30', '--format', 'json', '--db', db];
+
+  it('answers from the rollup, equal to --no-rollups, and says so', async () => {
+    const routed = await tally('query', ...request, '--explain');
+    expect(routed.code, routed.stderr).toBe(0);
+    expect(routed.stderr).toMatch(/^rollups: answered from orders_by_country_daily \(table tally_rollups\.orders_by_country_daily\), built \d{4}-\d\d-\d\dT[\d:.]+Z from definitions [0-9a-f]{12}.*, fingerprint [0-9a-f]{16}\n/);
+    const base = await tally('query', ...request, '--no-rollups', '--explain');
+    expect(base.code, base.stderr).toBe(0);
+    expect(base.stderr).toMatch(/^rollups: not used: not asked \(--no-rollups\)/);
+    const a = JSON.parse(routed.stdout) as Answer;
+    const b = JSON.parse(base.stdout) as Answer;
+    expect(a.rollups?.served).toBe(true);
+    expect(a.rollups?.rollups.map((r) => r.name)).toEqual(['orders_by_country_daily']);
+    expect(a.sql).toContain('FROM tally_rollups.orders_by_country_daily');
+    expect(b.rollups).toBeUndefined();
+    expect(a.rows.length).toBeGreaterThan(10);
+    expect(a.rows).toEqual(b.rows);
+  });
+
+  it('explains why a request is not served, and answers from the base tables', async () => {
+    const out = await tally('query', '--metrics', 'orders', '--group-by', 'metric_time.month,user.plan', '--from', '2025-01-01', '--to', '2025-06-30', '--format', 'json', '--db', db, '--explain');
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stderr).toContain("rollups: not used: metric 'orders' (count of order_count) is not served by a rollup (orders_by_country_daily: groups by 'user.plan', which is not one of its dimensions (user.country, order.status))");
+    const answer = JSON.parse(out.stdout) as Answer;
+    expect(answer.rollups?.served).toBe(false);
+    expect(answer.sql).not.toContain('tally_rollups');
+  });
+});
