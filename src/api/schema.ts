@@ -43,7 +43,8 @@ import { answerHealthField, healthQueryField, type HealthAccess } from './health
 
 /** What resolvers need: run a request (with structured filters) through the one calculation path. */
 export interface ApiContext {
-  run(request: RequestInput, filters: Expression[]): Promise<QueryResult>;
+  /** `rollups: false` reads the base tables even where a built rollup gives the same answer. */
+  run(request: RequestInput, filters: Expression[], options?: { rollups?: boolean }): Promise<QueryResult>;
   /** The metrics this caller may query (the catalog shows only those); undefined: all of them. */
   visibleMetrics?(): ReadonlySet<string> | undefined;
   /** Data health of answers and of the project (src/checks); absent, the health fields are null. */
@@ -190,6 +191,28 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
       },
     },
   });
+  const rollupAuditType = new GraphQLObjectType({
+    name: 'RollupAudit',
+    description: 'Whether rollups answered this request: a rollup answers only where it provably gives the base answer.',
+    fields: {
+      served: { type: nonNull(GraphQLBoolean), description: 'True when every metric was read from rollups.' },
+      rollups: {
+        type: listOf(
+          new GraphQLObjectType({
+            name: 'RollupUsed',
+            fields: {
+              name: { type: nonNull(GraphQLString) },
+              builtAt: { type: nonNull(GraphQLString), description: 'When its last build finished (ISO-8601).' },
+              version: { type: nonNull(GraphQLString), description: 'Content hash of the definitions it was built from (the current ones).' },
+              commit: { type: GraphQLString },
+              fingerprint: { type: nonNull(GraphQLString), description: 'Hash of the rollup and every definition it reads.' },
+            },
+          }),
+        ),
+      },
+      reason: { type: GraphQLString, description: 'Why the request was not answered from rollups.' },
+    },
+  });
   const auditFields = {
     sql: { type: nonNull(GraphQLString), description: 'The SQL statement that produced this answer.' },
     version: { type: nonNull(GraphQLString), description: 'Content hash of the metric definitions.' },
@@ -197,6 +220,7 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
     lineage: { type: listOf(lineageType) },
     warnings: { type: listOf(GraphQLString), description: 'Things to know about this answer, such as a deprecated metric it uses and what to use instead.' },
     health: answerHealthField(),
+    rollup: { type: rollupAuditType, description: 'Which rollup answered (built at, definitions version, fingerprint), or why none did; null where the server has no rollups.', resolve: (r: QueryResult) => r.rollups },
   };
 
   const metricEnum = new GraphQLEnumType({
@@ -329,6 +353,7 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
     limit: { type: GraphQLInt },
     timeZone: { type: GraphQLString, defaultValue: 'UTC', description: 'IANA time zone that decides where days begin.' },
     fillGaps: { type: GraphQLBoolean, defaultValue: false, description: 'A row for every period of metricTime, even without data.' },
+    rollups: { type: GraphQLBoolean, defaultValue: true, description: 'Answer from a built rollup where it provably gives the base answer; false reads the base tables.' },
   };
 
   const query = new GraphQLObjectType<unknown, ApiContext>({
@@ -346,7 +371,7 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
             if (!ref || (o.metric && o.dimension)) throw apiError('INVALID_REQUEST', 'each orderBy item names exactly one of metric or dimension');
             return o.desc ? `-${ref}` : ref;
           });
-          return ctx.run({ metrics, groupBy, orderBy, from: args.from ?? undefined, to: args.to ?? undefined, limit: args.limit ?? undefined, timeZone: args.timeZone, fillGaps: args.fillGaps }, filters);
+          return ctx.run({ metrics, groupBy, orderBy, from: args.from ?? undefined, to: args.to ?? undefined, limit: args.limit ?? undefined, timeZone: args.timeZone, fillGaps: args.fillGaps }, filters, { rollups: args.rollups });
         },
       },
       query: {
@@ -374,6 +399,7 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
               fillGaps: args.fillGaps,
             },
             [],
+            { rollups: args.rollups },
           )
             // The typed query's rule here too: exact metrics (counts, sums) are Decimal strings.
             .then((answer) => exactAsText(graph, answer)),
@@ -413,6 +439,7 @@ interface CommonArgs {
   limit?: number | null;
   timeZone: string;
   fillGaps: boolean;
+  rollups: boolean;
 }
 interface TypedArgs extends CommonArgs {
   filter?: FilterInput | null;

@@ -16,7 +16,11 @@ import compression from 'compression';
 import { type Authenticator } from '../access/authenticate.js';
 import { AccessControl, type Caller, TRUSTED_CALLER } from '../access/control.js';
 import { accessPolicyOf } from '../access/policy.js';
-import { compileRequest, type CompiledQuery } from '../compile.js';
+import { compileRequest, type CompiledQuery, type RollupOptions } from '../compile.js';
+import type { SemanticGraph } from '../definitions/graph.js';
+import { definitionFingerprint } from '../rollups/fingerprint.js';
+import type { RollupStore } from '../rollups/store.js';
+import type { BuiltRollup } from '../rollups/types.js';
 import type { Engine, ResultSet } from '../engines/engine.js';
 import { DefinitionError, TallyError } from '../errors.js';
 import { loadProject, type Project } from '../project.js';
@@ -60,6 +64,11 @@ export interface ServerOptions {
   log?: (line: string) => void;
   /** Where check results are kept (src/checks/state.ts): answers say when a check on their inputs failed. */
   stateStore?: StateStore;
+  /**
+   * The rollup store (src/rollups/store.ts): a request is answered from it where a built rollup
+   * provably gives the base answer (src/rollups/route.ts), unless it asks `rollups: false`.
+   */
+  rollupStore?: RollupStore;
   /** Called after a reload that changed the definitions (`tally serve --watch` runs the checks then). */
   onReload?: (project: Project) => void;
   /** pino level for the default logger: fatal, error, warn, info (default), debug, trace, silent. */
@@ -85,6 +94,9 @@ export class TallyServer {
   readonly results?: TtlCache<QueryResult>;
   /** Compiled SQL is kept whatever the answer cache does: it only changes with the definitions. */
   private readonly compiled = new TtlCache<CompiledQuery>({ ttlMs: 3_600_000, maxEntries: 1000 });
+  /** The rollup store's build records, as last read. */
+  private rollupBuilds?: { at: number; built: BuiltRollup[] };
+  private readonly rollupFingerprints = new WeakMap<SemanticGraph, Map<string, string>>();
   private watcher?: FSWatcher;
   private http?: Server;
   readonly yoga: YogaServerInstance<Record<string, unknown>, ApiContext>;
@@ -303,7 +315,7 @@ export class TallyServer {
         const timeoutMs = this.limits.queryTimeoutMs;
         return this.gate.run(() => readExperiment(project, this.options.engine, name, { rowFilters, timeoutMs, timelinePoints: options?.timelinePoints }), timeoutMs);
       },
-      run: async (input, filters): Promise<QueryResult> => {
+      run: async (input, filters, runOptions): Promise<QueryResult> => {
         if (input.where !== undefined && input.where.length > this.limits.maxFilterLength) {
           throw new TallyError('REQUEST_TOO_LARGE', `the filter is ${input.where.length} characters long, more than the ${this.limits.maxFilterLength} this server accepts; shorten it`);
         }
@@ -317,19 +329,21 @@ export class TallyServer {
         const request: RequestInput = input.limit !== undefined && input.limit <= maxRows ? input : { ...input, limit: maxRows + 1 };
         // Requests are keyed by definitions version, the request and the caller's row filters: an
         // answer computed by older definitions, or for a caller who sees other rows, is never served.
-        const key = `${project.version}\0${JSON.stringify(request)}\0${JSON.stringify(filters)}\0${JSON.stringify(rowFilters)}`;
+        const rollups = runOptions?.rollups !== false ? await this.rollupOptions(project) : undefined;
+        const key = `${project.version}\0${JSON.stringify(request)}\0${JSON.stringify(filters)}\0${JSON.stringify(rowFilters)}\0${rollups ? rollups.built.map((b) => `${b.name}@${b.builtAt}@${b.fingerprint}`).join(',') : 'base'}`;
         const answered = this.results?.get(key);
         if (answered) {
           if (log) log.rows += answered.rows.length;
           return answered;
         }
-        const compiled = this.compile(key, project, request, filters, rowFilters);
+        const compiled = this.compile(key, project, request, filters, rowFilters, rollups);
+        const engine = compiled.rollups?.served && this.options.rollupStore ? this.options.rollupStore.engine : this.options.engine;
         // What the answer and the work would be, from the plan alone: refused before any SQL runs.
         checkCost(compiled.plan, compiled.statement, this.limits);
         const started = performance.now();
         let result: ResultSet;
         try {
-          result = await this.execute(project.version, compiled.sql, gateKey, signal);
+          result = await this.execute(project.version, compiled.sql, gateKey, signal, engine);
         } catch (e) {
           throw this.engineFault(e, log);
         } finally {
@@ -349,13 +363,30 @@ export class TallyServer {
     };
   }
 
-  private compile(key: string, project: Project, request: RequestInput, filters: Expression[], rowFilters: Expression[]): CompiledQuery {
+  /**
+   * What routing needs to answer from rollups: the build records (re-read at most every few
+   * seconds, so that a build elsewhere is seen) and the fingerprints the served definitions give.
+   */
+  private async rollupOptions(project: Project): Promise<RollupOptions | undefined> {
+    const store = this.options.rollupStore;
+    if (!store || project.graph.rollups.size === 0) return undefined;
+    if (!this.rollupBuilds || this.rollupBuilds.at < Date.now() - 5_000) this.rollupBuilds = { at: Date.now(), built: await store.list() };
+    let fingerprints = this.rollupFingerprints.get(project.graph);
+    if (!fingerprints) {
+      fingerprints = new Map([...project.graph.rollups.keys()].map((name) => [name, definitionFingerprint(project.graph, name)]));
+      this.rollupFingerprints.set(project.graph, fingerprints);
+    }
+    const current = fingerprints;
+    return { built: this.rollupBuilds.built, fingerprint: (name) => current.get(name), dialect: store.engine.dialect };
+  }
+
+  private compile(key: string, project: Project, request: RequestInput, filters: Expression[], rowFilters: Expression[], rollups?: RollupOptions): CompiledQuery {
     const cached = this.compiled.get(key);
     if (cached) return cached;
     const dialect = this.options.engine.dialect;
     let compiled: CompiledQuery;
     try {
-      compiled = compileRequest(project.graph, request, { dialect, filters, rowFilters });
+      compiled = compileRequest(project.graph, request, { dialect, filters, rowFilters, rollups });
     } catch (e) {
       // A request that only fails once the caller's row filters are added would read rows they
       // may not see (a model that does not reach the filtered dimension): refused, not answered.
@@ -371,7 +402,7 @@ export class TallyServer {
    * Identical requests that arrive while one is running share its run: the SQL runs once, and is
    * cancelled only when every request sharing it has gone (or the server shuts down).
    */
-  private execute(version: string, sql: string, caller: string, signal: AbortSignal): Promise<ResultSet> {
+  private execute(version: string, sql: string, caller: string, signal: AbortSignal, engine: Engine = this.options.engine): Promise<ResultSet> {
     const key = `${version}\0${sql}`;
     let run = this.inFlight.get(key);
     if (!run) {
@@ -381,7 +412,7 @@ export class TallyServer {
         controller,
         waiting: 0,
         promise: this.gate
-          .run(() => this.options.engine.query(sql, { timeoutMs, signal: controller.signal }), { waitMs: timeoutMs, caller, signal: controller.signal })
+          .run(() => engine.query(sql, { timeoutMs, signal: controller.signal }), { waitMs: timeoutMs, caller, signal: controller.signal })
           .finally(() => {
             if (this.inFlight.get(key) === created) this.inFlight.delete(key);
           }),

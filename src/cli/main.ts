@@ -317,10 +317,12 @@ program
         : await openEngine(target);
     const [{ openStateStore }, { stateConfigOf }, { CheckScheduler }] = await Promise.all([lazy.state(), lazy.config(), lazy.schedule()]);
     const stateStore = openStateStore(stateConfigOf(config, projectDir()));
+    // Answers come from built rollups where they provably equal the base answer (src/rollups/route.ts).
+    const rollupStore = await (await lazy.rollupSource()).openProjectRollupStore(projectDir(), engine);
     // Data checks on tally.yml's schedule and after a --watch reload (src/checks/schedule.ts).
     let scheduler: InstanceType<typeof CheckScheduler> | undefined;
     const server = new TallyServer({
-      projectDir: projectDir(), engine, watch: o.watch, timeoutMs: o.timeout, auth, limits, logger, corsOrigins: config.corsOrigins, stateStore,
+      projectDir: projectDir(), engine, watch: o.watch, timeoutMs: o.timeout, auth, limits, logger, corsOrigins: config.corsOrigins, stateStore, rollupStore,
       onReload: () => void scheduler?.runNow('definitions reloaded'),
     });
     scheduler = new CheckScheduler({ schedule: config.checks?.schedule, timeZone: config.checks?.timeZone, graph: () => server.project.graph, engine, store: stateStore, onRun: () => server.dataHealth.clear(), log: (l) => logger.info(l) });

@@ -27,10 +27,18 @@ export interface OpenRollupSource {
  */
 export async function openRollupSource(project: Project, engine: Engine): Promise<OpenRollupSource | undefined> {
   if (project.graph.rollups.size === 0) return undefined;
-  const config = rollupStoreConfigOf(loadConfig(project.dir), project.dir);
+  const store = await openProjectRollupStore(project.dir, engine);
+  return store && rollupSourceOf(project, store);
+}
+
+/**
+ * The rollup store of the project in `dir` (tally.yml `rollups:`), or undefined when it is an
+ * embedded DuckDB file that does not exist yet: answering never creates one.
+ */
+export async function openProjectRollupStore(dir: string, engine: Engine): Promise<RollupStore | undefined> {
+  const config = rollupStoreConfigOf(loadConfig(dir), dir);
   if (config.store === 'duckdb' && config.path !== ':memory:' && !existsSync(config.path)) return undefined;
-  const store = await openRollupStore(config, engine);
-  return rollupSourceOf(project, store);
+  return openRollupStore(config, engine);
 }
 
 /** A rollup store already open (tests, the server) as a source of answers. */
