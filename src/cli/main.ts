@@ -169,13 +169,22 @@ program
 
 requestOptions(program.command('compile').description('print the SQL for a request'))
   .option('--dialect <name>', "SQL dialect: duckdb, postgres, bigquery, snowflake, trino or redshift (default: tally.yml's, else duckdb)")
-  .action(async (o: RequestFlags & { dialect?: string }) => {
+  .option('--rollups', "route as 'tally query' does: print the SQL over the rollup store's tables where a built rollup serves the request")
+  .option('--explain', 'with --rollups: say on stderr which rollup would answer, or why none would')
+  .action(async (o: RequestFlags & { dialect?: string; rollups?: boolean; explain?: boolean }) => {
     const [{ loadProject }, { loadConfig }, { compileRequest }, { dialectByName }] = await Promise.all([lazy.project(), lazy.config(), lazy.compile(), lazy.dialects()]);
-    const { graph } = loadProject(projectDir());
+    const project = loadProject(projectDir());
     const dialect = dialectByName(o.dialect ?? loadConfig(projectDir()).dialect);
-    const compiled = compileRequest(graph, toRequest(o), { dialect });
-    warn(compiled.warnings);
-    process.stdout.write(compiled.sql);
+    // A rollup store in a schema of the engine needs the engine: only the embedded store is read here.
+    const rollups = o.rollups && loadConfig(projectDir()).rollups?.store !== 'engine' ? await (await lazy.rollupSource()).openRollupSource(project) : undefined;
+    try {
+      const compiled = compileRequest(project.graph, toRequest(o), { dialect, rollups: rollups && { ...rollups.source, dialect: rollups.source.engine.dialect } });
+      if (o.explain) process.stderr.write(explainRollups(compiled.rollups, !o.rollups ? 'not asked (add --rollups)' : project.graph.rollups.size === 0 ? 'the project declares none' : 'none is built yet (tally rollup build)'));
+      warn(compiled.warnings);
+      process.stdout.write(compiled.sql);
+    } finally {
+      await rollups?.close();
+    }
   });
 
 requestOptions(program.command('query').description('run a request and print the answer'))

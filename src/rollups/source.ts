@@ -23,9 +23,9 @@ export interface OpenRollupSource {
 /**
  * Opens the project's rollup store for answering, or undefined when the project declares no
  * rollups or the store was never created (nothing built yet: requests read the base tables).
- * `engine` is the project's engine, needed when the store is a schema of it.
+ * `engine` is the project's engine, needed when the store is a schema of it (else an error).
  */
-export async function openRollupSource(project: Project, engine: Engine): Promise<OpenRollupSource | undefined> {
+export async function openRollupSource(project: Project, engine?: Engine): Promise<OpenRollupSource | undefined> {
   if (project.graph.rollups.size === 0) return undefined;
   const store = await openProjectRollupStore(project.dir, engine);
   return store && rollupSourceOf(project, store);
@@ -35,7 +35,7 @@ export async function openRollupSource(project: Project, engine: Engine): Promis
  * The rollup store of the project in `dir` (tally.yml `rollups:`), or undefined when it is an
  * embedded DuckDB file that does not exist yet: answering never creates one.
  */
-export async function openProjectRollupStore(dir: string, engine: Engine): Promise<RollupStore | undefined> {
+export async function openProjectRollupStore(dir: string, engine?: Engine): Promise<RollupStore | undefined> {
   const config = rollupStoreConfigOf(loadConfig(dir), dir);
   if (config.store === 'duckdb' && config.path !== ':memory:' && !existsSync(config.path)) return undefined;
   return openRollupStore(config, engine);

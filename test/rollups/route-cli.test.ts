@@ -71,6 +71,16 @@ describe('tally query with rollups', () => {
     expect(a.rows).toEqual(b.rows);
   });
 
+  it('tally compile --rollups prints the SQL that would run, over the rollup table', async () => {
+    const args = ['--metrics', 'orders', '--group-by', 'metric_time.quarter,user.country', '--from', '2025-01-01', '--to', '2025-06-30'];
+    const routed = await tally('compile', ...args, '--rollups', '--explain');
+    expect(routed.code, routed.stderr).toBe(0);
+    expect(routed.stderr).toMatch(/^rollups: answered from orders_by_country_daily/);
+    expect(routed.stdout).toContain('FROM tally_rollups.orders_by_country_daily');
+    const plain = await tally('compile', ...args);
+    expect(plain.stdout).not.toContain('tally_rollups');
+  });
+
   it('explains why a request is not served, and answers from the base tables', async () => {
     const out = await tally('query', '--metrics', 'orders', '--group-by', 'metric_time.month,user.plan', '--from', '2025-01-01', '--to', '2025-06-30', '--format', 'json', '--db', db, '--explain');
     expect(out.code, out.stderr).toBe(0);
