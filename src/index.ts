@@ -35,3 +35,4 @@ export { formatJunit, formatJson as formatChecksJson, formatTable as formatCheck
 export { readExperiment, compileReadout, analyse as analyseExperiment, type Readout, type MetricResult, type ReadoutOptions } from './experiments/readout.js';
 export { experimentsOf, type Experiment } from './experiments/validate.js';
 export type { ExperimentDef } from './experiments/schema.js';
+export { buildRollups, openRollupStore, rollupStatus, definitionFingerprint, type BuiltRollup, type BuildEvent, type RollupStore, type RollupStatus, type RollupDefinition } from './rollups/index.js';

@@ -14,6 +14,7 @@ import { experimentCommand } from './experiment.js';
 import { importCommand } from './import.js';
 import { progressReporter } from './progress.js';
 import { checkCommand } from './check.js';
+import { rollupCommand } from './rollup.js';
 
 /** The library's modules, loaded on first use by the command that needs them. */
 const lazy = {
@@ -399,6 +400,7 @@ diffCommand(program, projectDir);
 experimentCommand(program, projectDir);
 importCommand(program);
 checkCommand(program, projectDir);
+rollupCommand(program, projectDir);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof DefinitionError) {

@@ -28,7 +28,7 @@ import { renderStatement } from '../sql/render.js';
 import { definitionFingerprint } from './fingerprint.js';
 import { leafMeasuresOf } from './leaves.js';
 import { openRollupStore, type RollupStore, type StoreColumn, storeType } from './store.js';
-import { type BuiltRollup, finishedMetricColumn, measurePartColumn, type RollupDefinition, rollupColumnOf, rollupTimeColumn } from './types.js';
+import { type BuiltRollup, finishedMetricColumn, finishedPresenceColumn, measurePartColumn, type RollupDefinition, rollupColumnOf, rollupTimeColumn } from './types.js';
 
 /** What a build reports as it goes (the CLI prints it on stderr; tests assert what was rebuilt). */
 export type BuildEvent =
@@ -198,13 +198,19 @@ async function sourcePartitions(graph: SemanticGraph, engine: Engine, rollup: Ro
   const plan = buildPlan(graph, parseRequest({ groupBy: [`metric_time.${rollup.partition}`], timeZone: rollup.timeZone }));
   const sql = renderStatement(lowerMeasureParts(graph, plan, columns, { sortedAggregatesApart: engine.dialect.sortedAggregatesApart }), engine.dialect);
   const result = await engine.query(sql);
-  return result.rows
-    .filter((row) => row[0] !== null)
-    .map((row) => {
-      const start = bucketText(parseTime(String(row[0]).slice(0, 19), 'partition'), rollup.partition);
-      return { start, end: partitionEnd(start, rollup.partition), fingerprint: createHash('sha256').update(cellsText(row.slice(1))).digest('hex').slice(0, 16) };
-    })
-    .sort((a, b) => a.start.localeCompare(b.start));
+  const found = new Map(
+    result.rows
+      .filter((row) => row[0] !== null)
+      .map((row) => [bucketText(parseTime(String(row[0]).slice(0, 19), 'partition'), rollup.partition), createHash('sha256').update(cellsText(row.slice(1))).digest('hex').slice(0, 16)] as const),
+  );
+  const starts = [...found.keys()].sort();
+  // Every partition from the first to the last, also those without rows: an offset or a window
+  // gives finished metrics values there too.
+  const out: SourcePartition[] = [];
+  for (let start = starts[0]; start !== undefined && start <= starts[starts.length - 1]; start = partitionEnd(start, rollup.partition)) {
+    out.push({ start, end: partitionEnd(start, rollup.partition), fingerprint: found.get(start) ?? 'no rows' });
+  }
+  return out;
 }
 
 function cellsText(cells: Cell[]): string {
@@ -230,12 +236,16 @@ async function partitionRows(graph: SemanticGraph, engine: Engine, store: Rollup
     const sql = renderStatement(lowerMeasureParts(graph, plan, partColumns, { sortedAggregatesApart: engine.dialect.sortedAggregatesApart }), engine.dialect);
     results.push({ result: await engine.query(sql), names: [...keys.map(rollupColumnOf), ...partColumns.map((c) => c.alias)] });
   }
-  // Each finished metric by a request of its own: its column is NULL exactly where it has no row
-  // for the keys (asked together, a metric would read as its fill, 0, on another metric's rows, and
-  // routing could not tell those rows from its own; see types.ts).
+  // Each finished metric asked alone, as a request of it alone would be: its rows are exactly
+  // the keys its own answer has (marked present), with its own value.
   for (const metric of rollup.finishedMetrics) {
     const compiled = compileRequest(graph, { metrics: [metric], groupBy: keys, ...range }, { dialect: engine.dialect });
-    results.push({ result: await engine.query(compiled.sql), names: [...keys.map(rollupColumnOf), finishedMetricColumn(metric)] });
+    const result = await engine.query(compiled.sql);
+    const present: ResultSet = {
+      columns: [...result.columns, { name: finishedPresenceColumn(metric), type: 'BOOLEAN' }],
+      rows: result.rows.map((r) => [...r, true]),
+    };
+    results.push({ result: present, names: [...keys.map(rollupColumnOf), finishedMetricColumn(metric), finishedPresenceColumn(metric)] });
   }
   // Side by side on the keys: each result has one row per key combination.
   const columns: StoreColumn[] = [];

@@ -15,21 +15,25 @@ import { collectRefs } from '../query/expression.js';
 import { parseExpressionCached } from '../query/parse-cache.js';
 import type { MeasurePart } from './types.js';
 
-/** The parts a measure is kept as, or undefined when it has none (holistic or semi-additive). */
+/**
+ * The parts a measure is kept as, or undefined when it has none (holistic or semi-additive).
+ * Every measure also keeps `count` (of non-null values): COUNT is never NULL for a group that has
+ * rows, so a rollup row belongs to the measure exactly when its count is not NULL (a row can hold
+ * only finished metrics, at keys where the measure has no rows).
+ */
 export function partsOfMeasure(measure: Measure): MeasurePart[] | undefined {
   if (measure.def.non_additive_dimension) return undefined;
   switch (measure.agg) {
     case 'sum':
     case 'sum_boolean':
-      return ['sum'];
-    case 'count':
-      return ['count'];
     case 'average':
       return ['sum', 'count'];
+    case 'count':
+      return ['count'];
     case 'min':
-      return ['min'];
+      return ['min', 'count'];
     case 'max':
-      return ['max'];
+      return ['max', 'count'];
     default:
       return undefined;
   }

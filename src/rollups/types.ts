@@ -9,14 +9,13 @@
  *                            types a `metric_time.<grain>` group-by.
  *   `<dimension column>`     one per dimension reference: `user.country` → `user__country`
  *                            (see `rollupColumnOf`), typed as the planner types that group-by.
- *   `m__<measure>__<part>`   a measure's re-aggregable parts (see `MeasurePart`); NULL where the
- *                            measure's model has no rows for the keys (measures of several models
- *                            sit side by side), so a `count` part is never NULL where it has rows.
- *   `metric__<name>`         a finished metric's value at exactly this grain and dimensions; NULL
- *                            where that metric alone has no row for the keys (each finished metric
- *                            is computed by a request of its own, never filled on another's rows).
- * Routing (route.ts, planner/lower/rollup-scan.ts) reads only the rows where the leaf's column is
- * not NULL, so that the rollup's rows for a leaf are the base leaf's groups.
+ *   `m__<measure>__<part>`   a measure's re-aggregable parts (see `MeasurePart`).
+ *   `metric__<name>`         a finished metric's value at exactly this grain and dimensions.
+ *   `present__<name>`        TRUE where the finished metric's own answer (the metric asked alone by
+ *                            these keys) has a row, NULL elsewhere: a row of the table can exist for
+ *                            other metrics only, and a metric's own row can hold a NULL value.
+ * A measure's parts always include `count` (of non-null values; 0, never NULL, for a group with
+ * rows), so a row belongs to the measure exactly where `m__<measure>__count` is not NULL.
  */
 import type { Grain } from '../definitions/schema.js';
 
@@ -106,6 +105,11 @@ export function measurePartColumn(measure: string, part: MeasurePart): string {
 /** The column holding a finished metric. */
 export function finishedMetricColumn(metric: string): string {
   return `metric__${metric}`;
+}
+
+/** The column that says where a finished metric's own answer has a row (TRUE, else NULL). */
+export function finishedPresenceColumn(metric: string): string {
+  return `present__${metric}`;
 }
 
 /** The column holding the time bucket at the rollup's grain. */

@@ -5,7 +5,9 @@
  * of the rollup build. The store holds no base tables: an answer the store gives can only have
  * come from rollups. Finished metrics (distinct counts, cumulative windows, conversions) are the
  * base answer of that metric alone at the rollup's grain and dimensions, as a build stores them;
- * parts of measures of several models sit side by side on the keys, NULL where a model has no rows.
+ * parts of measures of several models sit side by side on the keys, NULL where a model has no rows;
+ * finished metrics carry present__<name>; some sum measures are kept without their count (a rollup
+ * built before the count was always kept), to check the fallback to a count of the same model.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -40,10 +42,10 @@ export const HAND_ROLLUPS: HandRollup[] = [
     dimensions: ['user.country', 'user.plan', 'order.status'],
     parts: [
       {
-        sql: `SELECT ${ORDER_KEYS}, SUM(o.amount) AS m__order_amount__sum, COUNT(o.order_id) AS m__order_count__count
+        sql: `SELECT ${ORDER_KEYS}, SUM(o.amount) AS m__order_amount__sum, COUNT(o.amount) AS m__order_amount__count, COUNT(o.order_id) AS m__order_count__count
               FROM src.orders o LEFT JOIN src.users u ON u.user_id = o.user_id GROUP BY ALL`,
         measures: [
-          { name: 'order_amount', parts: ['sum'] },
+          { name: 'order_amount', parts: ['sum', 'count'] },
           { name: 'order_count', parts: ['count'] },
         ],
       },
@@ -131,9 +133,9 @@ export async function openRouteFixture(events = 8_000): Promise<RouteFixture> {
     await store.query('USE src');
     for (const m of r.finished) {
       const sql = compileRequest(project.graph, { metrics: [m], groupBy: ['metric_time.day', ...r.dimensions], from: COVERED.from, to: '2025-12-31' }).sql;
-      const renamed = `SELECT ${['"metric_time.day" AS metric_time__day', ...r.dimensions.map((d) => `"${d}" AS ${d.replace(/\./g, '__')}`), `"${m}" AS metric__${m}`].join(', ')} FROM (${sql})`;
+      const renamed = `SELECT ${['"metric_time.day" AS metric_time__day', ...r.dimensions.map((d) => `"${d}" AS ${d.replace(/\./g, '__')}`), `"${m}" AS metric__${m}`, `TRUE AS present__${m}`].join(', ')} FROM (${sql})`;
       await store.query(`CREATE TABLE memory.main.${r.name}_f_${m} AS ${renamed}`);
-      sources.push({ name: `${r.name}_f_${m}`, columns: [`metric__${m}`] });
+      sources.push({ name: `${r.name}_f_${m}`, columns: [`metric__${m}`, `present__${m}`] });
     }
     await store.query('USE memory');
     for (const [i, p] of r.parts.entries()) await store.query(`CREATE TABLE ${r.name}_p${i} AS ${p.sql}`);

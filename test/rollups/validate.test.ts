@@ -69,7 +69,7 @@ describe('rollup expansion', () => {
     );
     const a = project.graph.rollups.get('with_status');
     expect(a?.measures).toEqual([
-      { name: 'order_amount', parts: ['sum'] },
+      { name: 'order_amount', parts: ['sum', 'count'] },
       { name: 'order_count', parts: ['count'] },
     ]);
     expect(a?.finishedMetrics).toEqual(['revenue_growth_mom']);
@@ -79,8 +79,8 @@ describe('rollup expansion', () => {
     // revenue filters on order.status, which this rollup does not keep: its value is kept finished.
     expect(b?.measures).toEqual([
       { name: 'order_count', parts: ['count'] },
-      { name: 'search_clicks', parts: ['sum'] },
-      { name: 'searches', parts: ['sum'] },
+      { name: 'search_clicks', parts: ['sum', 'count'] },
+      { name: 'searches', parts: ['sum', 'count'] },
     ]);
     expect(b?.finishedMetrics).toEqual(['revenue', 'dau', 'mau']);
     expect(b).toMatchObject({ grain: 'month', partition: 'year', timeZone: 'UTC', refresh: { trailingPartitions: 3 } });

@@ -13,7 +13,7 @@ import { TallyError } from '../../errors.js';
 import type { Expression } from '../../query/expression.js';
 import { parseReference } from '../../query/references.js';
 import type { LeafRoute } from '../../rollups/route.js';
-import { finishedMetricColumn, measurePartColumn, rollupColumnOf, rollupTimeColumn } from '../../rollups/types.js';
+import { finishedMetricColumn, finishedPresenceColumn, measurePartColumn, rollupColumnOf, rollupTimeColumn } from '../../rollups/types.js';
 import { type Cte, type Select, type SelectColumn, type SqlExpr, and, col, num } from '../../sql/ast.js';
 import { lowerExpression } from '../expression.js';
 import type { PlanNode, Shift } from '../plan.js';
@@ -99,14 +99,15 @@ function partsScan(cx: Lowering, node: Extract<PlanNode, { kind: 'simple' }>, ro
     default:
       throw new TallyError('UNSUPPORTED', `measure '${measure.name}' (${measure.agg}) has no parts in a rollup`);
   }
-  // A row of the rollup holds the measure only where its model had rows for those keys (the parts
-  // of other models' measures sit beside it, NULL): a count part is never NULL there, so the count
-  // of a measure of the same model read by the same time marks the rows; else the measure's own part.
+  // A row of the rollup belongs to the measure only where its count of non-null values is not
+  // NULL (types.ts); a rollup built without one falls back to a count of the same model's rows,
+  // then to the part itself.
+  const kept = route.rollup.measures.find((m) => m.name === measure.name);
   const sibling = route.rollup.measures
     .filter((m) => m.parts.includes('count') && cx.graph.measures.get(m.name)?.model === measure.model && cx.graph.measures.get(m.name)?.timeDimension === measure.timeDimension)
     .map((m) => m.name)
     .sort()[0];
-  const present = sibling ? col(ROLLUP, measurePartColumn(sibling, 'count')) : part(route.parts[0]);
+  const present = kept?.parts.includes('count') ? part('count') : sibling ? col(ROLLUP, measurePartColumn(sibling, 'count')) : part(route.parts[0]);
   const signature = JSON.stringify([route.rollup.name, node.use.filters, bounds.start, bounds.end, present]);
   let scans = sharedScans.get(cx.ctes);
   if (!scans) sharedScans.set(cx.ctes, (scans = new Map()));
@@ -131,11 +132,11 @@ function partsScan(cx: Lowering, node: Extract<PlanNode, { kind: 'simple' }>, ro
 }
 
 /**
- * The rows that hold the metric: a finished metric's column is NULL where the metric had no row
- * for those keys (other finished metrics or parts fill the row).
+ * The rows that hold the metric's own answer (`present__<metric>`): a row can exist for other
+ * metrics only, and the metric's own row can hold a NULL value.
  */
 function withValue(where: SqlExpr[], node: LeafNode): SqlExpr | undefined {
-  return and([...where, { t: 'isNull', arg: col(ROLLUP, finishedMetricColumn(node.metric)), negated: true }]);
+  return and([...where, { t: 'isNull', arg: col(ROLLUP, finishedPresenceColumn(node.metric)), negated: true }]);
 }
 
 /** A finished metric at exactly the rollup's grain and dimensions: one stored value per row. */
