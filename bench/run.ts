@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: medians and ratios measured side by side in one run, each beside its target.
- * `--quick` uses 1M events instead of 10M; `--events N` sets the size; `--only load,compile,sql,api,cli`.
+ * `--quick` uses 1M events instead of 10M; `--events N` sets the size; `--only load,compile,sql,api,cli,rollups`.
  */
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -9,6 +9,7 @@ import { parseExpression } from '../src/query/parse-expression.js';
 import { seedDemoDatabase } from '../src/seed/demo.js';
 import { apiBenchmarks } from './api.js';
 import { cliBenchmarks } from './cli.js';
+import { rollupRows, rollupScale } from './rollups.js';
 import { generatedGroupBys, generatedProject } from './generated-project.js';
 import { BENCH_CASES } from './hand-written.js';
 import { canonical, ms, printTable, type Row, timeSideBySide, timeSync } from './measure.js';
@@ -19,7 +20,7 @@ const flag = (name: string): string | undefined => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const events = Number(flag('--events') ?? (args.includes('--quick') ? 1_000_000 : 10_000_000));
-const only = new Set((flag('--only') ?? 'load,compile,sql,api,cli').split(','));
+const only = new Set((flag('--only') ?? 'load,compile,sql,api,cli,rollups').split(','));
 const rows: Row[] = [];
 const report = (row: Row): void => {
   rows.push(row);
@@ -107,6 +108,13 @@ async function main(): Promise<void> {
   }
   // Separate processes open the file, after this one has closed it.
   if (only.has('cli')) for (const row of await cliBenchmarks(project, db)) report(row);
+  if (only.has('rollups')) {
+    // The dashboard's requests from base tables and from rollups, at 1M events and at this run's size.
+    const sizes = [...new Set([1_000_000, events])].sort((a, b) => a - b);
+    const scales = [];
+    for (const n of sizes) scales.push(await rollupScale(n, 7, (l) => console.error(`  ${l}`)));
+    for (const row of rollupRows(scales)) report(row);
+  }
   console.log(`\nTally benchmark: ${events.toLocaleString('en-US')} events, ${new Date().toISOString().slice(0, 16)}Z, node ${process.version}\n`);
   printTable(rows);
 }
