@@ -68,7 +68,7 @@ export interface ServerOptions {
    * The rollup store (src/rollups/store.ts): a request is answered from it where a built rollup
    * provably gives the base answer (src/rollups/route.ts), unless it asks `rollups: false`.
    */
-  rollupStore?: RollupStore;
+  rollupStore?: Pick<RollupStore, 'engine' | 'list'>;
   /** Called after a reload that changed the definitions (`tally serve --watch` runs the checks then). */
   onReload?: (project: Project) => void;
   /** pino level for the default logger: fatal, error, warn, info (default), debug, trace, silent. */

@@ -328,7 +328,7 @@ program
     const [{ openStateStore }, { stateConfigOf }, { CheckScheduler }] = await Promise.all([lazy.state(), lazy.config(), lazy.schedule()]);
     const stateStore = openStateStore(stateConfigOf(config, projectDir()));
     // Answers come from built rollups where they provably equal the base answer (src/rollups/route.ts).
-    const rollupStore = await (await lazy.rollupSource()).openProjectRollupStore(projectDir(), engine);
+    const rollupStore = await (await lazy.rollupSource()).openServedRollupStore(projectDir(), engine);
     // Data checks on tally.yml's schedule and after a --watch reload (src/checks/schedule.ts).
     let scheduler: InstanceType<typeof CheckScheduler> | undefined;
     const server = new TallyServer({

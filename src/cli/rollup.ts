@@ -4,6 +4,7 @@
  * when it was built, from which definitions version, its partitions and rows, and why it is stale.
  * Thin over src/rollups; the library loads only when a command runs.
  */
+import { existsSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import type { EngineConfig } from '../config.js';
 import type { Engine } from '../engines/engine.js';
@@ -96,7 +97,7 @@ async function withStore(
   needEngine: boolean,
   work: (x: { project: Project; engine: Engine; store: RollupStore }) => Promise<void>,
 ): Promise<void> {
-  const [{ loadProject }, { defaultEngine, loadConfig, rollupStoreConfigOf }, { openEngine }, { openRollupStore }] = await Promise.all([
+  const [{ loadProject }, { defaultEngine, loadConfig, rollupStoreConfigOf }, { openEngine }, { openRollupStore, openRollupStoreForBuild }] = await Promise.all([
     import('../project.js'),
     import('../config.js'),
     import('../engines/open.js'),
@@ -108,7 +109,22 @@ async function withStore(
   const target: EngineConfig = o.db ? { type: 'duckdb', path: o.db } : o.engine && o.engine !== config.engine.type ? defaultEngine(o.engine) : config.engine;
   const engine = needEngine || storeConfig.store === 'engine' ? await openEngine(target) : undefined;
   try {
-    const store = await openRollupStore(storeConfig, engine);
+    if (needEngine) {
+      // A build writes a copy of the store and puts it in place at the end: a running server keeps
+      // reading the previous one meanwhile, and a failed build leaves it as it was.
+      const store = await openRollupStoreForBuild(storeConfig, engine);
+      try {
+        await work({ project, engine: engine ?? store.engine, store });
+      } catch (e) {
+        await store.discard();
+        throw e;
+      }
+      await store.publish();
+      return;
+    }
+    // Reading never creates the store: without its file, nothing was built yet.
+    const missing = storeConfig.store === 'duckdb' && storeConfig.path !== ':memory:' && !existsSync(storeConfig.path);
+    const store = await openRollupStore(missing ? { ...storeConfig, path: ':memory:' } : storeConfig, engine);
     try {
       await work({ project, engine: engine ?? store.engine, store });
     } finally {

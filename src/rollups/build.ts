@@ -27,7 +27,7 @@ import { add, formatTime, parseTime } from '../query/time.js';
 import { renderStatement } from '../sql/render.js';
 import { definitionFingerprint } from './fingerprint.js';
 import { leafMeasuresOf } from './leaves.js';
-import { openRollupStore, type RollupStore, type StoreColumn, storeType } from './store.js';
+import { openRollupStoreForBuild, type RollupStore, type StoreColumn, storeType } from './store.js';
 import { type BuiltRollup, finishedMetricColumn, finishedPresenceColumn, measurePartColumn, type RollupDefinition, rollupColumnOf, rollupTimeColumn } from './types.js';
 
 /** What a build reports as it goes (the CLI prints it on stderr; tests assert what was rebuilt). */
@@ -43,7 +43,10 @@ export interface BuildOptions {
   /** Rebuild every partition, whatever changed. */
   full?: boolean;
   onProgress?: (event: BuildEvent) => void;
-  /** The store to build into; when absent, the project's (tally.yml `rollups:`), opened and closed here. */
+  /**
+   * The store to build into (written in place); when absent, the project's (tally.yml `rollups:`),
+   * opened for a build and published when every rollup is built (see openRollupStoreForBuild).
+   */
   store?: RollupStore;
   /** The clock for build records (tests). */
   now?: () => Date;
@@ -62,14 +65,23 @@ export async function buildRollups(project: Project, engine: Engine, options: Bu
       throw new TallyError('INVALID_REQUEST', `unknown rollup '${name}'.${known.length ? ` Rollups: ${known.join(', ')}` : ' The project defines no rollups (add them under `rollups:` in metrics/*.yml)'}`);
     }
   }
-  const store = options.store ?? (await openRollupStore(rollupStoreConfigOf(loadConfig(project.dir), project.dir), engine));
+  if (options.store) return buildAll(project, engine, options.store, names, options);
+  const store = await openRollupStoreForBuild(rollupStoreConfigOf(loadConfig(project.dir), project.dir), engine);
+  let records: BuiltRollup[];
   try {
-    const records: BuiltRollup[] = [];
-    for (const name of names) records.push(await buildOne(project, engine, store, graph.rollups.get(name) as RollupDefinition, options));
-    return records;
-  } finally {
-    if (!options.store) await store.close();
+    records = await buildAll(project, engine, store, names, options);
+  } catch (e) {
+    await store.discard();
+    throw e;
   }
+  await store.publish();
+  return records;
+}
+
+async function buildAll(project: Project, engine: Engine, store: RollupStore, names: string[], options: BuildOptions): Promise<BuiltRollup[]> {
+  const records: BuiltRollup[] = [];
+  for (const name of names) records.push(await buildOne(project, engine, store, project.graph.rollups.get(name) as RollupDefinition, options));
+  return records;
 }
 
 /** The table a rollup is kept in. */

@@ -4,13 +4,15 @@
  * definitions give each rollup (a rollup built from other definitions is never used). The CLI,
  * the API and the library open it here and hand it to runQuery; routing itself is route.ts.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { loadConfig, rollupStoreConfigOf } from '../config.js';
+import type { RollupStoreConfig } from './store-config.js';
 import type { Engine } from '../engines/engine.js';
 import type { Project } from '../project.js';
 import type { RollupSource } from '../run.js';
 import { definitionFingerprint } from './fingerprint.js';
 import { openRollupStore, type RollupStore } from './store.js';
+import type { BuiltRollup } from './types.js';
 
 /** An open rollup store as a source of answers; `refresh` re-reads its build records. */
 export interface OpenRollupSource {
@@ -53,4 +55,62 @@ export async function rollupSourceOf(project: Project, store: RollupStore): Prom
     },
     close: () => store.close(),
   };
+}
+
+/** What a server reads from a rollup store: the engine over its tables and its build records. */
+export type ServedRollupStore = Pick<RollupStore, 'engine' | 'list' | 'close'>;
+
+/**
+ * The project's rollup store for a long-running server. A build replaces an embedded store's file
+ * (store.ts: a copy renamed into place), so this one looks at the file when build records are read
+ * and opens the new file when it was replaced (or created after the server started); the previous
+ * one is closed a minute later, when statements running on it are long done.
+ */
+export async function openServedRollupStore(dir: string, engine: Engine): Promise<ServedRollupStore> {
+  const config = rollupStoreConfigOf(loadConfig(dir), dir);
+  if (config.store !== 'duckdb' || config.path === ':memory:') return openRollupStore(config, engine);
+  return new ReopeningRollupStore(config);
+}
+
+class ReopeningRollupStore implements ServedRollupStore {
+  private current?: { store: RollupStore; file: string };
+  private opening?: Promise<void>;
+
+  constructor(private readonly config: Extract<RollupStoreConfig, { store: 'duckdb' }>) {}
+
+  get engine(): Engine {
+    if (!this.current) throw new Error('the rollup store is not open: read its build records first');
+    return this.current.store.engine;
+  }
+
+  async list(): Promise<BuiltRollup[]> {
+    const file = fileIdentity(this.config.path);
+    if (file === undefined) return [];
+    if (this.current?.file !== file) {
+      this.opening ??= this.reopen(file).finally(() => (this.opening = undefined));
+      await this.opening;
+    }
+    return this.current ? this.current.store.list() : [];
+  }
+
+  private async reopen(file: string): Promise<void> {
+    const previous = this.current?.store;
+    this.current = { store: await openRollupStore(this.config), file };
+    if (previous) setTimeout(() => void previous.close(), 60_000).unref();
+  }
+
+  async close(): Promise<void> {
+    await this.current?.store.close();
+    this.current = undefined;
+  }
+}
+
+/** The identity of a file (device and inode: a build renames a new file into place), or undefined when it does not exist. */
+function fileIdentity(path: string): string | undefined {
+  try {
+    const s = statSync(path);
+    return `${s.dev}:${s.ino}`;
+  } catch {
+    return undefined;
+  }
 }

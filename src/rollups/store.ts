@@ -6,7 +6,7 @@
  * are Tally's own fixed SQL; values are the engine's own answers, written as quoted literals cast
  * to the column's type so that nothing is rounded (big integers, decimals).
  */
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DuckDBEngine } from '../engines/duckdb.js';
 import type { Cell, ColumnInfo, Engine } from '../engines/engine.js';
@@ -70,6 +70,43 @@ export async function openRollupStore(config: RollupStoreConfig, engine?: Engine
   }
   await store.setUp();
   return store;
+}
+
+/** A store opened for a build: `publish` makes the build visible, `discard` drops it. */
+export interface BuildingRollupStore extends RollupStore {
+  /** Ends the build and makes it what readers see (then closed). */
+  publish(): Promise<void>;
+  /** Ends a failed build, leaving the store as it was (then closed). */
+  discard(): Promise<void>;
+}
+
+/**
+ * Opens the store for building. An embedded DuckDB file is built in a copy beside it and renamed
+ * into place by `publish`, as `tally seed` replaces the demo data: a process that reads the store
+ * meanwhile (a running server) keeps its consistent old file, never a half-built rollup, and the
+ * file is never opened for writing by two processes. A store in the engine is written in place,
+ * one partition per transaction.
+ */
+export async function openRollupStoreForBuild(config: RollupStoreConfig, engine?: Engine): Promise<BuildingRollupStore> {
+  if (config.store !== 'duckdb' || config.path === ':memory:') {
+    const store = await openRollupStore(config, engine);
+    return Object.assign(store, { publish: () => store.close(), discard: () => store.close() });
+  }
+  mkdirSync(dirname(config.path), { recursive: true });
+  const building = `${config.path}.building-${process.pid}`;
+  rmSync(building, { force: true });
+  if (existsSync(config.path)) copyFileSync(config.path, building);
+  const store = await openRollupStore({ ...config, path: building });
+  return Object.assign(store, {
+    publish: async () => {
+      await store.close();
+      renameSync(building, config.path);
+    },
+    discard: async () => {
+      await store.close();
+      rmSync(building, { force: true });
+    },
+  });
 }
 
 class SqlRollupStore implements RollupStore {

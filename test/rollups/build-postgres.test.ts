@@ -58,4 +58,19 @@ describe('a rollup built on Postgres into DuckDB', () => {
       await fromDuck.close();
     }
   });
+
+  it('can be kept in a schema of the engine itself (rollups: { store: engine })', async () => {
+    const store = await openRollupStore({ store: 'engine', schema: 'tally_rollups' }, postgres);
+    try {
+      const [record] = await buildRollups(project(), postgres, { store });
+      expect(record.table).toBe('tally_rollups.by_site');
+      expect(store.engine).toBe(postgres);
+      const inPg = await rows(store);
+      const handWritten = await postgres.query(EXPECTED.replace('CAST(date_trunc(\'day\', read_at) AS DATE)', 'CAST(read_at AS DATE)'));
+      expectSameRows(inPg.rows, handWritten.rows.map((r) => Object.fromEntries(handWritten.columns.map((c, i) => [c.name, r[i]]))));
+      expect((await store.list()).map((r) => r.name)).toEqual(['by_site']);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -81,6 +81,16 @@ describe('building and refreshing a rollup', () => {
     expect(actions(again)).toEqual({ keep: ['2025-01-01', '2025-02-01', '2025-03-01'], build: ['2025-04-01', '2025-05-01'] });
   });
 
+  it('drops a partition whose source rows are all gone, and the covered range shrinks', async () => {
+    await engine.query(`DELETE FROM readings WHERE read_at >= TIMESTAMP '2025-05-01'`);
+    const events: BuildEvent[] = [];
+    const [record] = await buildRollups(project(), engine, { store, onProgress: (e) => events.push(e) });
+    expect(actions(events)).toEqual({ keep: ['2025-01-01', '2025-02-01'], build: ['2025-03-01', '2025-04-01'], drop: ['2025-05-01'] });
+    expect(record.coveredTo).toBe('2025-05-01');
+    expect(record.partitions.map((p) => p.start)).toEqual(['2025-01-01', '2025-02-01', '2025-03-01', '2025-04-01']);
+    expectSameRows(await table(store), await sqlRows(engine, EXPECTED));
+  });
+
   it('a change to what the rollup reads changes its fingerprint and forces a full build; another change does not', async () => {
     const before = definitionFingerprint(project().graph, 'by_site');
     const unrelated = project(`${MODELS}  - { name: other, type: simple, measure: reading_count, description: not in the rollup }\n`);
@@ -105,5 +115,23 @@ describe('building and refreshing a rollup', () => {
       rows.map((r) => ({ d: r.metric_time__day, s: r.reading__site, v: r.m__amount_total__sum })),
       await sqlRows(engine, `SELECT CAST(read_at AS DATE) AS d, site AS s, SUM(amount * 2) AS v FROM readings GROUP BY 1, 2`),
     );
+  });
+
+  it("cuts days and partitions in the rollup's time zone", async () => {
+    const seoul = project(MODELS, ROLLUPS.replace('name: by_site', 'name: by_site_seoul').replace('partition: month', 'partition: month\n    time_zone: Asia/Seoul'));
+    const own = await openRollupStore({ store: 'duckdb', path: path.join(dir, 'seoul.duckdb'), schema: 'tally_rollups' });
+    try {
+      const [record] = await buildRollups(seoul, engine, { store: own });
+      expect(record.timeZone).toBe('Asia/Seoul');
+      const result = await own.engine.query('SELECT metric_time__day, reading__site, m__reading_count__count, m__amount_total__sum FROM tally_rollups.by_site_seoul');
+      const actual = result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c.name, r[i]])));
+      // Seoul is UTC+9 all year: 2025-03-31 23:00 UTC is April 1st there, in the next partition.
+      expectSameRows(actual, await sqlRows(engine, `SELECT CAST(read_at + INTERVAL 9 HOUR AS DATE) AS metric_time__day, site AS reading__site, COUNT(id) AS m__reading_count__count, SUM(amount) AS m__amount_total__sum FROM readings GROUP BY 1, 2`));
+      const april = record.partitions.find((p) => p.start === '2025-04-01');
+      const aprilRows = await sqlRows(engine, `SELECT COUNT(*) AS n FROM (SELECT DISTINCT CAST(read_at + INTERVAL 9 HOUR AS DATE), site FROM readings WHERE read_at + INTERVAL 9 HOUR >= TIMESTAMP '2025-04-01' AND read_at + INTERVAL 9 HOUR < TIMESTAMP '2025-05-01') t`);
+      expect(april?.rows).toBe(aprilRows[0].n);
+    } finally {
+      await own.close();
+    }
   });
 });

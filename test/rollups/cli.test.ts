@@ -5,7 +5,7 @@
  * nearest name.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -44,6 +44,7 @@ describe('tally rollup', () => {
     expect(lines[0]).toMatch(/^ROLLUP\s+BUILT AT\s+VERSION\s+PARTITIONS\s+ROWS\s+COVERED\s+STATUS$/);
     expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['orders_daily', 'activity_daily', 'conversion_monthly', 'conversion_monthly_by_plan']);
     for (const line of lines.slice(1)) expect(line).toMatch(/stale: never built; run tally rollup build$/);
+    expect(existsSync(join(dir, '.tally/rollups.duckdb'))).toBe(false);
 
     const build = await tally('rollup', 'build', 'orders_daily', 'activity_daily', '--db', db, '--progress');
     expect(build.code).toBe(0);
@@ -74,6 +75,29 @@ describe('tally rollup', () => {
     expect(json).toMatchObject([{ name: 'orders_daily', stale: false }]);
     expect(json[0].built.partitions).toHaveLength(Number(partitions));
   }, 180_000);
+
+  it('builds while another process holds the store open: that one keeps its consistent old file, later readers see the new build', async () => {
+    const path = join(dir, '.tally/rollups.duckdb');
+    const held = await openRollupStore({ store: 'duckdb', path, schema: 'tally_rollups' });
+    try {
+      const before = await held.get('orders_daily');
+      expect(before).toBeDefined();
+      const build = await tally('rollup', 'build', 'orders_daily', '--full', '--db', db);
+      expect(build.code).toBe(0);
+      expect((await held.get('orders_daily'))?.builtAt).toBe(before?.builtAt);
+      await held.close();
+      const fresh = await openRollupStore({ store: 'duckdb', path, schema: 'tally_rollups' });
+      try {
+        const after = await fresh.get('orders_daily');
+        expect(after && before && after.builtAt > before.builtAt).toBe(true);
+        expect((await fresh.get('activity_daily'))?.name).toBe('activity_daily');
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      await held.close().catch(() => undefined);
+    }
+  }, 120_000);
 
   it('refuses an unknown rollup with the nearest name', async () => {
     const result = await tally('rollup', 'status', 'orders_dialy');
