@@ -12,6 +12,7 @@ import { DuckDBEngine } from '../../src/engines/duckdb.js';
 import { cpSync, writeFileSync } from 'node:fs';
 import { loadProject } from '../../src/project.js';
 import { buildRollups } from '../../src/rollups/build.js';
+import { openServedRollupStore } from '../../src/rollups/source.js';
 import { openRollupStore, type RollupStore } from '../../src/rollups/store.js';
 import { seedDemoDatabase } from '../../src/seed/demo.js';
 import { ROOT } from './helpers.js';
@@ -66,5 +67,21 @@ describe('GraphQL with rollups', () => {
     const out = await graphql(`{ query(metrics: ["searches"], groupBy: ["metric_time.month", "user.plan"], from: "2025-01-01", to: "2025-06-30") { ${fields} } }`);
     expect(out.data?.query.rollup?.served).toBe(false);
     expect(out.data?.query.rollup?.reason).toContain("groups by 'user.plan'");
+  });
+
+  it('a served store sees builds that replace its file, and answers from the new build', async () => {
+    const served = await openServedRollupStore(dir, engine);
+    try {
+      expect(await served.list()).toEqual([]);
+      const project = loadProject(dir);
+      const [first] = await buildRollups(project, engine, { now: () => new Date('2026-01-01T00:00:00Z') });
+      expect((await served.list()).map((b) => b.builtAt)).toEqual([first.builtAt]);
+      const [second] = await buildRollups(project, engine, { full: true, now: () => new Date('2026-01-02T00:00:00Z') });
+      expect((await served.list()).map((b) => b.builtAt)).toEqual([second.builtAt]);
+      const answer = await served.engine.query(`SELECT COUNT(*) FROM ${second.table}`);
+      expect(Number(answer.rows[0][0])).toBeGreaterThan(0);
+    } finally {
+      await served.close();
+    }
   });
 });
