@@ -45,6 +45,8 @@ export interface RollupOptions {
   fingerprint: (name: string) => string | undefined;
   /** The rollup store's dialect (DuckDB when absent): a routed statement is rendered in it. */
   dialect?: Dialect | DialectName;
+  /** The database the request reads (databaseIdentity); a build recorded from another one is never used. */
+  database?: string;
 }
 
 export interface CompileOptions {
@@ -93,7 +95,7 @@ export function compileRequest(graph: SemanticGraph, input: RequestInput, option
  */
 function routeToRollups(graph: SemanticGraph, plan: Plan, options: RollupOptions): { statement?: Statement; dialect: Dialect; routing: RollupRouting } {
   const dialect = typeof options.dialect === 'string' ? dialectByName(options.dialect) : (options.dialect ?? dialectByName('duckdb'));
-  const { usable, unusable } = usableRollups(options.built, options.fingerprint);
+  const { usable, unusable } = usableRollups(options.built, options.fingerprint, options.database);
   const router = new RollupRouter(graph, usable, unusable);
   if (usable.length === 0 || plan.outputs.length === 0) return { dialect, routing: router.report() };
   let statement: Statement | undefined;

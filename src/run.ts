@@ -43,7 +43,7 @@ export interface RunOptions extends Pick<CompileOptions, 'filters' | 'rowFilters
 
 export async function runQuery(project: Project, engine: Engine, request: RequestInput, options: RunOptions = {}): Promise<QueryResult> {
   const store = options.rollups;
-  const rollups = store ? { built: store.built, fingerprint: store.fingerprint, dialect: store.engine.dialect } : undefined;
+  const rollups = store ? { built: store.built, fingerprint: store.fingerprint, database: store.database, dialect: store.engine.dialect } : undefined;
   const compiled: CompiledQuery = compileRequest(project.graph, request, { dialect: engine.dialect, filters: options.filters, rowFilters: options.rowFilters, rollups });
   const target = store && compiled.rollups?.served ? store.engine : engine;
   return answerOf(project, compiled, await target.query(compiled.sql, { timeoutMs: options.timeoutMs, signal: options.signal }));

@@ -69,6 +69,8 @@ export interface ServerOptions {
    * provably gives the base answer (src/rollups/route.ts), unless it asks `rollups: false`.
    */
   rollupStore?: Pick<RollupStore, 'engine' | 'list'>;
+  /** Which database `engine` reads (src/rollups/source.ts databaseIdentity): rollups built from another are not used. */
+  database?: string;
   /** Called after a reload that changed the definitions (`tally serve --watch` runs the checks then). */
   onReload?: (project: Project) => void;
   /** pino level for the default logger: fatal, error, warn, info (default), debug, trace, silent. */
@@ -377,7 +379,7 @@ export class TallyServer {
       this.rollupFingerprints.set(project.graph, fingerprints);
     }
     const current = fingerprints;
-    return { built: this.rollupBuilds.built, fingerprint: (name) => current.get(name), dialect: store.engine.dialect };
+    return { built: this.rollupBuilds.built, fingerprint: (name) => current.get(name), dialect: store.engine.dialect, database: this.options.database };
   }
 
   private compile(key: string, project: Project, request: RequestInput, filters: Expression[], rowFilters: Expression[], rollups?: RollupOptions): CompiledQuery {

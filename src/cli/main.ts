@@ -172,12 +172,15 @@ requestOptions(program.command('compile').description('print the SQL for a reque
   .option('--dialect <name>', "SQL dialect: duckdb, postgres, bigquery, snowflake, trino or redshift (default: tally.yml's, else duckdb)")
   .option('--rollups', "route as 'tally query' does: print the SQL over the rollup store's tables where a built rollup serves the request")
   .option('--explain', 'with --rollups: say on stderr which rollup would answer, or why none would')
-  .action(async (o: RequestFlags & { dialect?: string; rollups?: boolean; explain?: boolean }) => {
+  .option('--db <file>', "with --rollups: the DuckDB file the request reads (rollups built from another database are not used)")
+  .action(async (o: RequestFlags & { dialect?: string; rollups?: boolean; explain?: boolean; db?: string }) => {
     const [{ loadProject }, { loadConfig }, { compileRequest }, { dialectByName }] = await Promise.all([lazy.project(), lazy.config(), lazy.compile(), lazy.dialects()]);
     const project = loadProject(projectDir());
     const dialect = dialectByName(o.dialect ?? loadConfig(projectDir()).dialect);
     // A rollup store in a schema of the engine needs the engine: only the embedded store is read here.
-    const rollups = o.rollups && loadConfig(projectDir()).rollups?.store !== 'engine' ? await (await lazy.rollupSource()).openRollupSource(project) : undefined;
+    const config = loadConfig(projectDir());
+    const { openRollupSource, databaseIdentity } = await lazy.rollupSource();
+    const rollups = o.rollups && config.rollups?.store !== 'engine' ? await openRollupSource(project, undefined, databaseIdentity(o.db ? { type: 'duckdb', path: o.db } : config.engine)) : undefined;
     try {
       const compiled = compileRequest(project.graph, toRequest(o), { dialect, rollups: rollups && { ...rollups.source, dialect: rollups.source.engine.dialect } });
       if (o.explain) process.stderr.write(explainRollups(compiled.rollups, !o.rollups ? 'not asked (add --rollups)' : project.graph.rollups.size === 0 ? 'the project declares none' : 'none is built yet (tally rollup build)'));
@@ -199,9 +202,11 @@ requestOptions(program.command('query').description('run a request and print the
   .action(async (o: RequestFlags & EngineFlags & { format: 'table' | 'json' | 'csv'; formatted?: boolean; timeout?: number; rollups: boolean; explain?: boolean }) => {
     const [{ loadProject }, { openEngine }, { runQuery }, { toCsv, toJson, toTable }] = await Promise.all([lazy.project(), lazy.engines(), lazy.run(), lazy.output()]);
     const project = loadProject(projectDir());
-    const engine = await openEngine(await chosenEngine(o));
-    // Rollups answer where they provably give the base answer (src/rollups/route.ts).
-    const rollups = o.rollups ? await (await lazy.rollupSource()).openRollupSource(project, engine) : undefined;
+    const target = await chosenEngine(o);
+    const engine = await openEngine(target);
+    // Rollups answer where they provably give the base answer (src/rollups/route.ts), if built from this database.
+    const { openRollupSource, databaseIdentity } = await lazy.rollupSource();
+    const rollups = o.rollups ? await openRollupSource(project, engine, databaseIdentity(target)) : undefined;
     try {
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
@@ -328,11 +333,12 @@ program
     const [{ openStateStore }, { stateConfigOf }, { CheckScheduler }] = await Promise.all([lazy.state(), lazy.config(), lazy.schedule()]);
     const stateStore = openStateStore(stateConfigOf(config, projectDir()));
     // Answers come from built rollups where they provably equal the base answer (src/rollups/route.ts).
-    const rollupStore = await (await lazy.rollupSource()).openServedRollupStore(projectDir(), engine);
+    const { openServedRollupStore, databaseIdentity } = await lazy.rollupSource();
+    const rollupStore = await openServedRollupStore(projectDir(), engine);
     // Data checks on tally.yml's schedule and after a --watch reload (src/checks/schedule.ts).
     let scheduler: InstanceType<typeof CheckScheduler> | undefined;
     const server = new TallyServer({
-      projectDir: projectDir(), engine, watch: o.watch, timeoutMs: o.timeout, auth, limits, logger, corsOrigins: config.corsOrigins, stateStore, rollupStore,
+      projectDir: projectDir(), engine, watch: o.watch, timeoutMs: o.timeout, auth, limits, logger, corsOrigins: config.corsOrigins, stateStore, rollupStore, database: databaseIdentity(target),
       onReload: () => void scheduler?.runNow('definitions reloaded'),
     });
     scheduler = new CheckScheduler({ schedule: config.checks?.schedule, timeZone: config.checks?.timeZone, graph: () => server.project.graph, engine, store: stateStore, onRun: () => server.dataHealth.clear(), log: (l) => logger.info(l) });

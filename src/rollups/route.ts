@@ -69,14 +69,16 @@ export type LeafRoute =
 
 /**
  * The rollups a request may read: those whose fingerprint equals the one the current definitions
- * give (`current(name)`, rcore's definitionFingerprint); the others are reported, never used.
+ * give (`current(name)`, definitionFingerprint) and, where both are known, built from the database
+ * the request reads; the others are reported, never used.
  */
-export function usableRollups(built: BuiltRollup[], current: (name: string) => string | undefined): { usable: BuiltRollup[]; unusable: { name: string; reason: string }[] } {
+export function usableRollups(built: BuiltRollup[], current: (name: string) => string | undefined, database?: string): { usable: BuiltRollup[]; unusable: { name: string; reason: string }[] } {
   const usable: BuiltRollup[] = [];
   const unusable: { name: string; reason: string }[] = [];
   for (const r of built) {
     const now = current(r.name);
     if (now === undefined) unusable.push({ name: r.name, reason: 'no longer declared in the definitions' });
+    else if (database && r.source && r.source !== database) unusable.push({ name: r.name, reason: `built from another database (${r.source}); this request reads ${database}` });
     else if (now !== r.fingerprint) unusable.push({ name: r.name, reason: `built from other definitions (fingerprint ${short(r.fingerprint)}, now ${short(now)}); rebuild it with 'tally rollup build ${r.name}'` });
     else usable.push(r);
   }

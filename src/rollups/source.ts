@@ -7,6 +7,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { loadConfig, rollupStoreConfigOf } from '../config.js';
 import type { RollupStoreConfig } from './store-config.js';
+import { resolve } from 'node:path';
+import type { EngineConfig } from '../config.js';
 import type { Engine } from '../engines/engine.js';
 import type { Project } from '../project.js';
 import type { RollupSource } from '../run.js';
@@ -27,10 +29,10 @@ export interface OpenRollupSource {
  * rollups or the store was never created (nothing built yet: requests read the base tables).
  * `engine` is the project's engine, needed when the store is a schema of it (else an error).
  */
-export async function openRollupSource(project: Project, engine?: Engine): Promise<OpenRollupSource | undefined> {
+export async function openRollupSource(project: Project, engine?: Engine, database?: string): Promise<OpenRollupSource | undefined> {
   if (project.graph.rollups.size === 0) return undefined;
   const store = await openProjectRollupStore(project.dir, engine);
-  return store && rollupSourceOf(project, store);
+  return store && rollupSourceOf(project, store, database);
 }
 
 /**
@@ -43,11 +45,14 @@ export async function openProjectRollupStore(dir: string, engine?: Engine): Prom
   return openRollupStore(config, engine);
 }
 
-/** A rollup store already open (tests, the server) as a source of answers. */
-export async function rollupSourceOf(project: Project, store: RollupStore): Promise<OpenRollupSource> {
+/**
+ * A rollup store already open (tests, the server) as a source of answers. `database`
+ * (databaseIdentity of the engine's config) keeps out builds recorded from another database.
+ */
+export async function rollupSourceOf(project: Project, store: RollupStore, database?: string): Promise<OpenRollupSource> {
   const fingerprints = new Map<string, string>();
   for (const name of project.graph.rollups.keys()) fingerprints.set(name, definitionFingerprint(project.graph, name));
-  const source: RollupSource = { engine: store.engine, built: await store.list(), fingerprint: (name) => fingerprints.get(name) };
+  const source: RollupSource = { engine: store.engine, built: await store.list(), fingerprint: (name) => fingerprints.get(name), ...(database ? { database } : {}) };
   return {
     source,
     refresh: async () => {
@@ -112,5 +117,21 @@ function fileIdentity(path: string): string | undefined {
     return `${s.dev}:${s.ino}`;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Which database an engine config reads, as build records keep it (BuiltRollup.source): a DuckDB
+ * file by its absolute path; Postgres and Trino by the names of their URL variables and their
+ * schema (never a URL, which can hold a password).
+ */
+export function databaseIdentity(config: EngineConfig): string {
+  switch (config.type) {
+    case 'duckdb':
+      return `duckdb:${config.path === ':memory:' ? ':memory:' : resolve(config.path)}`;
+    case 'postgres':
+      return `postgres:${config.urlEnv}/${config.schema ?? ''}`;
+    case 'trino':
+      return `trino:${config.urlEnv}/${config.catalog}.${config.schema}`;
   }
 }

@@ -4,20 +4,19 @@
  * at, version, fingerprint) or why none did, and the JSON answer carries the same audit record.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DuckDBEngine } from '../../src/engines/duckdb.js';
-import { loadProject } from '../../src/project.js';
-import { buildRollups } from '../../src/rollups/build.js';
 import { seedDemoDatabase } from '../../src/seed/demo.js';
 import { ROOT } from './helpers.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'tally-rollup-cli-'));
 const db = join(dir, 'demo.duckdb');
+// The same data in another file: rollups built from demo.duckdb must not answer for it.
+const other = join(dir, 'other.duckdb');
 
 async function tally(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
@@ -36,12 +35,9 @@ beforeAll(async () => {
     'rollups:\n  - name: orders_by_country_daily\n    metrics: [revenue, orders, average_order_value]\n    dimensions: [user.country, order.status]\n',
   );
   await seedDemoDatabase(db, { events: 5_000, seed: 3 });
-  const engine = await DuckDBEngine.open({ path: db, readOnly: true });
-  try {
-    await buildRollups(loadProject(dir), engine);
-  } finally {
-    await engine.close();
-  }
+  copyFileSync(db, other);
+  const built = await tally('rollup', 'build', '--db', db);
+  expect(built.code, built.stderr).toBe(0);
 }, 180_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -73,12 +69,19 @@ describe('tally query with rollups', () => {
 
   it('tally compile --rollups prints the SQL that would run, over the rollup table', async () => {
     const args = ['--metrics', 'orders', '--group-by', 'metric_time.quarter,user.country', '--from', '2025-01-01', '--to', '2025-06-30'];
-    const routed = await tally('compile', ...args, '--rollups', '--explain');
+    const routed = await tally('compile', ...args, '--rollups', '--explain', '--db', db);
     expect(routed.code, routed.stderr).toBe(0);
     expect(routed.stderr).toMatch(/^rollups: answered from orders_by_country_daily/);
     expect(routed.stdout).toContain('FROM tally_rollups.orders_by_country_daily');
     const plain = await tally('compile', ...args);
     expect(plain.stdout).not.toContain('tally_rollups');
+  });
+
+  it('never answers about another database from rollups built from this one', async () => {
+    const out = await tally('query', ...request.slice(0, -2), '--db', other, '--explain');
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stderr).toContain(`orders_by_country_daily: built from another database (duckdb:${db}); this request reads duckdb:${other}`);
+    expect((JSON.parse(out.stdout) as Answer).rollups?.served).toBe(false);
   });
 
   it('explains why a request is not served, and answers from the base tables', async () => {
