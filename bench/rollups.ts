@@ -6,39 +6,20 @@
  * the base answer (rows, types, numbers) before it is timed. Target (issue 18): every tile request
  * answered from rollups in ≤ 5 ms of engine time at 10M events.
  *
- * `tsx bench/rollups.ts [--sizes 1000000,10000000]`, or through `npm run bench` (section `rollups`).
+ * `tsx bench/rollups.ts [--sizes 1000000,10000000]`, or through `npm run bench` (section `rollups`;
+ * the section `scale`, bench/scale.ts, has the example rollups as its second answerer).
  */
-import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { isDeepStrictEqual } from 'node:util';
-import { resolveDashboard } from '../src/dashboards.js';
 import { DuckDBEngine } from '../src/engines/duckdb.js';
 import type { Engine } from '../src/engines/engine.js';
 import { loadProject, type Project } from '../src/project.js';
-import type { RequestInput } from '../src/query/request.js';
 import { buildRollups } from '../src/rollups/build.js';
 import { rollupSourceOf } from '../src/rollups/source.js';
-import { openRollupStore } from '../src/rollups/store.js';
+import { openRollupStore, type RollupStore } from '../src/rollups/store.js';
 import { runQuery } from '../src/run.js';
-import { seedDemoDatabase } from '../src/seed/demo.js';
 import { ms, type Row } from './measure.js';
-
-/** The requests the catalog's dashboard page sends for each tile (src/web/public/dashboards.js). */
-export function dashboardRequests(project: Project): { label: string; request: RequestInput }[] {
-  const out: { label: string; request: RequestInput }[] = [];
-  for (const { def } of project.graph.dashboards.values()) {
-    const dashboard = resolveDashboard(def);
-    for (const tile of dashboard.tiles) {
-      const timeKey = `metric_time.${tile.grain}`;
-      out.push({ label: `${tile.metric} trend by ${tile.grain}`, request: { metrics: [tile.metric], groupBy: [timeKey], orderBy: [timeKey], from: tile.range.from, to: tile.range.to, fillGaps: true } });
-      out.push({ label: `${tile.metric} compared ${tile.grain}`, request: { metrics: [tile.metric], groupBy: [timeKey], orderBy: [timeKey], from: tile.compared.from, to: tile.compared.to } });
-      if (tile.breakdown) {
-        out.push({ label: `${tile.metric} by ${tile.breakdown}`, request: { metrics: [tile.metric], groupBy: [timeKey, tile.breakdown], orderBy: [`-${tile.metric}`, tile.breakdown], from: tile.current.from, to: tile.current.to, limit: 10 } });
-      }
-    }
-  }
-  return out;
-}
+import { type Answerer, type AnswerersFor, baseTables, benchDatabase, dashboardRequests } from './scale.js';
 
 /** Median engine time of a statement, in ms. */
 async function engineTime(engine: Engine, sql: string, runs: number): Promise<number> {
@@ -61,21 +42,14 @@ export interface RollupScale {
 
 /** One data size: seed (once), build the example rollups (refreshing a kept store), time every tile request both ways. */
 export async function rollupScale(events: number, runs = 7, log: (line: string) => void = () => undefined): Promise<RollupScale> {
-  const db = `.tally/bench-${events}.duckdb`;
-  if (!existsSync(db)) {
-    log(`building the demo data with ${events} events in ${db}…`);
-    await seedDemoDatabase(db, { events });
-  }
+  const db = await benchDatabase(events);
   const project = loadProject('.');
   const engine = await DuckDBEngine.open({ path: db, readOnly: true, connections: 1 });
-  const store = await openRollupStore({ store: 'duckdb', path: `.tally/bench-rollups-${events}.duckdb`, schema: 'tally_rollups' });
+  const store = await builtStore(project, engine, events, log);
   try {
-    const started = performance.now();
-    await buildRollups(project, engine, { store });
-    log(`rollups built (or refreshed) for ${events} events in ${ms(performance.now() - started)}`);
     const rollups = await rollupSourceOf(project, store);
     const requests: RollupScale['requests'] = [];
-    for (const { label, request } of dashboardRequests(project)) {
+    for (const { name: label, request } of dashboardRequests(project)) {
       const base = await runQuery(project, engine, request);
       const routed = await runQuery(project, engine, request, { rollups: rollups.source });
       // The guarantee, checked on every request the bench times: the same answer either way.
@@ -92,6 +66,34 @@ export async function rollupScale(events: number, runs = 7, log: (line: string) 
     await store.close();
     await engine.close();
   }
+}
+
+/** The example rollups built (or refreshed) from the bench database of `events` events, in a store kept beside it. */
+async function builtStore(project: Project, engine: DuckDBEngine, events: number, log: (line: string) => void): Promise<RollupStore> {
+  const store = await openRollupStore({ store: 'duckdb', path: `.tally/bench-rollups-${events}.duckdb`, schema: 'tally_rollups' });
+  const started = performance.now();
+  await buildRollups(project, engine, { store });
+  log(`rollups built (or refreshed) for ${events} events in ${ms(performance.now() - started)}`);
+  return store;
+}
+
+/**
+ * The scaling table's answerers (bench/scale.ts): the base tables, and the same requests through
+ * runQuery with the example rollups (served from the store where a rollup serves the request).
+ */
+export function rollupAnswerers(project: Project): AnswerersFor {
+  return async (engine, { events }) => {
+    const store = await builtStore(project, engine, events, (l) => console.error(`  ${l}`));
+    const rollups = await rollupSourceOf(project, store);
+    const fromRollups: Answerer = {
+      label: 'rollup store',
+      run: async (request) => {
+        const answer = await runQuery(project, engine, request, { rollups: rollups.source });
+        return { rows: answer.rows.map((row) => answer.columns.map((c) => row[c.name])) };
+      },
+    };
+    return { answerers: [baseTables(project, engine), fromRollups], close: () => store.close() };
+  };
 }
 
 /** The scaling table's rows (base vs rollup per request and size) and the target line. */

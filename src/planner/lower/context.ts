@@ -23,6 +23,8 @@ export interface SharedCtes {
   ctes: Cte[];
   names: Set<string>;
   metricFilters: Map<string, { cte: string; key: string; out: Output }>;
+  /** CTEs shared by key (see Lowering.sharedCte). */
+  byKey: Map<string, string>;
 }
 
 /** What the target dialect needs from the shape of the SQL (see Dialect). */
@@ -52,7 +54,7 @@ export class Lowering {
     shared?: SharedCtes,
     readonly options: LowerOptions = {},
   ) {
-    this.shared = shared ?? { ctes: [], names: new Set(), metricFilters: new Map() };
+    this.shared = shared ?? { ctes: [], names: new Set(), metricFilters: new Map(), byKey: new Map() };
     this.ctes = this.shared.ctes;
     this.cteNames = this.shared.names;
   }
@@ -100,6 +102,18 @@ export class Lowering {
     for (let n = 2; this.cteNames.has(name); n++) name = `cte_${preferred}_${n}`;
     this.cteNames.add(name);
     this.ctes.push({ name, query, comment });
+    return name;
+  }
+
+  /**
+   * A CTE that several nodes share: built (and named after `preferred`) by the first that asks for
+   * `key`, and the same name for every later one. The key must say everything `build` depends on.
+   */
+  sharedCte(key: string, preferred: string, build: () => Select, comment: string): string {
+    const existing = this.shared.byKey.get(key);
+    if (existing) return existing;
+    const name = this.addCte(preferred, build(), comment);
+    this.shared.byKey.set(key, name);
     return name;
   }
 
