@@ -40,16 +40,17 @@ const CUMULATIVE_BY_COUNTRY = new Set(['wau', 'mau', 'average_dau', 'stickiness'
  * The specification: which requests rollups serve. Parts serve any grain made of days and any
  * subset of the rollup's dimensions; a finished metric only at exactly a rollup's dimensions (a
  * cumulative one at any coarser grain, a distinct count or conversion only at its day grain); a
- * filter must be on the rollup's columns; an offset that reads other periods through a spine is
- * not followed.
+ * filter must be on the rollup's columns; an offset is followed where it moves whole requested
+ * periods.
  */
 function expectedServed(metric: string, grain: string, dims: string[], filtering: Filtering): boolean {
   const exactly = (want: string[]): boolean => dims.length === want.length && want.every((d) => dims.includes(d));
   const countryAndPlan = exactly(['user.country', 'user.plan']);
   const country = exactly(['user.country']);
   if (FROM_PARTS.has(metric)) return true;
-  // Its previous month is read through an offset, which routing does not follow (yet).
-  if (metric === 'revenue_growth_mom') return false;
+  // Its previous month is the leaf over the range moved a month back, relabelled: only where a
+  // month is a whole number of the requested periods (not by day or week, not by quarter).
+  if (metric === 'revenue_growth_mom') return grain === 'month';
   if (metric === 'dau') return grain === 'day' && (countryAndPlan || country);
   if (CUMULATIVE_BY_COUNTRY.has(metric)) return countryAndPlan || country;
   if (metric === 'revenue_mtd') return country;

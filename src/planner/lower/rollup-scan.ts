@@ -9,15 +9,18 @@
  * - a cumulative metric at a coarser grain: the value on the first or last bucket of each period,
  *   or the average of its buckets (period_agg), as lowerCumulative picks it from its base periods.
  */
+import { GRAIN_ORDER, type Window } from '../../definitions/schema.js';
 import { TallyError } from '../../errors.js';
+import { collectRefs } from '../../query/expression.js';
+import { add } from '../../query/time.js';
 import type { Expression } from '../../query/expression.js';
 import { parseReference } from '../../query/references.js';
 import type { LeafRoute } from '../../rollups/route.js';
 import { finishedMetricColumn, finishedPresenceColumn, measurePartColumn, rollupColumnOf, rollupTimeColumn } from '../../rollups/types.js';
 import { type Cte, type Select, type SelectColumn, type SqlExpr, and, col, num } from '../../sql/ast.js';
 import { lowerExpression } from '../expression.js';
-import type { PlanNode, Shift } from '../plan.js';
-import { type Bounds, bucket } from '../time.js';
+import { type PlanNode, type Shift, shiftFitsGrain } from '../plan.js';
+import { type Bounds, bucket, offsetGrain } from '../time.js';
 import type { Lowering } from './context.js';
 import { conjunctsOf, type Output, ts } from './output.js';
 
@@ -32,6 +35,13 @@ type LeafNode = Extract<PlanNode, { kind: 'simple' | 'cumulative' | 'conversion'
 export function rollupLeaf(cx: Lowering, node: LeafNode, bounds: Bounds, shifts: Shift[]): Output | undefined {
   const router = cx.options.rollups;
   if (!router) return undefined;
+  const window = node.kind === 'simple' ? relabelWindow(cx, node, shifts) : undefined;
+  if (window) {
+    // A whole number of the requested periods back: the leaf over the range moved back, its periods relabelled.
+    const back: Bounds = { start: bounds.start && add(bounds.start, -window.count, window.grain), end: bounds.end && add(bounds.end, -window.count, window.grain) };
+    const out = rollupLeaf(cx, node, back, []);
+    return out && relabelled(cx, node, out, window);
+  }
   const route = router.route(cx.plan, node, bounds, shifts);
   if (!route) return undefined;
   if (route.kind === 'parts' && node.kind === 'simple') return partsScan(cx, node, route, bounds);
@@ -181,4 +191,40 @@ function finishedPeriods(cx: Lowering, node: LeafNode, route: Extract<LeafRoute,
     where: { t: 'binary', op: '=', left: col('ranked', '__rank'), right: num(1) },
   };
   return { cte: cx.addCte(node.id, q, `${node.metric}: the value on the ${node.periodAgg} ${route.rollup.grain} of each ${what}, from rollup ${route.rollup.name}`), column: node.id };
+}
+
+/**
+ * The offset of a simple metric's leaf when it moves whole periods of the only time key: then the
+ * base reads, for each period, the rows of the period the window maps it back to (leaf-scan.ts,
+ * through a generated series of periods, inner-joined to the rows), which is the leaf over the
+ * range moved back with its periods moved forward. Not where periods come from a time spine table
+ * (which may lack some), where a filter names metric_time (the base applies it to the later
+ * period), or where a dimension's version depends on the time (validity): those fall through.
+ */
+function relabelWindow(cx: Lowering, node: Extract<PlanNode, { kind: 'simple' }>, shifts: Shift[]): Window | undefined {
+  const shift = shifts.length === 1 ? shifts[0] : undefined;
+  if (shift?.kind !== 'window' || cx.graph.semantics !== 'tally') return undefined;
+  const timed = cx.plan.keys.filter((k) => k.time !== undefined);
+  const key = timed[0];
+  if (timed.length !== 1 || key.ref.kind !== 'metric_time' || key.time?.kind !== 'grain') return undefined;
+  const grain = key.time.grain;
+  const window = shift.window;
+  if (!shiftFitsGrain(window, grain) || (GRAIN_ORDER[window.grain] >= GRAIN_ORDER.month && GRAIN_ORDER[grain] < GRAIN_ORDER.month)) return undefined;
+  if (offsetGrain([key.time], shifts, cx.graph.semantics) !== grain || cx.graph.timeSpines.has(grain)) return undefined;
+  if (node.use.filters.some((f) => collectRefs(f).some((r) => r.ref === 'metric_time' || r.ref.startsWith('metric_time.')))) return undefined;
+  if ([...cx.graph.models.values()].some((m) => [...m.dimensions.values()].some((d) => d.def.validity))) return undefined;
+  return window;
+}
+
+/** An output with its time key moved `window` later. */
+function relabelled(cx: Lowering, node: LeafNode, out: Output, window: Window): Output {
+  const query: Select = {
+    t: 'select',
+    columns: [
+      ...cx.plan.keys.map((k) => ({ expr: k.time ? ({ t: 'addInterval', arg: col(undefined, k.column), count: window.count, grain: window.grain } as SqlExpr) : col(undefined, k.column), alias: k.column })),
+      { expr: col(undefined, out.column), alias: node.id },
+    ],
+    from: { t: 'cte', name: out.cte },
+  };
+  return { cte: cx.addCte(`${node.id}_moved`, query, `${node.metric} moved ${window.count} ${window.grain}(s) later`), column: node.id };
 }
