@@ -8,6 +8,9 @@
  *     url_env: TALLY_PG_URL   # the variable holding postgres://user:password@host:port/db
  *     schema: analytics       # optional search_path
  *   dialect: snowflake        # optional: what `tally compile` writes (default: the engine's)
+ *   rollups:                  # where rollups are kept (src/rollups/store.ts); default: .tally/rollups.duckdb
+ *     store: duckdb           # or engine: tables in a schema of the engine
+ *     schedules: { hourly: "0 * * * *" }   # names a rollup's refresh.schedule may use
  *   server:
  *     cors_origins: [https://dashboards.example.com]   # pages that may call the API (default: none, same-origin only)
  *
@@ -80,6 +83,8 @@ export interface TallyConfig {
   corsOrigins?: string[];
   /** The rollup store; `.tally/rollups.duckdb` under the project when absent (see rollupStoreConfigOf). */
   rollups?: RollupStoreConfig;
+  /** Named cron schedules for rollups (`rollups: { schedules: { hourly: "0 * * * *" } }`). */
+  rollupSchedules?: Record<string, string>;
 }
 
 const origin = z.union([
@@ -127,10 +132,15 @@ const configSchema = z.strictObject({
   server: z.strictObject({ cors_origins: z.array(origin).default([]) }).optional(),
   /** Where rollups are kept (src/rollups/store.ts): an embedded DuckDB file, or a schema of the engine. */
   rollups: z
-    .discriminatedUnion('store', [
-      z.strictObject({ store: z.literal('duckdb'), path: z.string().min(1).optional(), schema: identifier.optional() }),
-      z.strictObject({ store: z.literal('engine'), schema: identifier.optional() }),
-    ])
+    .strictObject({
+      store: z.enum(['duckdb', 'engine']).default('duckdb'),
+      /** For store: duckdb, the file (default .tally/rollups.duckdb). */
+      path: z.string().min(1).optional(),
+      schema: identifier.optional(),
+      /** Named refresh schedules (cron expressions) that rollups' `refresh.schedule` may name. */
+      schedules: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'a schedule name is lower_snake_case'), z.string().min(1)).optional(),
+    })
+    .refine((r) => r.store === 'duckdb' || r.path === undefined, { message: "'path' is for store: duckdb; a store in the engine takes 'schema' only", path: ['path'] })
     .optional(),
 });
 
@@ -225,7 +235,11 @@ export function parseConfig(display: string, text: string, dir = '.'): TallyConf
     : rollups.store === 'duckdb'
       ? { store: 'duckdb', path: resolve(dir, rollups.path ?? DEFAULT_ROLLUP_PATH), schema: rollups.schema ?? DEFAULT_ROLLUP_SCHEMA }
       : { store: 'engine', schema: rollups.schema ?? DEFAULT_ROLLUP_SCHEMA };
-  return { file: display, ...(rollupConfig ? { rollups: rollupConfig } : {}), engine: config, dialect: result.data.dialect ?? config.type, auth: resolvedAuth, limits: result.data.limits, state: stateConfig, checks: result.data.checks && { schedule, timeZone: zone }, ...(result.data.server ? { corsOrigins: result.data.server.cors_origins } : {}) };
+  for (const [name, cron] of Object.entries(rollups?.schedules ?? {})) {
+    const problem = cronProblem(cron);
+    if (problem) throw new DefinitionError([problemAtPath(file, ['rollups', 'schedules', name], `'${cron}' is not a cron expression (${problem}); write five fields, like "0 * * * *" for every hour`)]);
+  }
+  return { file: display, ...(rollupConfig ? { rollups: rollupConfig } : {}), ...(rollups?.schedules ? { rollupSchedules: rollups.schedules } : {}), engine: config, dialect: result.data.dialect ?? config.type, auth: resolvedAuth, limits: result.data.limits, state: stateConfig, checks: result.data.checks && { schedule, timeZone: zone }, ...(result.data.server ? { corsOrigins: result.data.server.cors_origins } : {}) };
 }
 
 function isTrino(data: unknown): boolean {

@@ -7,5 +7,6 @@ export { buildRollups, rollupKeys, rollupTable, type BuildEvent, type BuildOptio
 export { expandRollupMetrics, partsOfMeasure, type RollupExpansion } from './expand.js';
 export { definitionFingerprint } from './fingerprint.js';
 export { rollupStatus, type RollupStatus } from './status.js';
-export { DEFAULT_ROLLUP_PATH, DEFAULT_ROLLUP_SCHEMA, openRollupStore, type RollupStore, type RollupStoreConfig, type StoreColumn } from './store.js';
+export { type BuildingRollupStore, DEFAULT_ROLLUP_PATH, DEFAULT_ROLLUP_SCHEMA, openRollupStore, openRollupStoreForBuild, type RollupStore, type RollupStoreConfig, type StoreColumn } from './store.js';
+export { RollupScheduler, rollupCron, type RollupSchedulerOptions } from './schedule.js';
 export * from './types.js';

@@ -95,16 +95,22 @@ export async function openRollupStoreForBuild(config: RollupStoreConfig, engine?
   mkdirSync(dirname(config.path), { recursive: true });
   const building = `${config.path}.building-${process.pid}`;
   rmSync(building, { force: true });
+  rmSync(`${building}.wal`, { force: true });
   if (existsSync(config.path)) copyFileSync(config.path, building);
+  // Writes not yet checkpointed into the file (a process that stopped without closing it) go along.
+  if (existsSync(`${config.path}.wal`)) copyFileSync(`${config.path}.wal`, `${building}.wal`);
   const store = await openRollupStore({ ...config, path: building });
   return Object.assign(store, {
     publish: async () => {
       await store.close();
+      // Closing checkpoints the copy, so it needs no log of its own; an old log must not replay over it.
+      rmSync(`${config.path}.wal`, { force: true });
       renameSync(building, config.path);
     },
     discard: async () => {
       await store.close();
       rmSync(building, { force: true });
+      rmSync(`${building}.wal`, { force: true });
     },
   });
 }
