@@ -126,22 +126,51 @@ export async function apiBenchmarks(project: Project, engine: Engine, db?: strin
     JSON.stringify({ query: `{ query(metrics: ["revenue", "orders"], groupBy: ["user.plan"]${limit ? `, limit: ${limit}` : ''}) { rows } }` });
   const quiet = (): void => {};
 
-  // Latency added to the engine's time, with no answer cache: HTTP round trip minus the bare SQL run.
-  const uncached = new TallyServer({ projectDir: project.dir, engine, cache: false, log: quiet });
+  // Latency added to the engine's time, with no answer cache: each request's HTTP round trip minus
+  // the time its own statement took in the engine (timed around engine.query inside the server),
+  // so the engine's variance does not swamp a difference of milliseconds. The bare run of the same
+  // SQL beside it is printed for scale.
+  let statementMs = 0;
+  const timed: Engine = {
+    name: engine.name,
+    dialect: engine.dialect,
+    close: () => engine.close(),
+    query: async (q, o) => {
+      const t = performance.now();
+      try {
+        return await engine.query(q, o);
+      } finally {
+        statementMs += performance.now() - t;
+      }
+    },
+  };
+  const uncached = new TallyServer({ projectDir: project.dir, engine: timed, cache: false, log: quiet });
   const uncachedUrl = await uncached.listen(0, '127.0.0.1');
   const sql = compileRequest(project.graph, request, { dialect: engine.dialect }).sql;
   const http: number[] = [];
+  const added: number[] = [];
   const bare: number[] = [];
   for (let i = 0; i < 220; i++) {
+    statementMs = 0;
     let t = performance.now();
     await post(uncachedUrl, query());
-    if (i >= 20) http.push(performance.now() - t);
+    const roundTrip = performance.now() - t;
+    if (i >= 20) {
+      http.push(roundTrip);
+      added.push(roundTrip - statementMs);
+    }
     t = performance.now();
     await engine.query(sql);
     if (i >= 20) bare.push(performance.now() - t);
   }
-  const added = median(http) - median(bare);
-  rows.push({ section: 'api', measure: `latency added to the engine (HTTP ${ms(median(http))} − engine ${ms(median(bare))}, no answer cache)`, value: ms(added), target: '≤ 1 ms', met: added <= 1 });
+  const overhead = median(added);
+  rows.push({
+    section: 'api',
+    measure: `latency added to the engine per request (HTTP round trip ${ms(median(http))} − its statement's engine time; bare engine ${ms(median(bare))}; no answer cache)`,
+    value: ms(overhead),
+    target: '≤ 1 ms',
+    met: overhead <= 1,
+  });
   const constantRtt: number[] = [];
   const probe = await bareYoga();
   for (let i = 0; i < 220; i++) {

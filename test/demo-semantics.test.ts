@@ -3,7 +3,7 @@
  * at month grain (issue 11 item 5): monthly DAU never exceeds the MAU at the month's end, MTD
  * revenue by month is the month's revenue, and stickiness stays at most 1. MAU by month is also
  * checked against hand-written SQL (its window is a calendar month: at a month's last day, the
- * month's distinct users).
+ * month's distinct users), with and without a range.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -46,6 +46,22 @@ describe('the demo by month', () => {
     );
     const actual = await runQuery(project, engine, { metrics: ['mau'], groupBy: ['metric_time.month'], from: '2024-01-01', to: '2025-12-31' });
     expectSameRows(actual.rows, expected);
+  });
+
+  it('MAU by month without a range reads each month’s last day, also after the data (0 there, not an earlier day’s value)', async () => {
+    // Without a range the days run to a month after the last event, then to the end of that month.
+    const expected = await sqlRows(
+      engine,
+      `WITH span AS (SELECT MIN(CAST(occurred_at AS DATE)) AS lo, MAX(CAST(occurred_at AS DATE)) AS hi FROM events),
+            months AS (SELECT CAST(g AS DATE) AS m FROM span, generate_series(CAST(make_date(year(lo), month(lo), 1) AS TIMESTAMP),
+                         CAST(hi + INTERVAL 1 MONTH - INTERVAL 1 DAY AS TIMESTAMP), INTERVAL 1 MONTH) AS s(g))
+       SELECT m AS "metric_time.month", (SELECT COUNT(DISTINCT user_id) FROM events
+         WHERE CAST(occurred_at AS DATE) >= m AND CAST(occurred_at AS DATE) <= last_day(m)) AS mau
+       FROM months`,
+    );
+    const actual = await runQuery(project, engine, { metrics: ['mau'], groupBy: ['metric_time.month'] });
+    expectSameRows(actual.rows, expected);
+    expect(Number(actual.rows[actual.rows.length - 1].mau), 'the month after the last event').toBe(0);
   });
 
   it('monthly DAU is at most the MAU at the month’s end', async () => {

@@ -114,6 +114,36 @@ function mtdDaily(o: { zone?: Zone; from?: string; toExclusive?: string } = {}):
     GROUP BY d`;
 }
 
+/** One period of each grain, as an interval (to find a period's last day by hand). */
+const STEP = { week: '7 DAY', month: '1 MONTH', quarter: '3 MONTH', year: '1 YEAR' } as const;
+
+/**
+ * A daily cumulative series (columns d, k0.. and `name`, from windowDaily or mtdDaily) read as
+ * Tally reads a cumulative metric at a coarser grain: on each period's last day (its last day in
+ * the range, when a range `hi` cuts it), 0 where that day's window holds no rows. Without keys
+ * every period from the first day's (`lo`, else the first day with a value) to the last day's
+ * (`hi`, else the end of the period of the last day with a value) has a row; with keys, each
+ * group that has a value on some day of the period.
+ */
+function atPeriodEnd(grain: keyof typeof STEP, daily: string, name: string, o: { keys?: number; lo?: string; hi?: string } = {}): string {
+  const keys = Array.from({ length: o.keys ?? 0 }, (_, i) => `k${i}`);
+  const last = o.hi ? `DATE '${o.hi}'` : `CAST(${G[grain]('MAX(d)')} + INTERVAL ${STEP[grain]} - INTERVAL 1 DAY AS DATE)`;
+  const ends = `
+    WITH daily AS (${daily}),
+    span AS (SELECT ${o.lo ? `DATE '${o.lo}'` : 'MIN(d)'} AS lo, ${last} AS hi FROM daily),
+    days AS (SELECT CAST(g AS DATE) AS day FROM span, generate_series(CAST(lo AS TIMESTAMP), CAST(hi AS TIMESTAMP), INTERVAL 1 DAY) AS s(g)),
+    ends AS (SELECT ${G[grain]('day')} AS p, MAX(day) AS last FROM days GROUP BY 1)`;
+  if (!keys.length) {
+    return `${ends}
+      SELECT ends.p AS "metric_time.${grain}", COALESCE(daily.${name}, 0) AS ${name} FROM ends LEFT JOIN daily ON daily.d = ends.last`;
+  }
+  return `${ends},
+    groups AS (SELECT DISTINCT ${G[grain]('d')} AS p, ${keys.join(', ')} FROM daily)
+    SELECT groups.p AS "metric_time.${grain}", ${keys.map((k) => `groups.${k}`).join(', ')}, COALESCE(daily.${name}, 0) AS ${name}
+    FROM groups JOIN ends ON ends.p = groups.p
+    LEFT JOIN daily ON daily.d = ends.last ${keys.map((k) => `AND daily.${k} IS NOT DISTINCT FROM groups.${k}`).join(' ')}`;
+}
+
 /** Users converted by the 7-day rule, on the stored (UTC) timestamps. */
 const CONVERTED = `
   SELECT DISTINCT u.user_id
@@ -209,25 +239,16 @@ describe('grains', () => {
       );
     });
 
-    it(`cumulative window: wau by ${grain} (last day of the period with a value)`, async () => {
-      await check(
-        { metrics: ['wau'], groupBy: [`metric_time.${grain}`] },
-        `SELECT ${G[grain]('d')} AS "metric_time.${grain}", arg_max(wau, d) AS wau FROM (${windowDaily({ window: 7, name: 'wau' })}) GROUP BY 1`,
-      );
+    it(`cumulative window: wau by ${grain} (its value on the period's last day)`, async () => {
+      await check({ metrics: ['wau'], groupBy: [`metric_time.${grain}`] }, atPeriodEnd(grain, windowDaily({ window: 7, name: 'wau' }), 'wau'));
     });
 
     it(`cumulative window: mau by ${grain}`, async () => {
-      await check(
-        { metrics: ['mau'], groupBy: [`metric_time.${grain}`] },
-        `SELECT ${G[grain]('d')} AS "metric_time.${grain}", arg_max(mau, d) AS mau FROM (${windowDaily({ window: 'month', name: 'mau' })}) GROUP BY 1`,
-      );
+      await check({ metrics: ['mau'], groupBy: [`metric_time.${grain}`] }, atPeriodEnd(grain, windowDaily({ window: 'month', name: 'mau' }), 'mau'));
     });
 
     it(`cumulative grain-to-date: revenue_mtd by ${grain}`, async () => {
-      await check(
-        { metrics: ['revenue_mtd'], groupBy: [`metric_time.${grain}`] },
-        `SELECT ${G[grain]('d')} AS "metric_time.${grain}", arg_max(revenue_mtd, d) AS revenue_mtd FROM (${mtdDaily()}) GROUP BY 1`,
-      );
+      await check({ metrics: ['revenue_mtd'], groupBy: [`metric_time.${grain}`] }, atPeriodEnd(grain, mtdDaily(), 'revenue_mtd'));
     });
 
     it(`conversion: signup_to_paid_order_7d by ${grain}`, async () => {
@@ -590,8 +611,7 @@ describe('time ranges', () => {
   it('cumulative: mau by month over a range starting after a long gap', async () => {
     await check(
       { metrics: ['mau'], groupBy: ['metric_time.month'], from: '2025-02-01', to: '2025-03-31' },
-      `SELECT ${G.month('d')} AS "metric_time.month", arg_max(mau, d) AS mau
-       FROM (${windowDaily({ window: 'month', name: 'mau', from: '2025-02-01', toExclusive: '2025-04-01' })}) GROUP BY 1`,
+      atPeriodEnd('month', windowDaily({ window: 'month', name: 'mau', from: '2025-02-01', toExclusive: '2025-04-01' }), 'mau', { lo: '2025-02-01', hi: '2025-03-31' }),
     );
   });
 
@@ -807,7 +827,7 @@ describe('multi-metric requests', () => {
       { metrics: ['revenue', 'items_sold', 'wau'], groupBy: ['metric_time.month'] },
       `WITH r AS (SELECT ${G.month('o.ordered_at')} AS m, SUM(o.amount) AS revenue FROM orders AS o WHERE ${PAID} GROUP BY 1),
             i AS (SELECT ${G.month('o.ordered_at')} AS m, SUM(i.quantity) AS items_sold FROM order_items AS i JOIN orders AS o ON o.order_id = i.order_id GROUP BY 1),
-            w AS (SELECT ${G.month('d')} AS m, arg_max(wau, d) AS wau FROM (${windowDaily({ window: 7, name: 'wau' })}) GROUP BY 1),
+            w AS (SELECT "metric_time.month" AS m, wau FROM (${atPeriodEnd('month', windowDaily({ window: 7, name: 'wau' }), 'wau')})),
             keys AS (SELECT m FROM r UNION SELECT m FROM i UNION SELECT m FROM w)
        SELECT keys.m AS "metric_time.month", COALESCE(r.revenue, 0) AS revenue, COALESCE(i.items_sold, 0) AS items_sold, COALESCE(w.wau, 0) AS wau
        FROM keys LEFT JOIN r ON r.m = keys.m LEFT JOIN i ON i.m = keys.m LEFT JOIN w ON w.m = keys.m`,
@@ -976,16 +996,15 @@ describe('combinations', () => {
   it('cumulative by week with a range starting mid-week', async () => {
     await check(
       { metrics: ['wau'], groupBy: ['metric_time.week'], from: '2025-01-01', to: '2025-01-31' },
-      `SELECT ${G.week('d')} AS "metric_time.week", arg_max(wau, d) AS wau
-       FROM (${windowDaily({ window: 7, name: 'wau', from: '2024-12-30', toExclusive: '2025-02-03' })}) GROUP BY 1`,
+      atPeriodEnd('week', windowDaily({ window: 7, name: 'wau', from: '2024-12-30', toExclusive: '2025-02-03' }), 'wau', { lo: '2024-12-30', hi: '2025-02-02' }),
     );
   });
 
   it('cumulative by month and user.country with a range', async () => {
     await check(
       { metrics: ['mau'], groupBy: ['metric_time.month', 'user.country'], from: '2025-01-01', to: '2025-03-31' },
-      `SELECT ${G.month('d')} AS "metric_time.month", k0 AS "user.country", arg_max(mau, d) AS mau
-       FROM (${windowDaily({ window: 'month', name: 'mau', keys: ['u.country'], from: '2025-01-01', toExclusive: '2025-04-01' })}) GROUP BY 1, 2`,
+      `SELECT "metric_time.month", k0 AS "user.country", mau
+       FROM (${atPeriodEnd('month', windowDaily({ window: 'month', name: 'mau', keys: ['u.country'], from: '2025-01-01', toExclusive: '2025-04-01' }), 'mau', { keys: 1, lo: '2025-01-01', hi: '2025-03-31' })})`,
     );
   });
 
@@ -1051,7 +1070,7 @@ describe('combinations', () => {
     await check(
       { metrics: ['wau', 'new_users', 'signup_to_paid_order_7d'], groupBy: ['metric_time.month', 'user.country'] },
       `WITH w AS (
-         SELECT ${G.month('d')} AS m, k0 AS c, arg_max(wau, d) AS wau FROM (${windowDaily({ window: 7, name: 'wau', keys: ['u.country'] })}) GROUP BY 1, 2
+         SELECT "metric_time.month" AS m, k0 AS c, wau FROM (${atPeriodEnd('month', windowDaily({ window: 7, name: 'wau', keys: ['u.country'] }), 'wau', { keys: 1 })})
        ), n AS (
          SELECT ${G.month('u.signed_up_at')} AS m, u.country AS c, COUNT(*) AS new_users,
                 CAST(COUNT(DISTINCT cv.user_id) AS DOUBLE) / COUNT(DISTINCT u.user_id) AS rate

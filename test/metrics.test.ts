@@ -54,6 +54,23 @@ const monthly = (name: string): string => `
   FROM days JOIN active ON active.day <= p AND active.day >= CAST(p + INTERVAL 1 DAY - INTERVAL 1 MONTH AS DATE)
   GROUP BY p`;
 
+/** The first day of the ISO week or month of a date, by hand (no date_trunc). */
+const PERIOD = {
+  week: { start: (x: string): string => `(${x} - CAST(isodow(${x}) - 1 AS INTEGER))`, step: 'INTERVAL 7 DAY' },
+  month: { start: (x: string): string => `make_date(year(${x}), month(${x}), 1)`, step: 'INTERVAL 1 MONTH' },
+};
+
+// A cumulative metric at a coarser grain is its value on the period's last day, 0 when that
+// day's window holds no events; every period from the first day's to the last day's has a row.
+const atPeriodEnd = (grain: keyof typeof PERIOD, dailySql: string, name: string): string => `
+  WITH daily AS (${dailySql}),
+  periods AS (
+    SELECT CAST(g AS DATE) AS p
+    FROM generate_series(CAST(${PERIOD[grain].start('(SELECT MIN(d) FROM daily)')} AS TIMESTAMP), CAST(${PERIOD[grain].start('(SELECT MAX(d) FROM daily)')} AS TIMESTAMP), ${PERIOD[grain].step}) AS s(g)
+  )
+  SELECT p AS "metric_time.${grain}", COALESCE(daily.${name}, 0) AS ${name}
+  FROM periods LEFT JOIN daily ON daily.d = CAST(p + ${PERIOD[grain].step} - INTERVAL 1 DAY AS DATE)`;
+
 describe('revenue (simple, filtered)', () => {
   it('by metric_time.day', async () => {
     await check(
@@ -185,20 +202,12 @@ describe('wau (cumulative, 7-day window)', () => {
     await check({ metrics: ['wau'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", wau FROM (${daily(7, 'wau')})`);
   });
 
-  it('by metric_time.week: the value of the last day of each ISO week that has one', async () => {
-    await check(
-      { metrics: ['wau'], groupBy: ['metric_time.week'] },
-      `SELECT d - CAST(isodow(d) - 1 AS INTEGER) AS "metric_time.week", arg_max(wau, d) AS wau
-       FROM (${daily(7, 'wau')}) GROUP BY 1`,
-    );
+  it('by metric_time.week: the value on the last day (Sunday) of each ISO week', async () => {
+    await check({ metrics: ['wau'], groupBy: ['metric_time.week'] }, atPeriodEnd('week', daily(7, 'wau'), 'wau'));
   });
 
-  it('by metric_time.month', async () => {
-    await check(
-      { metrics: ['wau'], groupBy: ['metric_time.month'] },
-      `SELECT make_date(year(d), month(d), 1) AS "metric_time.month", arg_max(wau, d) AS wau
-       FROM (${daily(7, 'wau')}) GROUP BY 1`,
-    );
+  it('by metric_time.month: the value on the last day of each month', async () => {
+    await check({ metrics: ['wau'], groupBy: ['metric_time.month'] }, atPeriodEnd('month', daily(7, 'wau'), 'wau'));
   });
 });
 
@@ -207,12 +216,8 @@ describe('mau (cumulative, calendar-month window)', () => {
     await check({ metrics: ['mau'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", mau FROM (${monthly('mau')})`);
   });
 
-  it('by metric_time.month', async () => {
-    await check(
-      { metrics: ['mau'], groupBy: ['metric_time.month'] },
-      `SELECT make_date(year(d), month(d), 1) AS "metric_time.month", arg_max(mau, d) AS mau
-       FROM (${monthly('mau')}) GROUP BY 1`,
-    );
+  it('by metric_time.month: the value on the last day of each month (the calendar month)', async () => {
+    await check({ metrics: ['mau'], groupBy: ['metric_time.month'] }, atPeriodEnd('month', monthly('mau'), 'mau'));
   });
 });
 
@@ -228,12 +233,13 @@ describe('stickiness (ratio of a simple and a cumulative metric)', () => {
     );
   });
 
-  it('by metric_time.month: the mean daily DAU of the month over the MAU on its last day', async () => {
+  it('by metric_time.month: the mean daily DAU over every day of the month over the MAU on its last day', async () => {
     await check(
       { metrics: ['stickiness'], groupBy: ['metric_time.month'] },
+      // A day without events has a DAU of 0, so the mean is over all the month's days.
       `WITH daily AS (SELECT CAST(occurred_at AS DATE) AS d, COUNT(DISTINCT user_id) AS dau FROM events GROUP BY 1),
-            dau AS (SELECT make_date(year(d), month(d), 1) AS m, AVG(dau) AS dau FROM daily GROUP BY 1),
-            mau AS (SELECT make_date(year(d), month(d), 1) AS m, arg_max(mau, d) AS mau FROM (${monthly('mau')}) GROUP BY 1)
+            dau AS (SELECT make_date(year(d), month(d), 1) AS m, CAST(SUM(dau) AS DOUBLE) / day(last_day(MIN(d))) AS dau FROM daily GROUP BY 1),
+            mau AS (SELECT "metric_time.month" AS m, mau FROM (${atPeriodEnd('month', monthly('mau'), 'mau')}))
        SELECT COALESCE(dau.m, mau.m) AS "metric_time.month", COALESCE(dau.dau, 0) / NULLIF(mau.mau, 0) AS stickiness
        FROM dau FULL OUTER JOIN mau ON dau.m = mau.m`,
       { doubles: ['stickiness'] },
@@ -353,10 +359,12 @@ const monthly = (name: string): string => `
     await check({ metrics: ['revenue_mtd'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", revenue_mtd FROM (${mtdDaily})`);
   });
 
-  it('by metric_time.month: the month\'s revenue (its value on the last day)', async () => {
+  it('by metric_time.month: the month\'s revenue (its value on the last day), 0 for a month without any', async () => {
     await check(
       { metrics: ['revenue_mtd'], groupBy: ['metric_time.month'] },
-      `SELECT make_date(year(ordered_at), month(ordered_at), 1) AS "metric_time.month", SUM(amount) AS revenue_mtd FROM orders WHERE ${PAID} GROUP BY 1`,
+      `WITH paid AS (SELECT make_date(year(ordered_at), month(ordered_at), 1) AS m, amount FROM orders WHERE ${PAID}),
+            months AS (SELECT CAST(g AS DATE) AS m FROM generate_series(CAST((SELECT MIN(m) FROM paid) AS TIMESTAMP), CAST((SELECT MAX(m) FROM paid) AS TIMESTAMP), INTERVAL 1 MONTH) AS s(g))
+       SELECT months.m AS "metric_time.month", COALESCE(SUM(paid.amount), 0) AS revenue_mtd FROM months LEFT JOIN paid ON paid.m = months.m GROUP BY 1`,
     );
   });
 });

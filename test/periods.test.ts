@@ -253,6 +253,140 @@ describe('4. offsets of cumulative metrics', () => {
   });
 });
 
+describe("5. a cumulative metric at a coarser grain is its value on the period's last day", () => {
+  /** ISO weeks (their Mondays) from `from` to `to`, as column w; a week's last day is w + 6. */
+  const weeks = (from: string, to: string): string =>
+    `SELECT CAST(g AS DATE) AS w FROM generate_series(TIMESTAMP '${from}', TIMESTAMP '${to}', INTERVAL '7 days') AS s(g)`;
+  /** The 7-day window of sales ending on day `day`. */
+  const in7d = (day: string): string => `CAST(o.ordered_at AS DATE) > ${day} - 7 AND CAST(o.ordered_at AS DATE) <= ${day}`;
+  /** The 3-day window of visits ending on day `day`. */
+  const in3d = (day: string): string => `CAST(v.visited_at AS DATE) > ${day} - 3 AND CAST(v.visited_at AS DATE) <= ${day}`;
+
+  it('sales_7d by week: the last week reads its Sunday, whose window is empty (1024, 2048, 0)', async () => {
+    const result = await check(
+      { metrics: ['sales_7d'], groupBy: ['metric_time.week'], from: '2025-02-24', to: '2025-03-16' },
+      `SELECT weeks.w AS "metric_time.week", COALESCE(SUM(o.amount), 0) AS sales_7d
+       FROM (${weeks('2025-02-24', '2025-03-10')}) AS weeks LEFT JOIN sales_orders AS o ON ${in7d('weeks.w + 6')}
+       GROUP BY weeks.w`,
+    );
+    expect(result.rows.map((r) => Number(r.sales_7d))).toEqual([1024, 2048, 0]);
+  });
+
+  it('visitors_3d by week (distinct members, through the sweep): 2, 0, 0', async () => {
+    const result = await check(
+      { metrics: ['visitors_3d'], groupBy: ['metric_time.week'], from: '2025-06-02', to: '2025-06-22' },
+      `SELECT weeks.w AS "metric_time.week", COUNT(DISTINCT v.user_id) AS visitors_3d
+       FROM (${weeks('2025-06-02', '2025-06-16')}) AS weeks LEFT JOIN visits AS v ON ${in3d('weeks.w + 6')}
+       GROUP BY weeks.w`,
+    );
+    expect(result.rows.map((r) => Number(r.visitors_3d))).toEqual([2, 0, 0]);
+  });
+
+  it('without a range, the periods run to the last month’s end: June reads June 30 (0), not June 13', async () => {
+    const result = await check(
+      { metrics: ['visitors_3d'], groupBy: ['metric_time.month'] },
+      `WITH months AS (SELECT DISTINCT CAST(date_trunc('month', visited_at) AS DATE) AS m FROM visits),
+            ends AS (SELECT m, CAST(m + INTERVAL '1 month' - INTERVAL '1 day' AS DATE) AS final_day FROM months)
+       SELECT ends.m AS "metric_time.month", COUNT(DISTINCT v.user_id) AS visitors_3d
+       FROM ends LEFT JOIN visits AS v ON ${in3d('ends.final_day')} GROUP BY ends.m`,
+    );
+    expect(at(result, 'metric_time.month', 'visitors_3d', '2025-06-01')).toBe(0);
+  });
+
+  it('with a second key: a member with values earlier in the week but none on its last day reads 0', async () => {
+    // A member is in a week when some window of the week holds a visit: one on w - 2 .. w + 6.
+    const result = await check(
+      { metrics: ['visitors_3d'], groupBy: ['metric_time.week', 'member'], from: '2025-06-02', to: '2025-06-22' },
+      `WITH weeks AS (${weeks('2025-06-02', '2025-06-16')}),
+            groups AS (SELECT DISTINCT weeks.w, v.user_id FROM weeks JOIN visits AS v
+                       ON CAST(v.visited_at AS DATE) >= weeks.w - 2 AND CAST(v.visited_at AS DATE) <= weeks.w + 6)
+       SELECT groups.w AS "metric_time.week", groups.user_id AS member, COUNT(DISTINCT v.user_id) AS visitors_3d
+       FROM groups LEFT JOIN visits AS v ON v.user_id = groups.user_id AND ${in3d('groups.w + 6')}
+       GROUP BY groups.w, groups.user_id`,
+    );
+    expect(result.rows.map((r) => [r['metric_time.week'], Number(r.member), Number(r.visitors_3d)])).toEqual([
+      ['2025-06-02', 1, 1],
+      ['2025-06-02', 2, 1],
+      ['2025-06-02', 3, 0],
+      ['2025-06-09', 1, 0],
+    ]);
+  });
+
+  it('with a second key through the window join: sales_7d by week and store (north: 0 in the last week)', async () => {
+    const result = await check(
+      { metrics: ['sales_7d'], groupBy: ['metric_time.week', 'store.name'], from: '2025-02-24', to: '2025-03-16' },
+      `WITH weeks AS (${weeks('2025-02-24', '2025-03-10')}),
+            groups AS (SELECT DISTINCT weeks.w, o.store_id FROM weeks JOIN sales_orders AS o
+                       ON CAST(o.ordered_at AS DATE) >= weeks.w - 6 AND CAST(o.ordered_at AS DATE) <= weeks.w + 6)
+       SELECT groups.w AS "metric_time.week", s.name AS "store.name", COALESCE(SUM(o.amount), 0) AS sales_7d
+       FROM groups JOIN stores AS s ON s.store_id = groups.store_id
+       LEFT JOIN sales_orders AS o ON o.store_id = groups.store_id AND ${in7d('groups.w + 6')}
+       GROUP BY groups.w, s.name`,
+    );
+    expect(at(result, 'metric_time.week', 'sales_7d', '2025-03-10')).toBe(0);
+  });
+
+  it("period_agg: first reads the period's first day (Monday Feb 24's window is empty: 0)", async () => {
+    const result = await check(
+      { metrics: ['sales_7d_opening'], groupBy: ['metric_time.week'], from: '2025-02-24', to: '2025-03-16' },
+      `SELECT weeks.w AS "metric_time.week", COALESCE(SUM(o.amount), 0) AS sales_7d_opening
+       FROM (${weeks('2025-02-24', '2025-03-10')}) AS weeks LEFT JOIN sales_orders AS o ON ${in7d('weeks.w')}
+       GROUP BY weeks.w`,
+    );
+    expect(result.rows.map((r) => Number(r.sales_7d_opening))).toEqual([0, 1024, 2048]);
+  });
+
+  it('on a time spine with a fiscal calendar: a fiscal month reads its own last and first day, its average every day', async () => {
+    // Orders on Mar 2 and 4 fall in the fiscal month of Feb 21 to Mar 20: both of its ends have empty windows.
+    const spined = projectFromSources([
+      { display: 'models.yml', text: readFileSync(`${DIR}/metrics/models.yml`, 'utf8') },
+      { display: 'metrics.yml', text: readFileSync(`${DIR}/metrics/metrics.yml`, 'utf8') },
+      { display: 'spine.yml', text: 'time_spines:\n  - { table: fiscal_days, column: d, grain: day, custom_granularities: [{ name: fiscal_month }] }\n' },
+    ]);
+    for (const engine of [duck, pg] as Engine[]) {
+      const answer = await runQuery(spined, engine, { metrics: ['sales_7d', 'sales_7d_opening', 'sales_7d_average'], groupBy: ['metric_time.fiscal_month'] });
+      const expected = await rows(
+        engine,
+        `WITH span AS (SELECT MIN(CAST(ordered_at AS DATE)) AS lo, MAX(CAST(ordered_at AS DATE)) + 6 AS hi FROM sales_orders),
+              periods AS (SELECT fiscal_month AS p, MIN(d) AS first_day, MAX(d) AS final_day FROM fiscal_days GROUP BY fiscal_month),
+              shown AS (SELECT * FROM periods WHERE p IN (SELECT f.fiscal_month FROM fiscal_days AS f, span WHERE f.d BETWEEN span.lo AND span.hi)),
+              daily AS (SELECT f.d, f.fiscal_month AS p, COALESCE(SUM(o.amount), 0) AS v FROM fiscal_days AS f
+                        LEFT JOIN sales_orders AS o ON ${in7d('f.d')} GROUP BY f.d, f.fiscal_month)
+         SELECT shown.p AS "metric_time.fiscal_month",
+                (SELECT v FROM daily WHERE daily.d = shown.final_day) AS sales_7d,
+                (SELECT v FROM daily WHERE daily.d = shown.first_day) AS sales_7d_opening,
+                (SELECT CAST(AVG(v) AS DOUBLE PRECISION) FROM daily WHERE daily.p = shown.p) AS sales_7d_average
+         FROM shown`,
+      );
+      expectSameRows(answer.rows, expected, { doubles: ['sales_7d_average'] });
+      expect(answer.rows.map((r) => [r['metric_time.fiscal_month'], Number(r.sales_7d), Number(r.sales_7d_opening), Number(r.sales_7d_average)])).toEqual([['2025-02-21', 0, 0, 768]]);
+    }
+  });
+
+  const dailySales = (from: string, to: string): string => `
+    SELECT days.d, days.d - CAST(EXTRACT(isodow FROM days.d) - 1 AS INTEGER) AS w, COALESCE(SUM(o.amount), 0) AS v
+    FROM (${days(from, to)}) AS days LEFT JOIN sales_orders AS o ON ${in7d('days.d')} GROUP BY days.d`;
+
+  it('period_agg: average is over every day of the period, an empty window counting 0 (week 1: 1024 / 7)', async () => {
+    const result = await check(
+      { metrics: ['sales_7d_average'], groupBy: ['metric_time.week'], from: '2025-02-24', to: '2025-03-16' },
+      `SELECT w AS "metric_time.week", CAST(AVG(v) AS DOUBLE PRECISION) AS sales_7d_average FROM (${dailySales('2025-02-24', '2025-03-16')}) AS daily GROUP BY w`,
+      { doubles: ['sales_7d_average'] },
+    );
+    expect(at(result, 'metric_time.week', 'sales_7d_average', '2025-02-24')).toBeCloseTo(1024 / 7, 9);
+  });
+
+  it('period_agg: average with a second key, over every day of the period', async () => {
+    // North has orders; the days of its weeks without a sale in the window count 0.
+    await check(
+      { metrics: ['sales_7d_average'], groupBy: ['metric_time.week', 'store.name'], from: '2025-02-24', to: '2025-03-16' },
+      `SELECT w AS "metric_time.week", 'north' AS "store.name", CAST(AVG(v) AS DOUBLE PRECISION) AS sales_7d_average
+       FROM (${dailySales('2025-02-24', '2025-03-16')}) AS daily GROUP BY w`,
+      { doubles: ['sales_7d_average'] },
+    );
+  });
+});
+
 describe('6. an inclusive date is the whole day at every grain', () => {
   const readings = (grain: 'hour' | 'minute', local: string): string => `
     SELECT date_trunc('${grain}', ${local}) AS "metric_time.${grain}", COUNT(*) AS readings
@@ -324,6 +458,22 @@ describe("semantics: metricflow keeps MetricFlow's meaning (what the dbt importe
       expectSameRows(gaps.rows, expected);
       const none = await runQuery(metricflow, engine, { groupBy: ['store.name'], where: 'store.sales_orders = 0' });
       expect(none.rows).toEqual([]);
+    }
+  });
+
+  it("a cumulative metric at a coarser grain reads the period's last day with a value there (MetricFlow's rule)", async () => {
+    const metricflow = projectFromSources(sources(['semantics: metricflow\n']));
+    for (const engine of [duck, pg] as Engine[]) {
+      const answer = await runQuery(metricflow, engine, { metrics: ['sales_7d'], groupBy: ['metric_time.week'], from: '2025-02-24', to: '2025-03-16' });
+      const expected = await rows(
+        engine,
+        `WITH daily AS (SELECT days.d, SUM(o.amount) AS v FROM (${days('2025-02-24', '2025-03-16')}) AS days JOIN sales_orders AS o
+                        ON CAST(o.ordered_at AS DATE) > days.d - 7 AND CAST(o.ordered_at AS DATE) <= days.d GROUP BY days.d),
+              ends AS (SELECT d - CAST(EXTRACT(isodow FROM d) - 1 AS INTEGER) AS w, MAX(d) AS d FROM daily GROUP BY 1)
+         SELECT ends.w AS "metric_time.week", daily.v AS sales_7d FROM ends JOIN daily ON daily.d = ends.d`,
+      );
+      expectSameRows(answer.rows, expected);
+      expect(answer.rows.map((r) => Number(r.sales_7d))).toEqual([1024, 2048, 2048]);
     }
   });
 

@@ -81,9 +81,19 @@ const monthly = (name: string): string => `
   FROM days JOIN active ON active.day <= p AND active.day >= CAST(p + INTERVAL '1 day' - INTERVAL '1 month' AS DATE)
   GROUP BY p`;
 
-/** The value on the last day of each period that has one (the value as of the period's end). */
-const lastPerDay = (daily: string, name: string, period: (d: string) => string, label: string): string =>
-  `SELECT ${period('d')} AS "${label}", (array_agg(${name} ORDER BY d DESC))[1] AS ${name} FROM (${daily}) AS daily GROUP BY 1`;
+/**
+ * A cumulative metric at a coarser grain: its value on each period's last day, the empty value
+ * (`empty`) when that day's window holds nothing; every period from the first day's to the last
+ * day's has a row.
+ */
+const atPeriodEnd = (daily: string, name: string, period: (d: string) => string, step: string, label: string, empty = '0'): string => `
+  WITH daily AS (${daily}),
+  periods AS (
+    SELECT CAST(g AS DATE) AS p
+    FROM generate_series(CAST((SELECT ${period('MIN(d)')} FROM daily) AS TIMESTAMP), CAST((SELECT ${period('MAX(d)')} FROM daily) AS TIMESTAMP), INTERVAL '${step}') AS s(g)
+  )
+  SELECT p AS "${label}", COALESCE(daily.${name}, ${empty}) AS ${name}
+  FROM periods LEFT JOIN daily ON daily.d = CAST(p + INTERVAL '${step}' - INTERVAL '1 day' AS DATE)`;
 
 describe('simple metrics', () => {
   it('revenue by day', async () => {
@@ -252,13 +262,13 @@ describe('ratio metrics', () => {
 describe('cumulative metrics', () => {
   it('wau by day, by ISO week and by month', async () => {
     await check({ metrics: ['wau'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", wau FROM (${windowDaily(7, 'wau')}) AS w`);
-    await check({ metrics: ['wau'], groupBy: ['metric_time.week'] }, lastPerDay(windowDaily(7, 'wau'), 'wau', weekOf, 'metric_time.week'));
-    await check({ metrics: ['wau'], groupBy: ['metric_time.month'] }, lastPerDay(windowDaily(7, 'wau'), 'wau', monthOf, 'metric_time.month'));
+    await check({ metrics: ['wau'], groupBy: ['metric_time.week'] }, atPeriodEnd(windowDaily(7, 'wau'), 'wau', weekOf, '7 days', 'metric_time.week'));
+    await check({ metrics: ['wau'], groupBy: ['metric_time.month'] }, atPeriodEnd(windowDaily(7, 'wau'), 'wau', monthOf, '1 month', 'metric_time.month'));
   });
 
   it('mau by day and by month', async () => {
     await check({ metrics: ['mau'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", mau FROM (${monthly('mau')}) AS m`);
-    await check({ metrics: ['mau'], groupBy: ['metric_time.month'] }, lastPerDay(monthly('mau'), 'mau', monthOf, 'metric_time.month'));
+    await check({ metrics: ['mau'], groupBy: ['metric_time.month'] }, atPeriodEnd(monthly('mau'), 'mau', monthOf, '1 month', 'metric_time.month'));
   });
 
   const mtdDaily = `
@@ -270,7 +280,7 @@ describe('cumulative metrics', () => {
 
   it('revenue_mtd by day and by month', async () => {
     await check({ metrics: ['revenue_mtd'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", revenue_mtd FROM (${mtdDaily}) AS m`);
-    await check({ metrics: ['revenue_mtd'], groupBy: ['metric_time.month'] }, lastPerDay(mtdDaily, 'revenue_mtd', monthOf, 'metric_time.month'));
+    await check({ metrics: ['revenue_mtd'], groupBy: ['metric_time.month'] }, atPeriodEnd(mtdDaily, 'revenue_mtd', monthOf, '1 month', 'metric_time.month', '0.00'));
   });
 });
 

@@ -4,42 +4,29 @@
  * selected are the group-bys. A generic `query` serves tools that build requests at run time,
  * and `catalog` describes everything that can be asked.
  */
-import {
-  type FieldNode,
-  type FragmentDefinitionNode,
-  getArgumentValues,
-  GraphQLBoolean,
-  GraphQLEnumType,
-  GraphQLError,
-  type GraphQLFieldConfigMap,
-  GraphQLFloat,
-  GraphQLID,
-  GraphQLInputObjectType,
-  type GraphQLInputFieldConfigMap,
-  GraphQLInt,
-  GraphQLList,
-  GraphQLNonNull,
-  type GraphQLNullableType,
-  GraphQLObjectType,
-  type GraphQLResolveInfo,
-  GraphQLSchema,
-  GraphQLString,
-  type SelectionSetNode,
-} from 'graphql';
+import { GraphQLBoolean, GraphQLInt, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString } from 'graphql';
 import { buildCatalog } from '../catalog.js';
 import { visibleDashboards } from '../dashboards.js';
-import { deprecationNotice } from '../deprecation.js';
 import type { SemanticGraph } from '../definitions/graph.js';
-import { GRAINS, type Grain } from '../definitions/schema.js';
-import type { ErrorCode } from '../errors.js';
 import type { Expression } from '../query/expression.js';
 import type { RequestInput } from '../query/request.js';
 import type { QueryResult } from '../run.js';
-import { camel, enumName, pascal } from './names.js';
-import { DecimalScalar, RowScalar } from './scalars.js';
 import { experimentFields, type ExperimentContext } from './experiments.js';
-import { typedFilter, type FilterInput, type FilterShape } from './typed-filter.js';
-import { answerHealthField, healthQueryField, type HealthAccess } from './health-schema.js';
+import { healthQueryField, type HealthAccess } from './health-schema.js';
+import { apiError, exactAsText, type GenericArgs, isCalendarDate, selectionToRequest, type TypedArgs } from './resolvers.js';
+import {
+  buildCatalogType,
+  buildDashboardType,
+  buildFilterInputs,
+  buildGrainEnum,
+  buildLineageType,
+  buildOrderInput,
+  buildResultTypes,
+  buildRowTypes,
+  listOf,
+  nonNull,
+} from './schema-types.js';
+import { typedFilter } from './typed-filter.js';
 
 /** What resolvers need: run a request (with structured filters) through the one calculation path. */
 export interface ApiContext {
@@ -53,299 +40,17 @@ export interface ApiContext {
   readExperiment?: ExperimentContext['readExperiment'];
 }
 
-const nonNull = <T extends GraphQLNullableType>(t: T): GraphQLNonNull<T> => new GraphQLNonNull(t);
-const listOf = <T extends GraphQLNullableType>(t: T): GraphQLNonNull<GraphQLList<GraphQLNonNull<T>>> => new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(t)));
-
-const FLOAT_AGGS = new Set(['average', 'median', 'percentile']);
-
+/** The schema for a graph: its types (schema-types.ts) and the Query fields with their resolvers. */
 export function buildSchema(graph: SemanticGraph): GraphQLSchema {
-  const grainEnum = new GraphQLEnumType({
-    name: 'Grain',
-    description: 'A time grain. Weeks are ISO weeks, starting on Monday.',
-    values: Object.fromEntries(GRAINS.map((g) => [enumName(g), { value: g }])),
-  });
-
-  // Entities with their dimensions, as nested row fields: row { user { country } }.
-  const shape: FilterShape = { entities: new Map() };
-  const entityTypes = new Map<string, GraphQLObjectType<{ row: Record<string, unknown> }, ApiContext>>();
-  const entityFields: GraphQLFieldConfigMap<Record<string, unknown>, ApiContext> = {};
-  const byEntity = new Map<string, Map<string, { type: 'categorical' | 'time'; granularity: Grain; description?: string }>>();
-  for (const [entity, owners] of graph.entityOwners) {
-    const dims = byEntity.get(entity) ?? new Map();
-    for (const model of owners) for (const d of model.dimensions.values()) if (!dims.has(d.name)) dims.set(d.name, { type: d.type, granularity: d.granularity, description: d.description });
-    byEntity.set(entity, dims);
-  }
-  for (const [entity, dims] of [...byEntity].sort(([a], [b]) => a.localeCompare(b))) {
-    const fields: GraphQLFieldConfigMap<{ row: Record<string, unknown> }, ApiContext> = {};
-    const hasKey = (graph.entityOwners.get(entity) ?? []).some((m) => m.entities.has(entity));
-    if (hasKey) fields.id = { type: GraphQLID, description: `The ${entity} key; selecting it groups by ${entity}.`, resolve: (p) => cellText(p.row[entity]) };
-    const filterDims = new Map<string, { ref: string; type: 'categorical' | 'time' | 'key' }>();
-    if (hasKey) filterDims.set('id', { ref: entity, type: 'key' });
-    for (const [name, d] of dims) {
-      const field = camel(name);
-      const ref = `${entity}.${name}`;
-      filterDims.set(field, { ref, type: d.type });
-      fields[field] =
-        d.type === 'time'
-          ? {
-              type: GraphQLString,
-              description: `${d.description ?? ref} (selecting it groups by ${ref} at the grain; default ${d.granularity}).`,
-              args: { grain: { type: grainEnum, defaultValue: d.granularity } },
-              resolve: (p, args: { grain: Grain }) => cellText(p.row[`${ref}.${args.grain}`]),
-            }
-          : { type: GraphQLString, description: d.description ?? `Groups by ${ref}.`, resolve: (p) => cellText(p.row[ref]) };
-    }
-    if (Object.keys(fields).length === 0) continue;
-    shape.entities.set(camel(entity), { entity, dims: filterDims });
-    const type = new GraphQLObjectType({ name: `${pascal(entity)}Dimensions`, description: `Dimensions of ${entity}.`, fields });
-    entityTypes.set(entity, type);
-    entityFields[camel(entity)] = { type: nonNull(type), description: `Dimensions reached through ${entity}.`, resolve: (row) => ({ row }) };
-  }
-
-  const metricFields: GraphQLFieldConfigMap<Record<string, unknown>, ApiContext> = {};
-  const metricByField = new Map<string, string>();
-  for (const metric of graph.metrics.values()) {
-    const field = camel(metric.name);
-    if (entityFields[field]) throw new Error(`metric '${metric.name}' and entity '${field}' would share a GraphQL field; rename one`);
-    metricByField.set(field, metric.name);
-    metricFields[field] = {
-      type: isFloatMetric(graph, metric.name) ? GraphQLFloat : DecimalScalar,
-      description: [metric.def.description, metric.def.owner ? `Owner: ${metric.def.owner}.` : ''].filter(Boolean).join(' ') || metric.name,
-      deprecationReason: metric.def.deprecated ? deprecationNotice(metric.def.deprecated) : undefined,
-      resolve: (row) => row[metric.name],
-    };
-  }
-
-  const rowType = new GraphQLObjectType<Record<string, unknown>, ApiContext>({
-    name: 'MetricsRow',
-    description: 'One row of the answer. Select metrics and dimensions: the dimensions selected are what the metrics are grouped by.',
-    fields: {
-      ...metricFields,
-      metricTime: {
-        type: GraphQLString,
-        description: "Each metric's own time axis at a grain; selecting it groups the answer over time. Dates print as YYYY-MM-DD.",
-        args: { grain: { type: grainEnum, defaultValue: 'day' } },
-        resolve: (row, args: { grain: Grain }) => cellText(row[`metric_time.${args.grain}`]),
-      },
-      ...entityFields,
-    },
-  });
-
-  const columnLineageType = new GraphQLObjectType({
-    name: 'ColumnLineage',
-    description: 'A column of a table or view in the warehouse.',
-    fields: { table: { type: nonNull(GraphQLString) }, column: { type: nonNull(GraphQLString) } },
-  });
-  const columnsField = {
-    type: listOf(columnLineageType),
-    description: 'The table columns the expression reads; for a model defined by a SELECT, followed through it to its tables.',
-  };
-  const metricNodeFields = {
-    metric: { type: nonNull(GraphQLString) },
-    type: { type: nonNull(GraphQLString) },
-    inputs: { type: listOf(GraphQLString), description: 'Metrics this one is computed from (ratio, derived).' },
-    filterMetrics: { type: listOf(GraphQLString), description: 'Metrics that its filters use.' },
-  };
-  const lineageType = new GraphQLObjectType({
-    name: 'MetricLineage',
-    description:
-      'Where a metric comes from: every measure and dimension it reads (through its inputs and the metrics its filters use), the models, tables and columns behind them, and the metrics it is computed from.',
-    fields: {
-      ...metricNodeFields,
-      measures: {
-        type: listOf(
-          new GraphQLObjectType({
-            name: 'MeasureLineage',
-            fields: {
-              measure: { type: nonNull(GraphQLString) },
-              agg: { type: nonNull(GraphQLString) },
-              expr: { type: nonNull(GraphQLString), description: 'The SQL expression over the table, as defined.' },
-              model: { type: nonNull(GraphQLString) },
-              table: { type: nonNull(GraphQLString) },
-              metric: { type: nonNull(GraphQLString), description: 'The metric that aggregates this measure: this one, or one it is computed from.' },
-              columns: columnsField,
-            },
-          }),
-        ),
-        description: 'Every measure it reads, including those of its inputs (both sides of a ratio).',
-      },
-      dimensions: {
-        type: listOf(
-          new GraphQLObjectType({
-            name: 'DimensionLineage',
-            description: 'A dimension, entity key or metric_time that a filter or a group-by reads, per model that serves it.',
-            fields: {
-              dimension: { type: nonNull(GraphQLString), description: 'The reference as written, such as order.status or metric_time.month.' },
-              model: { type: nonNull(GraphQLString) },
-              expr: { type: nonNull(GraphQLString) },
-              table: { type: nonNull(GraphQLString) },
-              columns: columnsField,
-            },
-          }),
-        ),
-        description: "Dimensions its filters read; in an answer also the request's group-bys and filters.",
-      },
-      computedFrom: {
-        type: listOf(new GraphQLObjectType({ name: 'LineageMetric', description: 'A metric in the computation of another.', fields: metricNodeFields })),
-        description: 'Every other metric in its computation, each once: its inputs, theirs, and metrics used in filters.',
-      },
-    },
-  });
-  const rollupAuditType = new GraphQLObjectType({
-    name: 'RollupAudit',
-    description: 'Whether rollups answered this request: a rollup answers only where it provably gives the base answer.',
-    fields: {
-      served: { type: nonNull(GraphQLBoolean), description: 'True when every metric was read from rollups.' },
-      rollups: {
-        type: listOf(
-          new GraphQLObjectType({
-            name: 'RollupUsed',
-            fields: {
-              name: { type: nonNull(GraphQLString) },
-              builtAt: { type: nonNull(GraphQLString), description: 'When its last build finished (ISO-8601).' },
-              version: { type: nonNull(GraphQLString), description: 'Content hash of the definitions it was built from (the current ones).' },
-              commit: { type: GraphQLString },
-              fingerprint: { type: nonNull(GraphQLString), description: 'Hash of the rollup and every definition it reads.' },
-            },
-          }),
-        ),
-      },
-      reason: { type: GraphQLString, description: 'Why the request was not answered from rollups.' },
-    },
-  });
-  const auditFields = {
-    sql: { type: nonNull(GraphQLString), description: 'The SQL statement that produced this answer.' },
-    version: { type: nonNull(GraphQLString), description: 'Content hash of the metric definitions.' },
-    commit: { type: GraphQLString, description: 'Git commit of the definitions, when they are in a repository.' },
-    lineage: { type: listOf(lineageType) },
-    warnings: { type: listOf(GraphQLString), description: 'Things to know about this answer, such as a deprecated metric it uses and what to use instead.' },
-    health: answerHealthField(),
-    rollup: { type: rollupAuditType, description: 'Which rollup answered (built at, definitions version, fingerprint), or why none did; null where the server has no rollups.', resolve: (r: QueryResult) => r.rollups },
-  };
-
-  const metricEnum = new GraphQLEnumType({
-    name: 'MetricName',
-    values: Object.fromEntries(
-      [...graph.metrics.values()].map((m) => [enumName(m.name), { value: m.name, deprecationReason: m.def.deprecated ? deprecationNotice(m.def.deprecated) : undefined }]),
-    ),
-  });
-  const orderInput = new GraphQLInputObjectType({
-    name: 'MetricsOrder',
-    description: 'Order by a metric, or by a dimension reference such as "user.country" or "metric_time.month".',
-    fields: { metric: { type: metricEnum }, dimension: { type: GraphQLString }, desc: { type: GraphQLBoolean, defaultValue: false } },
-  });
+  const grainEnum = buildGrainEnum();
+  const { rowType, entityTypes, shape, metricByField } = buildRowTypes(graph, grainEnum);
+  const lineageType = buildLineageType();
+  const { typedResult, genericResult } = buildResultTypes(rowType, lineageType);
+  const orderInput = buildOrderInput(graph);
   const filterInput = buildFilterInputs(shape);
-
-  const typedResult = new GraphQLObjectType<QueryResult, ApiContext>({
-    name: 'MetricsResult',
-    fields: { rows: { type: listOf(rowType), resolve: (r) => r.rows }, ...auditFields },
-  });
-  const columnType = new GraphQLObjectType({
-    name: 'Column',
-    fields: { name: { type: nonNull(GraphQLString) }, type: { type: nonNull(GraphQLString) }, role: { type: nonNull(GraphQLString) } },
-  });
-  const genericResult = new GraphQLObjectType<QueryResult, ApiContext>({
-    name: 'QueryResult',
-    fields: { columns: { type: listOf(columnType) }, rows: { type: listOf(RowScalar) }, ...auditFields },
-  });
-
   const catalog = buildCatalog(graph);
-  const catalogType = new GraphQLObjectType({
-    name: 'Catalog',
-    fields: {
-      version: { type: nonNull(GraphQLString), description: 'Content hash of the metric definitions.' },
-      metrics: {
-        type: listOf(
-          new GraphQLObjectType({
-            name: 'CatalogMetric',
-            fields: {
-              name: { type: nonNull(GraphQLString) },
-              field: { type: nonNull(GraphQLString), description: 'The field of MetricsRow that serves this metric.', resolve: (m: { name: string }) => camel(m.name) },
-              type: { type: nonNull(GraphQLString) },
-              label: { type: GraphQLString },
-              description: { type: GraphQLString },
-              owner: { type: GraphQLString },
-              formula: { type: nonNull(GraphQLString) },
-              dimensions: { type: listOf(GraphQLString), description: 'References this metric can be grouped and filtered by.' },
-              format: {
-                type: new GraphQLObjectType({
-                  name: 'MetricFormat',
-                  description: "How the metric's values are displayed (its definition's format and decimals). Values in the API keep full precision; apply this when showing them.",
-                  fields: {
-                    kind: { type: nonNull(GraphQLString), description: 'number, percent (0.461 shows as 46.1%) or currency.' },
-                    currency: { type: GraphQLString, description: 'ISO 4217 code, for kind currency.' },
-                    decimals: { type: GraphQLInt, description: "Digits after the decimal point; null: the kind's default (percent 1, a currency its own, number up to 2)." },
-                  },
-                }),
-                description: 'Display format; null when the definition names none.',
-              },
-              grains: { type: listOf(grainEnum) },
-              requiresTime: {
-                type: nonNull(GraphQLBoolean),
-                description: 'Computed per period (a window, a period to date, a comparison with an earlier period): every request must group it by metricTime.',
-              },
-              lineage: { type: listOf(lineageType), description: 'This metric and every metric, measure, model and table it is computed from.' },
-              deprecated: {
-                type: new GraphQLObjectType({
-                  name: 'MetricDeprecation',
-                  description: 'A metric on its way out: it still answers, and every use warns.',
-                  fields: { reason: { type: nonNull(GraphQLString) }, replacement: { type: GraphQLString, description: 'The metric to use instead.' } },
-                }),
-                description: 'Set when the metric is deprecated.',
-              },
-            },
-          }),
-        ),
-      },
-      dimensions: {
-        type: listOf(
-          new GraphQLObjectType({
-            name: 'CatalogDimension',
-            fields: {
-              name: { type: nonNull(GraphQLString), description: 'The reference, e.g. user.country.' },
-              type: { type: nonNull(GraphQLString) },
-              entity: { type: nonNull(GraphQLString) },
-              model: { type: nonNull(GraphQLString) },
-              description: { type: GraphQLString },
-            },
-          }),
-        ),
-      },
-    },
-  });
-
-  const dateRangeType = new GraphQLObjectType({
-    name: 'DateRange',
-    description: 'Inclusive calendar dates, YYYY-MM-DD; pass them as `from` and `to` of a query.',
-    fields: { from: { type: nonNull(GraphQLString) }, to: { type: nonNull(GraphQLString) } },
-  });
-  const tileType = new GraphQLObjectType({
-    name: 'DashboardTile',
-    description: "One key number: a metric over its range at a grain; its current value is the range's last period, compared with an earlier one.",
-    fields: {
-      metric: { type: nonNull(GraphQLString) },
-      title: { type: GraphQLString },
-      grain: { type: nonNull(grainEnum) },
-      rangeText: { type: nonNull(GraphQLString), description: "The range as defined: 'last 12 months' or '2025-01-01 to 2025-12-31'." },
-      comparison: { type: nonNull(GraphQLString), description: 'previous_period or same_period_last_year.' },
-      breakdown: { type: GraphQLString, description: 'A dimension reference to break the current period down by.' },
-      range: { type: nonNull(dateRangeType), description: 'Every period of the trend.' },
-      current: { type: nonNull(dateRangeType), description: 'The period of the current value (the last of the range).' },
-      compared: { type: nonNull(dateRangeType), description: 'The period the current value is compared with.' },
-    },
-  });
-  const dashboardType = new GraphQLObjectType({
-    name: 'Dashboard',
-    description: 'Key numbers defined as code under `dashboards:` in metrics/*.yml. Ask each tile\'s numbers with `query` or `metrics`.',
-    fields: {
-      name: { type: nonNull(GraphQLString) },
-      title: { type: nonNull(GraphQLString) },
-      description: { type: GraphQLString },
-      owner: { type: GraphQLString },
-      asOf: { type: nonNull(GraphQLString), description: 'The last day relative ranges end at.' },
-      tiles: { type: listOf(tileType) },
-    },
-  });
+  const catalogType = buildCatalogType(grainEnum, lineageType);
+  const dashboardType = buildDashboardType(grainEnum);
 
   const commonArgs = {
     from: { type: GraphQLString, description: 'Start of the time range (YYYY-MM-DD[ HH:MM:SS]), widened to the start of its period.' },
@@ -430,169 +135,6 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
       },
     },
   });
-  return new GraphQLSchema({ query, types: [...entityTypes.values()] });
+  return new GraphQLSchema({ query, types: entityTypes });
 }
 
-interface CommonArgs {
-  from?: string | null;
-  to?: string | null;
-  limit?: number | null;
-  timeZone: string;
-  fillGaps: boolean;
-  rollups: boolean;
-}
-interface TypedArgs extends CommonArgs {
-  filter?: FilterInput | null;
-  orderBy?: { metric?: string | null; dimension?: string | null; desc: boolean }[] | null;
-}
-interface GenericArgs extends CommonArgs {
-  metrics: string[];
-  groupBy?: string[] | null;
-  where?: string | null;
-  orderBy?: string[] | null;
-}
-
-function isFloatMetric(graph: SemanticGraph, name: string): boolean {
-  const def = graph.metrics.get(name)?.def;
-  if (!def) return false;
-  if (def.type === 'ratio' || def.type === 'derived') return true;
-  if (def.type === 'conversion') return def.calculation === 'conversion_rate';
-  const measure = graph.measures.get(typeof def.measure === 'string' ? def.measure : def.measure.name);
-  return measure !== undefined && FLOAT_AGGS.has(measure.agg);
-}
-
-function isCalendarDate(text: string): boolean {
-  return /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(Date.parse(`${text}T00:00:00Z`)) && new Date(`${text}T00:00:00Z`).toISOString().startsWith(text);
-}
-
-/**
- * The generic query's rows with every metric the typed query serves as Decimal (counts, sums) as
- * a string of digits, so both forms give `"dau": "544"`, exact beyond 2^53; ratios and averages
- * stay JSON numbers (Float).
- */
-function exactAsText(graph: SemanticGraph, answer: QueryResult): QueryResult {
-  const exact = answer.columns.filter((c) => c.role === 'metric' && graph.metrics.has(c.name) && !isFloatMetric(graph, c.name)).map((c) => c.name);
-  if (exact.length === 0) return answer;
-  const rows = answer.rows.map((row) => {
-    const out = { ...row };
-    for (const name of exact) out[name] = cellText(row[name]);
-    return out;
-  });
-  return { ...answer, rows };
-}
-
-function cellText(value: unknown): string | null {
-  return value === null || value === undefined ? null : String(value);
-}
-
-export function apiError(code: ErrorCode, message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code } });
-}
-
-/** The metrics and group-bys a typed query asks for, read from its `rows` selection. */
-function selectionToRequest(info: GraphQLResolveInfo, metricByField: Map<string, string>, shape: FilterShape): { metrics: string[]; groupBy: string[] } {
-  const metrics: string[] = [];
-  const groupBy: string[] = [];
-  const add = (list: string[], v: string): void => {
-    if (!list.includes(v)) list.push(v);
-  };
-  const rowType = info.schema.getType('MetricsRow') as GraphQLObjectType;
-  const fields = (set: SelectionSetNode | undefined): FieldNode[] => collectFields(set, info.fragments);
-  for (const rows of fields(info.fieldNodes[0].selectionSet).filter((f) => f.name.value === 'rows')) {
-    for (const f of fields(rows.selectionSet)) {
-      const name = f.name.value;
-      if (name === '__typename') continue;
-      const metric = metricByField.get(name);
-      if (metric) {
-        add(metrics, metric);
-      } else if (name === 'metricTime') {
-        const args = getArgumentValues(rowType.getFields().metricTime, f, info.variableValues) as { grain: Grain };
-        add(groupBy, `metric_time.${args.grain}`);
-      } else {
-        const entity = shape.entities.get(name);
-        if (!entity) continue;
-        const entityType = info.schema.getType(`${pascal(entity.entity)}Dimensions`) as GraphQLObjectType;
-        for (const d of fields(f.selectionSet)) {
-          const dim = entity.dims.get(d.name.value);
-          if (!dim) continue;
-          if (dim.type === 'time') {
-            const args = getArgumentValues(entityType.getFields()[d.name.value], d, info.variableValues) as { grain: Grain };
-            add(groupBy, `${dim.ref}.${args.grain}`);
-          } else add(groupBy, dim.ref);
-        }
-      }
-    }
-  }
-  if (metrics.length === 0) throw apiError('INVALID_REQUEST', 'select at least one metric field in rows, for example rows { revenue }');
-  return { metrics, groupBy };
-}
-
-function collectFields(set: SelectionSetNode | undefined, fragments: Record<string, FragmentDefinitionNode>): FieldNode[] {
-  const out: FieldNode[] = [];
-  for (const s of set?.selections ?? []) {
-    if (s.kind === 'Field') out.push(s);
-    else if (s.kind === 'InlineFragment') out.push(...collectFields(s.selectionSet, fragments));
-    else {
-      const fragment = fragments[s.name.value];
-      if (fragment) out.push(...collectFields(fragment.selectionSet, fragments));
-    }
-  }
-  return out;
-}
-
-function buildFilterInputs(shape: FilterShape): GraphQLInputObjectType {
-  const stringFilter = new GraphQLInputObjectType({
-    name: 'StringFilter',
-    description: 'Conditions on a categorical dimension; several conditions in one object must all hold.',
-    fields: {
-      equals: { type: GraphQLString },
-      notEquals: { type: GraphQLString },
-      in: { type: new GraphQLList(new GraphQLNonNull(GraphQLString)) },
-      notIn: { type: new GraphQLList(new GraphQLNonNull(GraphQLString)) },
-      contains: { type: GraphQLString },
-      startsWith: { type: GraphQLString },
-      endsWith: { type: GraphQLString },
-      lt: { type: GraphQLString },
-      lte: { type: GraphQLString },
-      gt: { type: GraphQLString },
-      gte: { type: GraphQLString },
-      isNull: { type: GraphQLBoolean },
-    },
-  });
-  const timeFilter = new GraphQLInputObjectType({
-    name: 'TimeFilter',
-    description: "Conditions on a time, with values 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS' in the request's time zone.",
-    fields: {
-      grain: { type: GraphQLString, description: 'Compare at this grain (day, week, month…); default: the exact time.' },
-      equals: { type: GraphQLString },
-      lt: { type: GraphQLString },
-      lte: { type: GraphQLString },
-      gt: { type: GraphQLString },
-      gte: { type: GraphQLString },
-      between: { type: new GraphQLList(new GraphQLNonNull(GraphQLString)), description: 'Two values, both inclusive.' },
-      isNull: { type: GraphQLBoolean },
-    },
-  });
-  const keyFilter = new GraphQLInputObjectType({
-    name: 'KeyFilter',
-    fields: { equals: { type: GraphQLID }, in: { type: new GraphQLList(new GraphQLNonNull(GraphQLID)) }, isNull: { type: GraphQLBoolean } },
-  });
-  const entityInputs: GraphQLInputFieldConfigMap = {};
-  for (const [field, { entity, dims }] of shape.entities) {
-    const fields: GraphQLInputFieldConfigMap = {};
-    for (const [name, d] of dims) fields[name] = { type: d.type === 'time' ? timeFilter : d.type === 'key' ? keyFilter : stringFilter };
-    entityInputs[field] = { type: new GraphQLInputObjectType({ name: `${pascal(entity)}Filter`, fields }) };
-  }
-  const filter: GraphQLInputObjectType = new GraphQLInputObjectType({
-    name: 'MetricsFilter',
-    description: 'A filter applied to every metric before aggregation. Conditions in one object must all hold; use or / not to combine.',
-    fields: () => ({
-      and: { type: new GraphQLList(new GraphQLNonNull(filter)) },
-      or: { type: new GraphQLList(new GraphQLNonNull(filter)) },
-      not: { type: filter },
-      metricTime: { type: timeFilter },
-      ...entityInputs,
-    }),
-  });
-  return filter;
-}

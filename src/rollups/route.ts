@@ -22,7 +22,7 @@ import { parseReference, type TimeSpec } from '../query/references.js';
 import { parseRequest } from '../query/request.js';
 import { formatTime, parseTime, truncate } from '../query/time.js';
 import { buildPlan, type MeasureUse, type Plan, type PlanNode, type Shift } from '../planner/plan.js';
-import { baseGrain, type Bounds, nests } from '../planner/time.js';
+import { type Bounds, nests } from '../planner/time.js';
 import type { BuiltRollup, MeasurePart } from './types.js';
 
 /** What the audit record says about a rollup that answered. */
@@ -238,13 +238,12 @@ export class RollupRouter {
     if (plan.timeKeys.length === 0) return `${what} is kept per ${r.grain}; the request has no metric_time group-by`;
     const grains = plan.timeKeys.map((k) => grainOf(k.time));
     if (grains.some((g) => g === undefined)) return 'metric_time is not at a standard grain';
-    let mode: 'exact' | 'period' = 'exact';
+    const mode: 'exact' | 'period' = 'exact';
     if (!grains.every((g) => g === r.grain)) {
-      if (node.kind !== 'cumulative') return `${what} is kept only at exactly its grain (${r.grain}); the request asks metric_time at ${grains.join(', ')}`;
-      // Coarser periods of a cumulative metric are read off its values at the base grain, as the base does.
-      const base = baseGrain(plan.timeKeys.map((k) => k.time));
-      if (base !== r.grain) return `coarser periods of '${node.metric}' are read off its ${base} values; the rollup keeps ${r.grain}s`;
-      mode = 'period';
+      // A cumulative metric's coarser periods read the period's own last (or first) day, and an
+      // average counts days without rows as 0 (cumulative.ts); the rollup keeps only the days
+      // that have a row, so coarser periods are refused until they are derived by that rule.
+      return `${what} is kept only at exactly its grain (${r.grain}); the request asks metric_time at ${grains.join(', ')}`;
     }
     // The finished value was computed with the metric's own filters only: the leaf may add the
     // request's filters (on the rollup's columns, which are all group-bys here), nothing else.

@@ -1,12 +1,13 @@
 /**
  * Loads the demo shop into Postgres: the data is generated in an in-memory DuckDB by the same SQL
  * as the DuckDB demo (so both engines hold identical rows), then copied table by table with
- * column types, NOT NULL and primary keys carried over. Values travel as text and are cast by
+ * column types (src/sql/dialects/column-types.ts), NOT NULL and primary keys carried over. Values travel as text and are cast by
  * Postgres, so DECIMALs and timestamps arrive exactly; each batch is one INSERT … SELECT FROM
  * unnest($1::type[], …), a handful of parameters however many rows.
  */
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Execute, PostgresEngine } from '../engines/postgres.js';
+import { postgresColumnType } from '../sql/dialects/column-types.js';
 import { buildSeedSql, runSeedSql, DEFAULT_SEED, DEFAULT_SEED_EVENTS, DEMO_TABLES, type SeedOptions } from './demo.js';
 
 const BATCH_ROWS = 20_000;
@@ -23,32 +24,6 @@ export interface PostgresSeedSummary {
   tables: Record<string, number>;
 }
 
-/** The Postgres type holding exactly the values of a DuckDB type. */
-export function postgresType(duckdbType: string): string {
-  const decimal = /^DECIMAL\((\d+),\s*(\d+)\)$/i.exec(duckdbType);
-  if (decimal) return `NUMERIC(${decimal[1]},${decimal[2]})`;
-  const map: Record<string, string> = {
-    BIGINT: 'BIGINT',
-    INTEGER: 'INTEGER',
-    SMALLINT: 'SMALLINT',
-    TINYINT: 'SMALLINT',
-    UTINYINT: 'SMALLINT',
-    USMALLINT: 'INTEGER',
-    UINTEGER: 'BIGINT',
-    UBIGINT: 'NUMERIC(20,0)',
-    HUGEINT: 'NUMERIC(39,0)',
-    VARCHAR: 'VARCHAR',
-    BOOLEAN: 'BOOLEAN',
-    DOUBLE: 'DOUBLE PRECISION',
-    FLOAT: 'REAL',
-    DATE: 'DATE',
-    TIMESTAMP: 'TIMESTAMP',
-  };
-  const pg = map[duckdbType.toUpperCase()];
-  if (!pg) throw new Error(`no Postgres type for the DuckDB type ${duckdbType}`);
-  return pg;
-}
-
 const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
 async function describe(connection: DuckDBConnection, table: string): Promise<Column[]> {
@@ -56,7 +31,7 @@ async function describe(connection: DuckDBConnection, table: string): Promise<Co
   return reader.getRowObjectsJS().map((r) => ({
     name: String(r.column_name),
     duckdbType: String(r.column_type),
-    pgType: postgresType(String(r.column_type)),
+    pgType: postgresColumnType(String(r.column_type)),
     notNull: r.null === 'NO',
     primaryKey: r.key === 'PRI',
   }));

@@ -11,6 +11,8 @@
  */
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { TrinoEngine } from '../engines/trino.js';
+import { TallyError } from '../errors.js';
+import { decimalHolds, trinoColumnType } from '../sql/dialects/column-types.js';
 import { trino } from '../sql/dialects/trino.js';
 import { buildSeedSql, DEFAULT_SEED, DEFAULT_SEED_EVENTS, DEMO_TABLES, runSeedSql, type SeedOptions } from './demo.js';
 
@@ -27,37 +29,14 @@ export interface TrinoSeedSummary {
   tables: Record<string, number>;
 }
 
-/** The Trino type holding exactly the values of a DuckDB type. */
-export function trinoType(duckdbType: string): string {
-  const decimal = /^DECIMAL\((\d+),\s*(\d+)\)$/i.exec(duckdbType);
-  if (decimal) return `DECIMAL(${decimal[1]},${decimal[2]})`;
-  const map: Record<string, string> = {
-    BIGINT: 'BIGINT',
-    INTEGER: 'INTEGER',
-    SMALLINT: 'SMALLINT',
-    TINYINT: 'TINYINT',
-    UTINYINT: 'SMALLINT',
-    USMALLINT: 'INTEGER',
-    UINTEGER: 'BIGINT',
-    UBIGINT: 'DECIMAL(20,0)',
-    HUGEINT: 'DECIMAL(38,0)',
-    VARCHAR: 'VARCHAR',
-    BOOLEAN: 'BOOLEAN',
-    DOUBLE: 'DOUBLE',
-    FLOAT: 'REAL',
-    DATE: 'DATE',
-    // Trino's plain TIMESTAMP is TIMESTAMP(3): microseconds would be rounded.
-    TIMESTAMP: 'TIMESTAMP(6)',
-  };
-  const type = map[duckdbType.toUpperCase()];
-  if (!type) throw new Error(`no Trino type for the DuckDB type ${duckdbType}`);
-  return type;
-}
-
 const ident = (name: string): string => trino.quoteIdentifier(name);
 
-/** A typed Trino literal for a value DuckDB printed as text. */
-function literal(column: Column, text: string | null): string {
+/**
+ * A typed Trino literal for a value DuckDB printed as text. A value its Trino type cannot hold
+ * (a HUGEINT of 39 digits in DECIMAL(38,0)) is refused with UNSUPPORTED rather than sent, so
+ * nothing is rounded or half-loaded by the engine's own failure.
+ */
+function literal(table: string, column: Column, text: string | null): string {
   if (text === null) return 'NULL';
   const base = column.trinoType.replace(/\(.*$/, '');
   switch (base) {
@@ -67,10 +46,17 @@ function literal(column: Column, text: string | null): string {
     case 'TINYINT':
       return /^-?\d+$/.test(text) ? text : `CAST(${trino.stringLiteral(text)} AS ${column.trinoType})`;
     case 'DECIMAL':
+      if (!decimalHolds(column.trinoType, text)) {
+        throw new TallyError(
+          'UNSUPPORTED',
+          `${table}.${column.name} holds ${text}, which has more digits than Trino's ${column.trinoType} (from DuckDB ${column.duckdbType}; Trino's DECIMAL stops at 38 digits) can hold; cast the column to VARCHAR or DOUBLE in DuckDB before copying, or keep such values out`,
+        );
+      }
+      return `DECIMAL ${trino.stringLiteral(text)}`;
     case 'DOUBLE':
     case 'REAL':
     case 'DATE':
-      return `${base === 'DECIMAL' ? `DECIMAL` : base} ${trino.stringLiteral(text)}`;
+      return `${base} ${trino.stringLiteral(text)}`;
     case 'TIMESTAMP':
       return `TIMESTAMP ${trino.stringLiteral(text)}`;
     case 'BOOLEAN':
@@ -82,7 +68,7 @@ function literal(column: Column, text: string | null): string {
 
 async function describe(connection: DuckDBConnection, table: string): Promise<Column[]> {
   const reader = await connection.runAndReadAll(`DESCRIBE "${table.replace(/"/g, '""')}"`);
-  return reader.getRowObjectsJS().map((r) => ({ name: String(r.column_name), duckdbType: String(r.column_type), trinoType: trinoType(String(r.column_type)) }));
+  return reader.getRowObjectsJS().map((r) => ({ name: String(r.column_name), duckdbType: String(r.column_type), trinoType: trinoColumnType(String(r.column_type)) }));
 }
 
 async function copyTable(connection: DuckDBConnection, engine: TrinoEngine, table: string, columns: Column[]): Promise<number> {
@@ -101,15 +87,21 @@ async function copyTable(connection: DuckDBConnection, engine: TrinoEngine, tabl
     values = [];
     size = 0;
   };
-  for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
-    for (const row of chunk.getRows()) {
-      const tuple = `(${row.map((v, i) => literal(columns[i], v === null ? null : String(v))).join(', ')})`;
-      values.push(tuple);
-      size += tuple.length + 2;
-      if (size >= STATEMENT_CHARS) await flush();
+  try {
+    for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+      for (const row of chunk.getRows()) {
+        const tuple = `(${row.map((v, i) => literal(table, columns[i], v === null ? null : String(v))).join(', ')})`;
+        values.push(tuple);
+        size += tuple.length + 2;
+        if (size >= STATEMENT_CHARS) await flush();
+      }
     }
+    await flush();
+  } catch (e) {
+    // The table of that name is untouched; the half-filled copy goes.
+    await engine.query(`DROP TABLE IF EXISTS ${ident(loading)}`).catch(() => undefined);
+    throw e;
   }
-  await flush();
   await engine.query(`DROP TABLE IF EXISTS ${ident(table)}`);
   await engine.query(`ALTER TABLE ${ident(loading)} RENAME TO ${ident(table)}`);
   return total;

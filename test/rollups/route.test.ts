@@ -52,8 +52,10 @@ function expectedServed(metric: string, grain: string, dims: string[], filtering
   // month is a whole number of the requested periods (not by day or week, not by quarter).
   if (metric === 'revenue_growth_mom') return grain === 'month';
   if (metric === 'dau') return grain === 'day' && (countryAndPlan || country);
-  if (CUMULATIVE_BY_COUNTRY.has(metric)) return countryAndPlan || country;
-  if (metric === 'revenue_mtd') return country;
+  // Coarser periods of a cumulative metric read the period's own last day (or count days without
+  // rows as 0): kept only per day, they are served at day grain only.
+  if (CUMULATIVE_BY_COUNTRY.has(metric)) return grain === 'day' && (countryAndPlan || country);
+  if (metric === 'revenue_mtd') return grain === 'day' && country;
   // The conversion is kept by plan only: a filter on the country cannot be applied to it.
   if (metric === 'signup_to_paid_order_7d') return grain === 'day' && exactly(['user.plan']) && filtering === 'none';
   throw new Error(`no expectation for metric '${metric}'`);

@@ -41,8 +41,12 @@ export function groupByValues(cx: Lowering): Statement {
       const owner = r.entityPath[r.entityPath.length - 1];
       return m.identities.has(owner) && (r.kind === 'entity' ? m.entities.has(owner) : m.dimensions.has(r.dimension));
     };
-    // The models the references belong to, in order, then any other model that reaches them.
-    const candidates = [...new Set([...[...refs, ...rowRefs].flatMap((r) => models.filter((m) => owns(m, r))), ...models])];
+    // The models the references belong to, in order, then any other model that reaches them. The
+    // row filters do not choose the model: the values listed are the same for every caller, less
+    // the rows a caller may not see (a model chosen because it reaches the row filters would
+    // list something else, such as the brands Korean users bought instead of the brands).
+    const chosenBy = refs.length ? refs : rowRefs;
+    const candidates = [...new Set([...chosenBy.flatMap((r) => models.filter((m) => owns(m, r))), ...models])];
     let lastError: unknown;
     for (const model of candidates) {
       const candidate = new ScanBuilder(cx.graph, model, 'the group-bys', plan.timeZone);
@@ -50,13 +54,26 @@ export function groupByValues(cx: Lowering): Statement {
       candidate.joinType = 'full';
       try {
         for (const r of refs) candidate.reference(r);
-        candidate.restrictBy(rowRefs);
-        scan = candidate;
-        break;
       } catch (e) {
         if (!(e instanceof TallyError)) throw e;
         lastError ??= e;
+        continue;
       }
+      try {
+        candidate.restrictBy(rowRefs);
+      } catch (e) {
+        if (!(e instanceof TallyError)) throw e;
+        if (!refs.length) continue;
+        // As a metric whose model does not reach a row filter is refused (src/access/control.ts);
+        // the API prefixes 'not allowed: this request cannot be limited to the rows you may see'.
+        const listed = plan.keys.filter((k) => k.ref.kind !== 'metric_time').map((k) => `'${k.text}'`).join(', ') || 'the group-bys';
+        throw new TallyError(
+          'FORBIDDEN',
+          `the values of ${listed} are read from model '${model.name}', which does not reach the dimensions of the caller's row filters, so they are not listed`,
+        );
+      }
+      scan = candidate;
+      break;
     }
     if (!scan) throw lastError instanceof Error ? lastError : new TallyError('UNKNOWN_DIMENSION', 'no model reaches every group-by');
     for (const k of others) keys.push({ expr: scan.reference(k.ref as ColumnReference).expr, alias: k.column });

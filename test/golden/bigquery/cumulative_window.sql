@@ -12,18 +12,39 @@ WITH
       FROM events AS `source`
     ) AS `events`
   ),
-  -- active_users: each member's active days, beside the member's next one
+  -- wau: the days of the answer
+  `cte_wau_days` AS (
+    SELECT
+      `period`.`start`
+    FROM (
+      SELECT CAST(period_start AS DATETIME) AS `start`
+      FROM (SELECT DATETIME_TRUNC(DATETIME_TRUNC((
+      SELECT
+        MIN(`__time`) AS `min`
+      FROM `cte_wau_rows`
+    ), DAY), MONTH) AS lo, (DATETIME_SUB((DATETIME_ADD(DATETIME_TRUNC((DATETIME_SUB((DATETIME_ADD(DATETIME_TRUNC((
+      SELECT
+        MAX(`__time`) AS `max`
+      FROM `cte_wau_rows`
+    ), DAY), INTERVAL 7 DAY)), INTERVAL 1 DAY)), MONTH), INTERVAL 1 MONTH)), INTERVAL 1 DAY)) AS hi) AS bounds,
+        UNNEST(GENERATE_DATE_ARRAY(DATE(bounds.lo), DATE(bounds.hi), INTERVAL 1 DAY)) AS period_start
+    ) AS `period`
+  ),
+  -- wau: each member's active days
   `cte_wau_active` AS (
+    SELECT DISTINCT
+      `__value` AS `__member`,
+      DATETIME_TRUNC(`__time`, DAY) AS `__day`
+    FROM `cte_wau_rows`
+  ),
+  -- wau: each active day beside the member's previous and next one
+  `cte_wau_neighbours` AS (
     SELECT
       `__member`,
       `__day`,
-      LEAD(`__day`) OVER (PARTITION BY `__member` ORDER BY `__day`) AS `__next`
-    FROM (
-      SELECT DISTINCT
-        `__value` AS `__member`,
-        CAST(`__time` AS DATE) AS `__day`
-      FROM `cte_wau_rows`
-    ) AS `active`
+      LAG(`__day`) OVER (PARTITION BY `__member` ORDER BY `__day`) AS `__previous`,
+      LEAD(`__day`) OVER (PARTITION BY `__member` ORDER BY `__day`) AS `__following`
+    FROM `cte_wau_active`
   ),
   -- wau: distinct members in force from each change on
   `cte_wau_running` AS (
@@ -42,19 +63,15 @@ WITH
           `__day`,
           CASE WHEN `__member` IS NULL THEN 0 ELSE 1 END AS `__delta`,
           1 AS `__presence`
-        FROM `cte_wau_active`
+        FROM `cte_wau_neighbours`
+        WHERE (`__previous` IS NULL) OR (`__day` > (DATETIME_ADD(`__previous`, INTERVAL 7 DAY)))
         UNION ALL
         SELECT
-          CASE WHEN `__next` < `__until` THEN `__next` ELSE `__until` END AS `__day`,
+          (DATETIME_ADD(`__day`, INTERVAL 7 DAY)) AS `__day`,
           CASE WHEN `__member` IS NULL THEN 0 ELSE -1 END AS `__delta`,
           -1 AS `__presence`
-        FROM (
-          SELECT
-            `__member`,
-            `__next`,
-            CAST((DATETIME_ADD(CAST(`__day` AS DATETIME), INTERVAL 7 DAY)) AS DATE) AS `__until`
-          FROM `cte_wau_active`
-        ) AS `spans`
+        FROM `cte_wau_neighbours`
+        WHERE (`__following` IS NULL) OR (`__following` > (DATETIME_ADD(`__day`, INTERVAL 7 DAY)))
       ) AS `edges`
       GROUP BY `__day`
     ) AS `changes`
@@ -64,35 +81,25 @@ WITH
     SELECT
       `period`.`start` AS `__period`,
       `r`.`__active` AS `wau`
-    FROM (
-      SELECT CAST(period_start AS DATETIME) AS `start`
-      FROM (SELECT DATETIME_TRUNC((
-      SELECT
-        MIN(`__time`) AS `min`
-      FROM `cte_wau_rows`
-    ), DAY) AS lo, (DATETIME_SUB((DATETIME_ADD(DATETIME_TRUNC((
-      SELECT
-        MAX(`__time`) AS `max`
-      FROM `cte_wau_rows`
-    ), DAY), INTERVAL 7 DAY)), INTERVAL 1 DAY)) AS hi) AS bounds,
-        UNNEST(GENERATE_DATE_ARRAY(DATE(bounds.lo), DATE(bounds.hi), INTERVAL 1 DAY)) AS period_start
-    ) AS `period`
-    INNER JOIN `cte_wau_running` AS `r` ON (`period`.`start` >= CAST(`r`.`__day` AS DATETIME)) AND (`period`.`start` < CAST(`r`.`__next` AS DATETIME))
+    FROM `cte_wau_days` AS `period`
+    INNER JOIN `cte_wau_running` AS `r` ON (`period`.`start` >= `r`.`__day`) AND (`period`.`start` < `r`.`__next`)
     WHERE `r`.`__present` > 0
+  ),
+  -- wau: the last day of each metric_time.month
+  `cte_wau_periods` AS (
+    SELECT
+      DATETIME_TRUNC(`period`.`start`, MONTH) AS `metric_time__month`,
+      MAX(`period`.`start`) AS `__at`
+    FROM `cte_wau_days` AS `period`
+    GROUP BY DATETIME_TRUNC(`period`.`start`, MONTH)
   ),
   -- wau: the value on the last day of each metric_time.month
   `cte_wau` AS (
     SELECT
-      `ranked`.`metric_time__month`,
-      `ranked`.`wau`
-    FROM (
-      SELECT
-        DATETIME_TRUNC(`__period`, MONTH) AS `metric_time__month`,
-        `wau`,
-        ROW_NUMBER() OVER (PARTITION BY DATETIME_TRUNC(`__period`, MONTH) ORDER BY `__period` DESC) AS `__rank`
-      FROM `cte_wau_by_day`
-    ) AS `ranked`
-    WHERE `ranked`.`__rank` = 1
+      `e`.`metric_time__month`,
+      `w`.`wau`
+    FROM `cte_wau_periods` AS `e`
+    LEFT JOIN `cte_wau_by_day` AS `w` ON `w`.`__period` = `e`.`__at`
   )
 SELECT
   CAST(`metric_time__month` AS DATE) AS `metric_time__month`,

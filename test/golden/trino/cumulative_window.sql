@@ -12,18 +12,41 @@ WITH
       FROM events AS "source"
     ) AS "events"
   ),
-  -- active_users: each member's active days, beside the member's next one
+  -- wau: the days of the answer
+  "cte_wau_days" AS (
+    SELECT
+      "period"."start"
+    FROM (
+      SELECT date_add('day', high.n * 10000 + low.n, bounds.lo) AS "start"
+      FROM (SELECT date_trunc('month', date_trunc('day', (
+      SELECT
+        MIN("__time") AS "min"
+      FROM "cte_wau_rows"
+    ))) AS lo, (date_add('day', -1, (date_add('month', 1, date_trunc('month', (date_add('day', -1, (date_add('day', 7, date_trunc('day', (
+      SELECT
+        MAX("__time") AS "max"
+      FROM "cte_wau_rows"
+    ))))))))))) AS hi) AS bounds
+      CROSS JOIN UNNEST(sequence(0, greatest(date_diff('day', bounds.lo, bounds.hi), 0) / 10000)) AS high(n)
+      CROSS JOIN UNNEST(sequence(0, 9999)) AS low(n)
+      WHERE high.n * 10000 + low.n <= date_diff('day', bounds.lo, bounds.hi)
+    ) AS "period"
+  ),
+  -- wau: each member's active days
   "cte_wau_active" AS (
+    SELECT DISTINCT
+      "__value" AS "__member",
+      date_trunc('day', "__time") AS "__day"
+    FROM "cte_wau_rows"
+  ),
+  -- wau: each active day beside the member's previous and next one
+  "cte_wau_neighbours" AS (
     SELECT
       "__member",
       "__day",
-      LEAD("__day") OVER (PARTITION BY "__member" ORDER BY "__day") AS "__next"
-    FROM (
-      SELECT DISTINCT
-        "__value" AS "__member",
-        CAST("__time" AS DATE) AS "__day"
-      FROM "cte_wau_rows"
-    ) AS "active"
+      LAG("__day") OVER (PARTITION BY "__member" ORDER BY "__day") AS "__previous",
+      LEAD("__day") OVER (PARTITION BY "__member" ORDER BY "__day") AS "__following"
+    FROM "cte_wau_active"
   ),
   -- wau: distinct members in force from each change on
   "cte_wau_running" AS (
@@ -42,19 +65,15 @@ WITH
           "__day",
           CASE WHEN "__member" IS NULL THEN 0 ELSE 1 END AS "__delta",
           1 AS "__presence"
-        FROM "cte_wau_active"
+        FROM "cte_wau_neighbours"
+        WHERE ("__previous" IS NULL) OR ("__day" > (date_add('day', 7, "__previous")))
         UNION ALL
         SELECT
-          CASE WHEN "__next" < "__until" THEN "__next" ELSE "__until" END AS "__day",
+          (date_add('day', 7, "__day")) AS "__day",
           CASE WHEN "__member" IS NULL THEN 0 ELSE -1 END AS "__delta",
           -1 AS "__presence"
-        FROM (
-          SELECT
-            "__member",
-            "__next",
-            CAST((date_add('day', 7, CAST("__day" AS TIMESTAMP(6)))) AS DATE) AS "__until"
-          FROM "cte_wau_active"
-        ) AS "spans"
+        FROM "cte_wau_neighbours"
+        WHERE ("__following" IS NULL) OR ("__following" > (date_add('day', 7, "__day")))
       ) AS "edges"
       GROUP BY "__day"
     ) AS "changes"
@@ -64,37 +83,25 @@ WITH
     SELECT
       "period"."start" AS "__period",
       "r"."__active" AS "wau"
-    FROM (
-      SELECT date_add('day', high.n * 10000 + low.n, bounds.lo) AS "start"
-      FROM (SELECT date_trunc('day', (
-      SELECT
-        MIN("__time") AS "min"
-      FROM "cte_wau_rows"
-    )) AS lo, (date_add('day', -1, (date_add('day', 7, date_trunc('day', (
-      SELECT
-        MAX("__time") AS "max"
-      FROM "cte_wau_rows"
-    )))))) AS hi) AS bounds
-      CROSS JOIN UNNEST(sequence(0, greatest(date_diff('day', bounds.lo, bounds.hi), 0) / 10000)) AS high(n)
-      CROSS JOIN UNNEST(sequence(0, 9999)) AS low(n)
-      WHERE high.n * 10000 + low.n <= date_diff('day', bounds.lo, bounds.hi)
-    ) AS "period"
-    INNER JOIN "cte_wau_running" AS "r" ON ("period"."start" >= CAST("r"."__day" AS TIMESTAMP(6))) AND ("period"."start" < CAST("r"."__next" AS TIMESTAMP(6)))
+    FROM "cte_wau_days" AS "period"
+    INNER JOIN "cte_wau_running" AS "r" ON ("period"."start" >= "r"."__day") AND ("period"."start" < "r"."__next")
     WHERE "r"."__present" > 0
+  ),
+  -- wau: the last day of each metric_time.month
+  "cte_wau_periods" AS (
+    SELECT
+      date_trunc('month', "period"."start") AS "metric_time__month",
+      MAX("period"."start") AS "__at"
+    FROM "cte_wau_days" AS "period"
+    GROUP BY date_trunc('month', "period"."start")
   ),
   -- wau: the value on the last day of each metric_time.month
   "cte_wau" AS (
     SELECT
-      "ranked"."metric_time__month",
-      "ranked"."wau"
-    FROM (
-      SELECT
-        date_trunc('month', "__period") AS "metric_time__month",
-        "wau",
-        ROW_NUMBER() OVER (PARTITION BY date_trunc('month', "__period") ORDER BY "__period" DESC) AS "__rank"
-      FROM "cte_wau_by_day"
-    ) AS "ranked"
-    WHERE "ranked"."__rank" = 1
+      "e"."metric_time__month",
+      "w"."wau"
+    FROM "cte_wau_periods" AS "e"
+    LEFT JOIN "cte_wau_by_day" AS "w" ON "w"."__period" = "e"."__at"
   )
 SELECT
   CAST("metric_time__month" AS DATE) AS "metric_time.month",

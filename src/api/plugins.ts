@@ -1,0 +1,154 @@
+/**
+ * The server's graphql-yoga plugins, in the order they run: authentication before anything else,
+ * one log line per request, GraphQL Armor's limits on documents, and the whole-response cache
+ * (which sits behind authentication). Each takes what it needs from the server explicitly.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { createInMemoryCache, useResponseCache } from '@graphql-yoga/plugin-response-cache';
+import type { GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Authenticator } from '../access/authenticate.js';
+import { type Caller, TRUSTED_CALLER } from '../access/control.js';
+import { TallyError } from '../errors.js';
+import type { CacheOptions } from './cache.js';
+import type { Limits } from './limits.js';
+import type { Logger, RequestLog } from './log.js';
+import { MAX_VARIABLE_NESTING, nestingOf } from './request-guards.js';
+
+/** Who an HTTP request is from (authenticated before anything else), and what it did, for its log line. */
+export interface RequestEntry {
+  caller?: Caller;
+  /** The fair queue's key for this request's statements: the caller, or the address of an anonymous one. */
+  gateKey: string;
+  /** performance.now() when the request arrived. */
+  started: number;
+  log: RequestLog;
+}
+
+/** Entries by request object, dropped with the request. */
+export type RequestEntries = WeakMap<Request, RequestEntry>;
+
+/** A GET for GraphiQL's HTML page (without a document), which needs no credentials and gets no log line. */
+function isGraphiqlPage(request: Request, withoutDocument: boolean): boolean {
+  if (request.method !== 'GET' || !(request.headers.get('accept') ?? '').includes('text/html')) return false;
+  return !withoutDocument || !new URL(request.url).searchParams.has('query');
+}
+
+/**
+ * Every request is authenticated before anything else looks at it (the response cache, the
+ * parser, validation); one without valid credentials gets 401 UNAUTHENTICATED and nothing more.
+ * GraphiQL's page itself (a GET for HTML) is public; the requests it sends are not. Without an
+ * authenticator every caller is trusted.
+ */
+export function authenticateFirst(requests: RequestEntries, auth: Authenticator | undefined): Plugin {
+  return {
+    onRequest: async ({ request, serverContext, endResponse, fetchAPI }) => {
+      const requestId = randomUUID();
+      const address = (serverContext as { req?: IncomingMessage }).req?.socket.remoteAddress ?? 'local';
+      const entry: RequestEntry = { gateKey: `address:${address}`, started: performance.now(), caller: undefined, log: { requestId, metrics: [], rows: 0, engineMs: 0, cacheHit: false, statements: 0 } };
+      requests.set(request, entry);
+      if (isGraphiqlPage(request, true)) return;
+      if (!auth) {
+        entry.caller = TRUSTED_CALLER;
+        entry.log.caller = 'open';
+        return;
+      }
+      try {
+        const caller = await auth.authenticate(request.headers);
+        entry.caller = caller;
+        entry.log.caller = caller.id;
+        // Callers without a name of their own share the engine by address.
+        if (caller.via !== 'anonymous') entry.gateKey = `${caller.via}:${caller.id}`;
+      } catch (e) {
+        if (!(e instanceof TallyError)) throw e;
+        entry.log.error = e.code;
+        endResponse(
+          new fetchAPI.Response(JSON.stringify({ errors: [{ message: e.message, extensions: { code: e.code } }] }), {
+            status: 401,
+            headers: { 'content-type': 'application/json; charset=utf-8', 'www-authenticate': 'Bearer', 'x-request-id': requestId },
+          }),
+        );
+      }
+    },
+  };
+}
+
+/** One structured line per request, when its response is ready (see RequestLog); engine failures at warn. */
+export function requestLog(requests: RequestEntries, logger: Logger): Plugin {
+  return {
+    onResultProcess: ({ request, result }) => {
+      const entry = requests.get(request);
+      for (const r of Array.isArray(result) ? result : [result]) {
+        const extensions = (r as { extensions?: Record<string, unknown> } | undefined)?.extensions;
+        const meta = extensions?.responseCache as { hit?: boolean } | undefined;
+        if (extensions && meta) {
+          if (meta.hit && entry) entry.log.cacheHit = true;
+          delete extensions.responseCache;
+          if (Object.keys(extensions).length === 0) delete (r as { extensions?: unknown }).extensions;
+        }
+        const code = ((r as { errors?: readonly GraphQLError[] } | undefined)?.errors?.[0]?.extensions as { code?: unknown } | undefined)?.code;
+        if (entry && typeof code === 'string' && !entry.log.error) entry.log.error = code;
+      }
+    },
+    onResponse: ({ request, response }) => {
+      const entry = requests.get(request);
+      if (!entry) return;
+      response.headers.set('x-request-id', entry.log.requestId);
+      if (isGraphiqlPage(request, false)) return;
+      const log: RequestLog = { ...entry.log, status: response.status, totalMs: Math.round(performance.now() - entry.started) };
+      log.engineMs = Math.round(log.engineMs);
+      if (log.statements === 0 && !log.error && log.metrics.length > 0) log.cacheHit = true;
+      if (log.engineError) logger.warn(log, 'request');
+      else logger.info(log, 'request');
+    },
+  };
+}
+
+/**
+ * Whole responses for repeated identical requests, so that a dashboard's refresh skips execution.
+ * Keyed by definitions version (`version()` is read per request: a reload changes it), the
+ * caller's credentials (authentication still runs first) and the document with its variables;
+ * responses with errors are never kept.
+ */
+export function responseCache(options: CacheOptions, version: () => string): Plugin {
+  return useResponseCache({
+    cache: createInMemoryCache({ max: options.maxEntries }),
+    ttl: options.ttlMs,
+    session: (request) => {
+      const credentials = `${request.headers.get('authorization') ?? ''}\0${request.headers.get('x-api-key') ?? ''}`;
+      return credentials === '\0' ? null : createHash('sha256').update(credentials).digest('hex');
+    },
+    // Runs even for requests that variableNesting refuses: those get a key that never matches,
+    // rather than a JSON.stringify that would overflow the stack.
+    buildResponseCacheKey: ({ documentString, variableValues, operationName, sessionId }) =>
+      nestingOf(variableValues, MAX_VARIABLE_NESTING) > MAX_VARIABLE_NESTING
+        ? `refused:${randomUUID()}`
+        : createHash('sha256')
+            .update([version(), sessionId ?? '', operationName ?? '', documentString, JSON.stringify(variableValues ?? {})].join('\0'))
+            .digest('hex'),
+    // Read (and removed) by requestLog, which logs whether the response was a cache hit.
+    includeExtensionMetadata: true,
+    // The plugin would add `id` to selections to track entities; here a selected field is a
+    // group-by, so the document must stay exactly as the client wrote it.
+    idFields: [],
+  }) as Plugin;
+}
+
+/** GraphQL documents deeper, wider or longer than the limits are refused (REQUEST_TOO_LARGE) before they run. */
+export function armor(limits: Pick<Limits, 'maxDepth' | 'maxAliases' | 'maxCost' | 'maxTokens'>): Plugin {
+  const tag = (_ctx: unknown, error: GraphQLError): void => {
+    (error.extensions as Record<string, unknown>).code = 'REQUEST_TOO_LARGE';
+  };
+  const callbacks = { onReject: [tag], propagateOnRejection: true };
+  return EnvelopArmorPlugin({
+    maxDepth: { n: limits.maxDepth, ...callbacks },
+    maxAliases: { n: limits.maxAliases, ...callbacks },
+    costLimit: { maxCost: limits.maxCost, ...callbacks },
+    maxTokens: { n: limits.maxTokens, ...callbacks },
+    maxDirectives: { n: 20, ...callbacks },
+    // The schema is public and self-documenting: suggestions help more than they reveal.
+    blockFieldSuggestion: { enabled: false },
+  }) as Plugin;
+}
