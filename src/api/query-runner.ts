@@ -134,6 +134,8 @@ export class QueryRunner {
     const store = this.rollups.store;
     if (!store || project.graph.rollups.size === 0) return undefined;
     if (!this.rollupBuilds || this.rollupBuilds.at < Date.now() - 5_000) this.rollupBuilds = { at: Date.now(), built: await store.list() };
+    // Nothing built yet (an embedded store whose file does not exist is not even open): the base tables.
+    if (this.rollupBuilds.built.length === 0) return undefined;
     let fingerprints = this.rollupFingerprints.get(project.graph);
     if (!fingerprints) {
       fingerprints = new Map([...project.graph.rollups.keys()].map((name) => [name, definitionFingerprint(project.graph, name)]));

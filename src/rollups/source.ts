@@ -6,6 +6,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { loadConfig, rollupStoreConfigOf } from '../config.js';
+import { TallyError } from '../errors.js';
 import type { RollupStoreConfig } from './store-config.js';
 import { resolve } from 'node:path';
 import type { EngineConfig } from '../config.js';
@@ -84,7 +85,7 @@ class ReopeningRollupStore implements ServedRollupStore {
   constructor(private readonly config: Extract<RollupStoreConfig, { store: 'duckdb' }>) {}
 
   get engine(): Engine {
-    if (!this.current) throw new Error('the rollup store is not open: read its build records first');
+    if (!this.current) throw new TallyError('ENGINE_UNAVAILABLE', 'the rollup store is not open yet; retry shortly');
     return this.current.store.engine;
   }
 

@@ -69,6 +69,22 @@ describe('GraphQL with rollups', () => {
     expect(out.data?.query.rollup?.reason).toContain("groups by 'user.plan'");
   });
 
+  it('a server whose rollup store does not exist yet answers from the base tables', async () => {
+    const served = await openServedRollupStore(dir, engine);
+    const plain = new TallyServer({ projectDir: dir, engine, rollupStore: served, cache: false, log: () => undefined });
+    const at = await plain.listen(0, '127.0.0.1');
+    try {
+      const response = await fetch(at, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ query(metrics: ["searches"], groupBy: ["metric_time.year"]) { rows rollup { served } } }' }) });
+      const body = (await response.json()) as { data?: { query: { rows: unknown[]; rollup: unknown } }; errors?: unknown };
+      expect(body.errors).toBeUndefined();
+      expect(body.data?.query.rows.length).toBeGreaterThan(0);
+      expect(body.data?.query.rollup).toBeNull();
+    } finally {
+      await plain.close();
+      await served.close();
+    }
+  });
+
   it('a served store sees builds that replace its file, and answers from the new build', async () => {
     const served = await openServedRollupStore(dir, engine);
     try {
