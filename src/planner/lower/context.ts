@@ -70,7 +70,7 @@ export class Lowering {
    * it back to.
    */
   node(node: PlanNode, bounds: Bounds, shifts: Shift[] = []): Output {
-    const boundsKey = `${bounds.start?.toISOString()}/${bounds.end?.toISOString()}/${JSON.stringify(shifts)}`;
+    const boundsKey = `${bounds.start?.getTime()}/${bounds.end?.getTime()}/${shifts.length ? JSON.stringify(shifts) : ''}`;
     const existing = this.done.get(node)?.get(boundsKey);
     if (existing) return existing;
     const out = this.visit(this, node, bounds, shifts);

@@ -131,10 +131,22 @@ export function distinctSweep(cx: Lowering, node: Cumulative, rowsCte: string, b
   const delta = (d: number): SqlExpr => ({ t: 'case', branches: [{ when: { t: 'isNull', arg: member, negated: false }, then: num(0) }], otherwise: num(d) });
   const until = col(undefined, '__until');
   const next = col(undefined, '__next');
+  // The starts are the same for every window: counted per period once.
+  const opensCte = cx.sharedCte(`sweep-opens|${activeCte}`, `${node.id}_opens`, () => ({
+    t: 'select',
+    columns: [
+      ...keyCols,
+      { expr: day, alias: '__day' },
+      { expr: { t: 'aggregate', agg: 'sum', arg: delta(1) }, alias: '__delta' },
+      { expr: { t: 'aggregate', agg: 'count_star' }, alias: '__presence' },
+    ],
+    from: { t: 'cte', name: activeCte },
+    groupBy: [...keyExprs, day],
+  }), `${node.use.measure.name}: members whose interval opens at each ${base} (any window)`);
   const opens: Select = {
     t: 'select',
-    columns: [...keyCols, { expr: day, alias: '__day' }, { expr: delta(1), alias: '__delta' }, { expr: num(1), alias: '__presence' }],
-    from: { t: 'cte', name: activeCte },
+    columns: [...keyCols, { expr: day, alias: '__day' }, { expr: col(undefined, '__delta'), alias: '__delta' }, { expr: col(undefined, '__presence'), alias: '__presence' }],
+    from: { t: 'cte', name: opensCte },
   };
   const ends: Select = {
     t: 'select',
