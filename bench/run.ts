@@ -1,18 +1,21 @@
 /**
  * `npm run bench`: medians and ratios measured side by side in one run, each beside its target.
- * `--quick` uses 1M events instead of 10M; `--events N` sets the size; `--only load,compile,sql,api,cli,scale`.
+ * `--quick` uses 1M events instead of 10M; `--events N` sets the size; `--only load,compile,sql,api,cli,scale,rollups`.
  * The scale section (bench/scale.ts) answers the dashboard requests at 1M and 10M events (1M alone
- * with `--quick`), and also at N with `--events N` (say 100000000: built once, then kept in .tally/).
+ * with `--quick`), and also at N with `--events N` (say 100000000: built once, then kept in .tally/),
+ * from the base tables and from the example rollups; the rollups section (bench/rollups.ts) gives
+ * each request's engine time both ways and the ≤ 5 ms target.
  */
 import { performance } from 'node:perf_hooks';
 import { compileRequest, DuckDBEngine, loadProject, projectFromSources, type RequestInput } from '../src/index.js';
 import { parseExpression } from '../src/query/parse-expression.js';
 import { apiBenchmarks } from './api.js';
 import { cliBenchmarks } from './cli.js';
+import { rollupAnswerers, rollupRows, rollupScale } from './rollups.js';
 import { generatedGroupBys, generatedProject } from './generated-project.js';
 import { BENCH_CASES } from './hand-written.js';
 import { canonical, ms, printTable, type Row, timeSideBySide, timeSync } from './measure.js';
-import { baseTables, benchDatabase, scaleTable } from './scale.js';
+import { benchDatabase, scaleTable } from './scale.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -20,7 +23,7 @@ const flag = (name: string): string | undefined => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const events = Number(flag('--events') ?? (args.includes('--quick') ? 1_000_000 : 10_000_000));
-const only = new Set((flag('--only') ?? 'load,compile,sql,api,cli,scale').split(','));
+const only = new Set((flag('--only') ?? 'load,compile,sql,api,cli,scale,rollups').split(','));
 const scaleSizes = [...new Set([1_000_000, ...(args.includes('--quick') ? [] : [10_000_000]), ...(flag('--events') ? [events] : [])])];
 const rows: Row[] = [];
 /** The i-th day from 2020-01-01, YYYY-MM-DD. */
@@ -122,7 +125,13 @@ async function main(): Promise<void> {
   // Separate processes open the file, after this one has closed it.
   if (only.has('cli')) for (const row of await cliBenchmarks(project, db)) report(row);
   if (only.has('scale')) {
-    for (const row of await scaleTable(project, scaleSizes, async (engine) => ({ answerers: [baseTables(project, engine)] }))) report(row);
+    for (const row of await scaleTable(project, scaleSizes, rollupAnswerers(project))) report(row);
+  }
+  if (only.has('rollups')) {
+    // Each dashboard request's engine time from the base tables and from the rollups, per size.
+    const scales = [];
+    for (const n of scaleSizes) scales.push(await rollupScale(n, 7, (l) => console.error(`  ${l}`)));
+    for (const row of rollupRows(scales)) report(row);
   }
   console.log(`\nTally benchmark: ${events.toLocaleString('en-US')} events, ${new Date().toISOString().slice(0, 16)}Z, node ${process.version}\n`);
   printTable(rows);

@@ -50,6 +50,8 @@ export interface BuildOptions {
   store?: RollupStore;
   /** The clock for build records (tests). */
   now?: () => Date;
+  /** The database the engine reads, recorded so that requests about another one never use the build (source.ts databaseIdentity). */
+  source?: string;
 }
 
 /**
@@ -169,6 +171,7 @@ async function buildOne(project: Project, engine: Engine, store: RollupStore, ro
     version: graph.version,
     ...(project.commit ? { commit: project.commit } : {}),
     builtAt: now().toISOString(),
+    ...(options.source ? { source: options.source } : {}),
     grain: rollup.grain,
     timeZone: rollup.timeZone,
     dimensions: rollup.dimensions,

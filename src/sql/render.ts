@@ -21,7 +21,7 @@ const INDENT = '  ';
 const PADS = Array.from({ length: 32 }, (_, n) => INDENT.repeat(n));
 const padOf = (depth: number): string => PADS[depth] ?? INDENT.repeat(depth);
 /** Expressions that need no parentheses as an operand. */
-const ATOMIC = new Set<SqlExpr['t']>(['column', 'literal', 'call', 'coalesce', 'aggregate', 'truncate', 'extract', 'definition', 'castTimestamp', 'castDate', 'tryCast', 'window', 'subquery', 'addInterval', 'nullOf']);
+const ATOMIC = new Set<SqlExpr['t']>(['column', 'literal', 'call', 'coalesce', 'aggregate', 'truncate', 'extract', 'definition', 'castTimestamp', 'castDate', 'castCount', 'tryCast', 'window', 'subquery', 'addInterval', 'nullOf']);
 /**
  * Quoted identifiers per dialect: the same few names (CTEs, internal columns, group-by aliases,
  * all from the definitions or the planner) recur in every statement. Bounded, in case a caller
@@ -222,6 +222,8 @@ class Renderer {
         return this.d.tryCast(this.expr(e.arg, depth), e.to);
       case 'castDate':
         return this.d.castDate(this.expr(e.arg, depth));
+      case 'castCount':
+        return `CAST(${this.expr(e.arg, depth)} AS ${this.d.countType ?? 'BIGINT'})`;
       case 'window': {
         const fn = e.fn.toUpperCase();
         const arg = (e.arg ? this.expr(e.arg, depth) : '') + (e.offset !== undefined && e.arg ? `, ${Math.trunc(e.offset)}` : '');

@@ -14,6 +14,7 @@ import { type Cte, type OrderItem, type Select, type SelectColumn, type SqlExpr,
 import type { GroupKey, MeasureUse, Plan, PlanNode, Shift } from '../plan.js';
 import { type ColumnReference, ScanBuilder } from '../scan.js';
 import type { Bounds } from '../time.js';
+import type { RollupRouter } from '../../rollups/route.js';
 import { metricFilter } from './metric-filter.js';
 import { isDateKey, type Output } from './output.js';
 
@@ -30,6 +31,8 @@ export interface SharedCtes {
 export interface LowerOptions {
   /** Each sort-based aggregate (median, percentile) in a step of its own: Dialect.sortedAggregatesApart. */
   sortedAggregatesApart?: boolean;
+  /** Route leaves to rollups where one serves them (src/rollups/route.ts; leaves in rollup-scan.ts). */
+  rollups?: RollupRouter;
 }
 
 /** Lowers one node (not memoised: `Lowering.node` memoises and calls it). */
