@@ -66,21 +66,23 @@ describe('1. the answer’s periods are the requested ones', () => {
     const result = await check(
       { metrics: ['sales_7d', 'refunds'], groupBy: ['metric_time.day'], from: '2025-03-01', to: '2025-03-10' },
       `WITH days AS (${days('2025-03-01', '2025-03-10')}),
-            w AS (SELECT days.d, SUM(o.amount) AS sales_7d FROM days JOIN sales_orders AS o
+            w AS (SELECT days.d, SUM(o.amount) AS sales_7d FROM days LEFT JOIN sales_orders AS o
                   ON CAST(o.ordered_at AS DATE) > days.d - 7 AND CAST(o.ordered_at AS DATE) <= days.d GROUP BY days.d),
             r AS (SELECT CAST(refunded_at AS DATE) AS d, SUM(amount) AS refunds FROM refunds GROUP BY 1)
-       SELECT COALESCE(w.d, r.d) AS "metric_time.day", COALESCE(w.sales_7d, 0) AS sales_7d, COALESCE(r.refunds, 0) AS refunds
-       FROM w FULL OUTER JOIN r ON w.d = r.d`,
+       SELECT w.d AS "metric_time.day", COALESCE(w.sales_7d, 0) AS sales_7d, COALESCE(r.refunds, 0) AS refunds
+       FROM w LEFT JOIN r ON w.d = r.d`,
     );
     expect(at(result, 'metric_time.day', 'sales_7d', '2025-03-06')).toBe(3072);
     expect(at(result, 'metric_time.day', 'sales_7d', '2025-03-09')).toBe(2048);
+    // Mar 1 is asked for and its window holds no order: 0, not a missing day.
+    expect(at(result, 'metric_time.day', 'sales_7d', '2025-03-01')).toBe(0);
   });
 
   it('an all-time total keeps its value after the last order', async () => {
     const result = await check(
       { metrics: ['sales_all_time'], groupBy: ['metric_time.day'], from: '2025-03-01', to: '2025-03-10' },
-      `SELECT days.d AS "metric_time.day", SUM(o.amount) AS sales_all_time
-       FROM (${days('2025-03-01', '2025-03-10')}) AS days JOIN sales_orders AS o ON CAST(o.ordered_at AS DATE) <= days.d GROUP BY days.d`,
+      `SELECT days.d AS "metric_time.day", COALESCE(SUM(o.amount), 0) AS sales_all_time
+       FROM (${days('2025-03-01', '2025-03-10')}) AS days LEFT JOIN sales_orders AS o ON CAST(o.ordered_at AS DATE) <= days.d GROUP BY days.d`,
     );
     expect(at(result, 'metric_time.day', 'sales_all_time', '2025-03-10')).toBe(3072);
   });
@@ -95,11 +97,11 @@ describe('1. the answer’s periods are the requested ones', () => {
     expect(result.rows.map((r) => Number(r.signups_3d))).toEqual([2, 2]);
   });
 
-  it('without a range, a window runs on until it no longer holds the last sign-up', async () => {
+  it('without a range, a window runs on until it no longer holds the last sign-up (Jun 4, between, is 0)', async () => {
     await check(
       { metrics: ['signups_3d'], groupBy: ['metric_time.day'] },
-      `SELECT days.d AS "metric_time.day", COUNT(*) AS signups_3d
-       FROM (${days('2025-06-01', '2025-06-07')}) AS days JOIN signups AS s
+      `SELECT days.d AS "metric_time.day", COUNT(s.user_id) AS signups_3d
+       FROM (${days('2025-06-01', '2025-06-07')}) AS days LEFT JOIN signups AS s
          ON CAST(s.signed_up_at AS DATE) > days.d - 3 AND CAST(s.signed_up_at AS DATE) <= days.d GROUP BY days.d`,
     );
   });
@@ -111,6 +113,49 @@ describe('1. the answer’s periods are the requested ones', () => {
        FROM (${days('2025-06-01', '2025-06-12')}) AS days LEFT JOIN visits AS v ON CAST(v.visited_at AS DATE) = days.d GROUP BY days.d`,
     );
     expect(result.rows).toHaveLength(12);
+  });
+
+  // Taps on Jun 1 (5, member 1), Jun 2 (7, member 2) and Jun 9 (11, member 1): the 3-day windows
+  // ending Jun 5 to Jun 8 hold nothing. Those days are periods of the answer, read as 0.
+  /** Days with the 3-day window of taps ending on each, LEFT JOINed so an empty window is a row. */
+  const taps3d = (from: string, to: string): string =>
+    `SELECT days.d AS "metric_time.day", COALESCE(SUM(t.amount), 0) AS taps_3d, COUNT(DISTINCT t.user_id) AS tappers_3d
+     FROM (${days(from, to)}) AS days LEFT JOIN taps AS t
+       ON CAST(t.tapped_at AS DATE) > days.d - 3 AND CAST(t.tapped_at AS DATE) <= days.d GROUP BY days.d`;
+
+  it('by day, the days whose 3-day window is empty are in the answer as 0 (a sum, and a distinct count through the sweep)', async () => {
+    const result = await check({ metrics: ['taps_3d', 'tappers_3d'], groupBy: ['metric_time.day'], from: '2025-06-03', to: '2025-06-10' }, taps3d('2025-06-03', '2025-06-10'));
+    expect(result.rows.map((r) => [Number(r.taps_3d), Number(r.tappers_3d)])).toEqual([[12, 2], [7, 1], [0, 0], [0, 0], [0, 0], [0, 0], [11, 1], [11, 1]]);
+  });
+
+  it('by day without a range: from the first tap to the last day whose window holds one, the gap as 0', async () => {
+    for (const metric of ['taps_3d', 'tappers_3d']) {
+      const result = await check({ metrics: [metric], groupBy: ['metric_time.day'] }, `SELECT "metric_time.day", ${metric} FROM (${taps3d('2025-06-01', '2025-06-11')}) AS w`);
+      expect(result.rows).toHaveLength(11);
+      expect(at(result, 'metric_time.day', metric, '2025-06-06')).toBe(0);
+    }
+  });
+
+  it('by day and member: a member shows on the days its window holds taps, as by week (no member-day for an empty window)', async () => {
+    // The coarser-grain rule (a group is in a period when some window of the period holds its
+    // rows) with the period a single day: a member is on a day when that day's window holds it.
+    for (const metric of ['taps_3d', 'tappers_3d']) {
+      const result = await check(
+        { metrics: [metric], groupBy: ['metric_time.day', 'member'], from: '2025-06-01', to: '2025-06-12' },
+        `SELECT days.d AS "metric_time.day", t.user_id AS member, ${metric === 'taps_3d' ? 'SUM(t.amount)' : 'COUNT(DISTINCT t.user_id)'} AS ${metric}
+         FROM (${days('2025-06-01', '2025-06-12')}) AS days JOIN taps AS t
+           ON CAST(t.tapped_at AS DATE) > days.d - 3 AND CAST(t.tapped_at AS DATE) <= days.d GROUP BY days.d, t.user_id`,
+      );
+      expect(result.rows).toHaveLength(9);
+    }
+  });
+
+  it('by day and by month tell one story: the month of the gap, read on its last day, is the last day’s value', async () => {
+    const byDay = await runQuery(project, duck, { metrics: ['taps_3d'], groupBy: ['metric_time.day'], from: '2025-06-01', to: '2025-06-08' });
+    const byMonth = await runQuery(project, duck, { metrics: ['taps_3d'], groupBy: ['metric_time.month'], from: '2025-06-01', to: '2025-06-08' });
+    expect(byDay.rows).toHaveLength(8);
+    expect(Number(byMonth.rows[0].taps_3d)).toBe(Number(byDay.rows[7].taps_3d));
+    expect(Number(byDay.rows[7].taps_3d)).toBe(0);
   });
 });
 

@@ -67,13 +67,17 @@ export function lowerCumulative(cx: Lowering, node: Extract<PlanNode, { kind: 'c
   // Tally reads a coarser period on its own first or last day (or all its days, for an average),
   // so the periods run over whole coarser periods; MetricFlow reads the days with rows only.
   const wholePeriods = !direct && cx.graph.semantics === 'tally';
+  // At the base grain alone, Tally shows every period of the answer, a day whose window holds no
+  // rows included (its empty value: 0 for counts and sums, nothing for an average); with other
+  // keys a group shows on the days its window holds rows, as at coarser grains (valueOfPeriod).
+  const everyDay = direct !== undefined && otherKeys.length === 0 && !shifts.length && cx.graph.semantics === 'tally';
   // The periods are the requested ones: the range's, or without one, from the first period with
   // data to the last period whose window still holds data. They come from the time spine at the
   // base grain when there is one, else from a generated series.
   const extent = cumulativeExtent(node, rowsCte, base, bounds, shifts, wholePeriods ? wholePeriodGrain(timeKeys, base) : undefined);
   const generated = periods(cx.graph, base, 'period', bounds, extent);
   // Read twice when whole periods are read (the window's days, and each period's first or last day).
-  const series: FromItem = wholePeriods
+  const series: FromItem = wholePeriods || everyDay
     ? { t: 'cte', name: cx.addCte(`${node.id}_days`, { t: 'select', columns: [{ expr: col('period', 'start'), alias: 'start' }], from: generated }, `${node.metric}: the ${base}s of the answer`), alias: 'period' }
     : generated;
   const periodAlias = direct ? direct.column : '__period';
@@ -91,17 +95,32 @@ export function lowerCumulative(cx: Lowering, node: Extract<PlanNode, { kind: 'c
     }),
   );
   if (periodConditions.length) windowQuery.where = and([...(windowQuery.where ? [windowQuery.where] : []), ...periodConditions]);
-  const windowCte = cx.addCte(direct ? node.id : `${node.id}_by_${base}`, windowQuery, `${node.metric}: ${measure.agg} of ${measure.name} over ${describe}`);
-  if (direct) return { cte: windowCte, column: node.id };
-  if (wholePeriods) {
-    // A spine is not cut to the data's extent by the series' bounds: keep the days of the periods
-    // that the extent touches (whole custom-calendar periods, compared as periods).
+  const windowCte = cx.addCte(direct && !everyDay ? node.id : `${node.id}_by_${base}`, windowQuery, `${node.metric}: ${measure.agg} of ${measure.name} over ${describe}`);
+  if (direct && !everyDay) return { cte: windowCte, column: node.id };
+  // A spine is not cut to the data's extent by the series' bounds: keep the days of the periods
+  // that the extent touches (whole custom-calendar periods, compared as periods).
+  const onSpine = (): void => {
     if (cx.graph.timeSpines.has(base)) {
       const custom = timeKeys.find((k) => k.time?.kind === 'custom')?.time;
       const whole = (e: SqlExpr): SqlExpr => (custom ? bucket(custom, e) : e);
       if (!bounds.start) periodConditions.push({ t: 'binary', op: '>=', left: whole(period), right: whole(extent.start) });
       if (!bounds.end) periodConditions.push({ t: 'binary', op: '<=', left: whole(period), right: whole(extent.stop) });
     }
+  };
+  if (direct) {
+    // Every day of the answer with its window's value, NULL (read as the empty value) when empty.
+    onSpine();
+    const q: Select = {
+      t: 'select',
+      columns: [{ expr: period, alias: direct.column }, { expr: col('w', node.id), alias: node.id }],
+      from: series,
+      joins: [{ type: 'left', item: { t: 'cte', name: windowCte, alias: 'w' }, on: eq(col('w', direct.column), period) }],
+      where: and(periodConditions),
+    };
+    return { cte: cx.addCte(node.id, q, `${node.metric}: every ${base} of the answer, its window's value or none`), column: node.id };
+  }
+  if (wholePeriods) {
+    onSpine();
     return valueOfPeriod(cx, node, { windowCte, series, periodConditions, timeKeys, otherKeys, base });
   }
 
