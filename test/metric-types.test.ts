@@ -60,7 +60,9 @@ const PAID = "o.status IN ('paid', 'shipped')";
 /**
  * Daily values of a windowed count-distinct of events (wau/mau) by hand: an event on local day D
  * lies in the windows of days D .. D+window-1. Days run from the range start (or the first day
- * with rows) to the last day with rows; only days whose window holds rows appear.
+ * with rows) to the range end (or the last day whose window holds rows). Without keys every such
+ * day appears, 0 where its window holds no rows; with keys, a group appears on the days whose
+ * window holds its rows.
  * `from`/`toExclusive` are local wall-clock bounds; `where` filters event rows (aliases e, u).
  */
 function windowDaily(o: { window: number | 'month'; name: string; zone?: Zone; where?: string; keys?: string[]; from?: string; toExclusive?: string }): string {
@@ -89,13 +91,26 @@ function windowDaily(o: { window: number | 'month'; name: string; zone?: Zone; w
            JOIN rows ON rows.day <= CAST(g AS DATE) AND rows.day >= CAST(g + INTERVAL 1 DAY - INTERVAL 1 MONTH AS DATE)`
         : `SELECT day + CAST(k AS INTEGER) AS d, user_id${keyOut} FROM rows, range(0, ${o.window}) AS r(k)`}
     )
-    SELECT d${keyOut}, COUNT(DISTINCT user_id) AS ${o.name}
+    ${keys.length
+      ? // With keys, a group is on a day when the day's window holds its rows.
+        `SELECT d${keyOut}, COUNT(DISTINCT user_id) AS ${o.name}
     FROM cover, bounds
     WHERE d BETWEEN lo AND hi
-    GROUP BY d${keyOut}`;
+    GROUP BY d${keyOut}`
+      : // Without keys, every day from lo to hi is in the answer; a day whose window holds no rows counts 0.
+        `, days AS (
+      SELECT CAST(g AS DATE) AS d FROM bounds, generate_series(CAST(lo AS TIMESTAMP), CAST(hi AS TIMESTAMP), INTERVAL 1 DAY) AS s(g)
+    )
+    SELECT days.d AS d, COALESCE(COUNT(DISTINCT cover.user_id), 0) AS ${o.name}
+    FROM days LEFT JOIN cover ON cover.d = days.d
+    GROUP BY days.d`}`;
 }
 
-/** Month-to-date revenue per day by hand, over local time, optionally from a (local) day on. */
+/**
+ * Month-to-date revenue per day by hand, over local time, optionally from a (local) day on: every
+ * day of the range (or from the first day with data to the end of its last month), 0 for a day
+ * with no paid order yet in its month.
+ */
 function mtdDaily(o: { zone?: Zone; from?: string; toExclusive?: string } = {}): string {
   const lt = localTime('o.ordered_at', o.zone ?? 'UTC');
   const conds = [PAID];
@@ -109,8 +124,9 @@ function mtdDaily(o: { zone?: Zone; from?: string; toExclusive?: string } = {}):
                            -- Periods are the range's; without one, they run to the end of the last month with data.
                            CAST(${o.toExclusive ? `CAST(DATE '${o.toExclusive}' - INTERVAL 1 DAY AS DATE)` : '(SELECT last_day(MAX(day)) FROM paid)'} AS TIMESTAMP), INTERVAL 1 DAY) AS s(g)
     )
-    SELECT d, SUM(amount) AS revenue_mtd
-    FROM days JOIN paid ON paid.day <= days.d AND year(paid.day) = year(days.d) AND month(paid.day) = month(days.d)
+    -- Every day of the series is in the answer; a day with no paid order yet in its month sums to 0.
+    SELECT d, COALESCE(SUM(amount), 0) AS revenue_mtd
+    FROM days LEFT JOIN paid ON paid.day <= days.d AND year(paid.day) = year(days.d) AND month(paid.day) = month(days.d)
     GROUP BY d`;
 }
 
