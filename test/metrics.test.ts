@@ -32,27 +32,37 @@ async function check(request: RequestInput, expectedSql: string, options: Compar
 const PAID = "status IN ('paid', 'shipped')";
 
 // Days covered by 7- and 30-day windows: an event on day D is inside the window of days D..D+6
-// (D..D+29). Days run from the first day with events to the last day whose window holds one.
+// (D..D+29). Every day from the first day with events to the last day whose window holds one is
+// in the answer; a day whose window holds none counts 0.
 const daily = (window: number, name: string): string => `
   WITH cover AS (
     SELECT CAST(occurred_at AS DATE) + CAST(k AS INTEGER) AS d, user_id
     FROM events, range(0, ${window}) AS r(k)
+  ),
+  days AS (
+    SELECT CAST(g AS DATE) AS d
+    FROM generate_series(CAST((SELECT MIN(d) FROM cover) AS TIMESTAMP), CAST((SELECT MAX(d) FROM cover) AS TIMESTAMP), INTERVAL 1 DAY) AS s(g)
   )
-  SELECT d, COUNT(DISTINCT user_id) AS ${name}
-  FROM cover
-  GROUP BY d`;
+  SELECT days.d AS d, COALESCE(COUNT(DISTINCT cover.user_id), 0) AS ${name}
+  FROM days LEFT JOIN cover ON cover.d = days.d
+  GROUP BY days.d`;
 
 // The calendar-month window of mau: day p's window holds the days from (p + 1 day) - 1 month to
-// p; days run from the first day with events to a month after the last one.
+// p. Every day from the first day with events to the last day whose window holds one is in the
+// answer; a day whose window holds none counts 0.
 const monthly = (name: string): string => `
   WITH active AS (SELECT DISTINCT CAST(occurred_at AS DATE) AS day, user_id FROM events),
   days AS (
     SELECT CAST(g AS DATE) AS p
     FROM generate_series(CAST((SELECT MIN(day) FROM active) AS TIMESTAMP), CAST((SELECT MAX(day) FROM active) AS TIMESTAMP) + INTERVAL 1 MONTH, INTERVAL 1 DAY) AS s(g)
+  ),
+  cover AS (
+    SELECT p, user_id FROM days JOIN active ON active.day <= p AND active.day >= CAST(p + INTERVAL 1 DAY - INTERVAL 1 MONTH AS DATE)
   )
-  SELECT p AS d, COUNT(DISTINCT user_id) AS ${name}
-  FROM days JOIN active ON active.day <= p AND active.day >= CAST(p + INTERVAL 1 DAY - INTERVAL 1 MONTH AS DATE)
-  GROUP BY p`;
+  SELECT days.p AS d, COALESCE(COUNT(DISTINCT cover.user_id), 0) AS ${name}
+  FROM days LEFT JOIN cover ON cover.p = days.p
+  WHERE days.p <= (SELECT MAX(p) FROM cover)
+  GROUP BY days.p`;
 
 /** The first day of the ISO week or month of a date, by hand (no date_trunc). */
 const PERIOD = {
@@ -198,7 +208,7 @@ describe('dau (simple, count distinct)', () => {
 });
 
 describe('wau (cumulative, 7-day window)', () => {
-  it('by metric_time.day: rows only on days whose window holds events', async () => {
+  it('by metric_time.day: every day of the series, 0 on days whose window holds no events', async () => {
     await check({ metrics: ['wau'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", wau FROM (${daily(7, 'wau')})`);
   });
 
@@ -212,7 +222,7 @@ describe('wau (cumulative, 7-day window)', () => {
 });
 
 describe('mau (cumulative, calendar-month window)', () => {
-  it('by metric_time.day: no rows after a gap of more than a month, rows for a month after the last event', async () => {
+  it('by metric_time.day: 0 after a gap of more than a month, days to a month after the last event', async () => {
     await check({ metrics: ['mau'], groupBy: ['metric_time.day'] }, `SELECT d AS "metric_time.day", mau FROM (${monthly('mau')})`);
   });
 
@@ -222,7 +232,7 @@ describe('mau (cumulative, calendar-month window)', () => {
 });
 
 describe('stickiness (ratio of a simple and a cumulative metric)', () => {
-  it('by metric_time.day: days inside a 30-day window without events have stickiness 0', async () => {
+  it('by metric_time.day: days inside a 30-day window without events have stickiness 0, days whose window is empty none (0 / 0)', async () => {
     await check(
       { metrics: ['stickiness'], groupBy: ['metric_time.day'] },
       `WITH dau AS (SELECT CAST(occurred_at AS DATE) AS d, COUNT(DISTINCT user_id) AS dau FROM events GROUP BY 1),
@@ -336,11 +346,12 @@ describe('revenue_mtd (cumulative, grain to date)', () => {
     WITH paid AS (SELECT CAST(ordered_at AS DATE) AS day, amount FROM orders WHERE ${PAID}),
     days AS (
       SELECT CAST(g AS DATE) AS d
-      -- From the first day with revenue to the end of the last month with revenue.
+      -- Every day from the first day with revenue to the end of the last month with revenue.
       FROM generate_series(CAST((SELECT MIN(day) FROM paid) AS TIMESTAMP), CAST((SELECT last_day(MAX(day)) FROM paid) AS TIMESTAMP), INTERVAL 1 DAY) AS s(g)
     )
-    SELECT d, SUM(amount) AS revenue_mtd
-    FROM days JOIN paid ON paid.day <= days.d AND year(paid.day) = year(days.d) AND month(paid.day) = month(days.d)
+    -- A day with no revenue yet in its month sums to 0.
+    SELECT d, COALESCE(SUM(amount), 0) AS revenue_mtd
+    FROM days LEFT JOIN paid ON paid.day <= days.d AND year(paid.day) = year(days.d) AND month(paid.day) = month(days.d)
     GROUP BY d`;
 
 // The calendar-month window of mau: day p's window holds the days from (p + 1 day) - 1 month to
