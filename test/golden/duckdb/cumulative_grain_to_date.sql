@@ -14,14 +14,28 @@ WITH
     ) AS "orders"
     WHERE ("orders"."status" IN ('paid', 'shipped')) AND (CAST("orders"."ordered_at" AS TIMESTAMP) >= TIMESTAMP '2024-12-01 00:00:00') AND (CAST("orders"."ordered_at" AS TIMESTAMP) < TIMESTAMP '2025-02-01 00:00:00')
   ),
+  -- revenue_mtd: the days of the answer
+  "cte_revenue_mtd_days" AS (
+    SELECT
+      "period"."start"
+    FROM generate_series(TIMESTAMP '2024-12-10 00:00:00', TIMESTAMP '2025-01-31 00:00:00', INTERVAL 1 DAY) AS "period"("start")
+  ),
   -- revenue_mtd: sum of order_amount over the month to date at each day
-  "cte_revenue_mtd" AS (
+  "cte_revenue_mtd_by_day" AS (
     SELECT
       "period"."start" AS "metric_time__day",
       SUM("r"."__value") AS "revenue_mtd"
-    FROM generate_series(TIMESTAMP '2024-12-10 00:00:00', TIMESTAMP '2025-01-31 00:00:00', INTERVAL 1 DAY) AS "period"("start")
+    FROM "cte_revenue_mtd_days" AS "period"
     INNER JOIN "cte_revenue_mtd_rows" AS "r" ON ("r"."__time" < ("period"."start" + INTERVAL 1 DAY)) AND ("r"."__time" >= date_trunc('month', "period"."start"))
     GROUP BY "period"."start"
+  ),
+  -- revenue_mtd: every day of the answer, its window's value or none
+  "cte_revenue_mtd" AS (
+    SELECT
+      "period"."start" AS "metric_time__day",
+      "w"."revenue_mtd"
+    FROM "cte_revenue_mtd_days" AS "period"
+    LEFT JOIN "cte_revenue_mtd_by_day" AS "w" ON "w"."metric_time__day" = "period"."start"
   )
 SELECT
   CAST("metric_time__day" AS DATE) AS "metric_time.day",

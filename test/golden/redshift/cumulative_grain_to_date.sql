@@ -14,11 +14,10 @@ WITH
     ) AS "orders"
     WHERE ("orders"."status" IN ('paid', 'shipped')) AND (CAST("orders"."ordered_at" AS TIMESTAMP) >= CAST('2024-12-01 00:00:00' AS TIMESTAMP)) AND (CAST("orders"."ordered_at" AS TIMESTAMP) < CAST('2025-02-01 00:00:00' AS TIMESTAMP))
   ),
-  -- revenue_mtd: sum of order_amount over the month to date at each day
-  "cte_revenue_mtd" AS (
+  -- revenue_mtd: the days of the answer
+  "cte_revenue_mtd_days" AS (
     SELECT
-      "period"."start" AS "metric_time__day",
-      SUM("r"."__value") AS "revenue_mtd"
+      "period"."start"
     FROM (
       SELECT DATEADD(day, numbers.n, bounds.lo) AS "start"
       FROM (SELECT CAST('2024-12-10 00:00:00' AS TIMESTAMP) AS lo, CAST('2025-01-31 00:00:00' AS TIMESTAMP) AS hi) AS bounds
@@ -33,8 +32,23 @@ WITH
       ) AS numbers
       WHERE numbers.n <= DATEDIFF(day, bounds.lo, bounds.hi)
     ) AS "period"
+  ),
+  -- revenue_mtd: sum of order_amount over the month to date at each day
+  "cte_revenue_mtd_by_day" AS (
+    SELECT
+      "period"."start" AS "metric_time__day",
+      SUM("r"."__value") AS "revenue_mtd"
+    FROM "cte_revenue_mtd_days" AS "period"
     INNER JOIN "cte_revenue_mtd_rows" AS "r" ON ("r"."__time" < (DATEADD(day, 1, "period"."start"))) AND ("r"."__time" >= DATE_TRUNC('month', "period"."start"))
     GROUP BY "period"."start"
+  ),
+  -- revenue_mtd: every day of the answer, its window's value or none
+  "cte_revenue_mtd" AS (
+    SELECT
+      "period"."start" AS "metric_time__day",
+      "w"."revenue_mtd"
+    FROM "cte_revenue_mtd_days" AS "period"
+    LEFT JOIN "cte_revenue_mtd_by_day" AS "w" ON "w"."metric_time__day" = "period"."start"
   )
 SELECT
   CAST("metric_time__day" AS DATE) AS "metric_time.day",

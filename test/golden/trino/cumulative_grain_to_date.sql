@@ -14,11 +14,10 @@ WITH
     ) AS "orders"
     WHERE ("orders"."status" IN ('paid', 'shipped')) AND (CAST("orders"."ordered_at" AS TIMESTAMP(6)) >= TIMESTAMP '2024-12-01 00:00:00') AND (CAST("orders"."ordered_at" AS TIMESTAMP(6)) < TIMESTAMP '2025-02-01 00:00:00')
   ),
-  -- revenue_mtd: sum of order_amount over the month to date at each day
-  "cte_revenue_mtd" AS (
+  -- revenue_mtd: the days of the answer
+  "cte_revenue_mtd_days" AS (
     SELECT
-      "period"."start" AS "metric_time__day",
-      SUM("r"."__value") AS "revenue_mtd"
+      "period"."start"
     FROM (
       SELECT date_add('day', high.n * 10000 + low.n, bounds.lo) AS "start"
       FROM (SELECT TIMESTAMP '2024-12-10 00:00:00' AS lo, TIMESTAMP '2025-01-31 00:00:00' AS hi) AS bounds
@@ -26,8 +25,23 @@ WITH
       CROSS JOIN UNNEST(sequence(0, 9999)) AS low(n)
       WHERE high.n * 10000 + low.n <= date_diff('day', bounds.lo, bounds.hi)
     ) AS "period"
+  ),
+  -- revenue_mtd: sum of order_amount over the month to date at each day
+  "cte_revenue_mtd_by_day" AS (
+    SELECT
+      "period"."start" AS "metric_time__day",
+      SUM("r"."__value") AS "revenue_mtd"
+    FROM "cte_revenue_mtd_days" AS "period"
     INNER JOIN "cte_revenue_mtd_rows" AS "r" ON ("r"."__time" < (date_add('day', 1, "period"."start"))) AND ("r"."__time" >= date_trunc('month', "period"."start"))
     GROUP BY "period"."start"
+  ),
+  -- revenue_mtd: every day of the answer, its window's value or none
+  "cte_revenue_mtd" AS (
+    SELECT
+      "period"."start" AS "metric_time__day",
+      "w"."revenue_mtd"
+    FROM "cte_revenue_mtd_days" AS "period"
+    LEFT JOIN "cte_revenue_mtd_by_day" AS "w" ON "w"."metric_time__day" = "period"."start"
   )
 SELECT
   CAST("metric_time__day" AS DATE) AS "metric_time.day",
