@@ -64,22 +64,34 @@ const weekOf = (d: string): string => `(CAST(${d} AS DATE) - CAST(extract(isodow
 
 /** Distinct users per day over a trailing window of days, from the first day with events to the last whose window holds one. */
 const windowDaily = (window: number, name: string): string => `
-  SELECT d, COUNT(DISTINCT user_id) AS ${name}
-  FROM (SELECT CAST(occurred_at AS DATE) + k AS d, user_id FROM events, generate_series(0, ${window - 1}) AS r(k)) AS cover,
-       (SELECT MIN(CAST(occurred_at AS DATE)) AS lo, MAX(CAST(occurred_at AS DATE)) AS hi FROM events) AS bounds
-  WHERE d >= lo
-  GROUP BY d`;
+  WITH cover AS (SELECT CAST(occurred_at AS DATE) + k AS d, user_id FROM events, generate_series(0, ${window - 1}) AS r(k)),
+  -- Every day from the first day with events to the last day whose window holds one; 0 for an empty window.
+  days AS (
+    SELECT CAST(g AS DATE) AS d
+    FROM generate_series(CAST((SELECT MIN(d) FROM cover) AS TIMESTAMP), CAST((SELECT MAX(d) FROM cover) AS TIMESTAMP), INTERVAL '1 day') AS s(g)
+  )
+  SELECT days.d AS d, COALESCE(COUNT(DISTINCT cover.user_id), 0) AS ${name}
+  FROM days LEFT JOIN cover ON cover.d = days.d
+  GROUP BY days.d`;
 
-/** mau's calendar-month window: day p's window holds the days from (p + 1 day) - 1 month to p. */
+/**
+ * mau's calendar-month window: day p's window holds the days from (p + 1 day) - 1 month to p.
+ * Every day from the first day with events to the last day whose window holds one; 0 for an
+ * empty window.
+ */
 const monthly = (name: string): string => `
   WITH active AS (SELECT DISTINCT CAST(occurred_at AS DATE) AS day, user_id FROM events),
   days AS (
     SELECT CAST(g AS DATE) AS p
     FROM generate_series(CAST((SELECT MIN(day) FROM active) AS TIMESTAMP), CAST((SELECT MAX(day) FROM active) AS TIMESTAMP) + INTERVAL '1 month', INTERVAL '1 day') AS s(g)
+  ),
+  cover AS (
+    SELECT p, user_id FROM days JOIN active ON active.day <= p AND active.day >= CAST(p + INTERVAL '1 day' - INTERVAL '1 month' AS DATE)
   )
-  SELECT p AS d, COUNT(DISTINCT user_id) AS ${name}
-  FROM days JOIN active ON active.day <= p AND active.day >= CAST(p + INTERVAL '1 day' - INTERVAL '1 month' AS DATE)
-  GROUP BY p`;
+  SELECT days.p AS d, COALESCE(COUNT(DISTINCT cover.user_id), 0) AS ${name}
+  FROM days LEFT JOIN cover ON cover.p = days.p
+  WHERE days.p <= (SELECT MAX(p) FROM cover)
+  GROUP BY days.p`;
 
 /**
  * A cumulative metric at a coarser grain: its value on each period's last day, the empty value
@@ -274,8 +286,9 @@ describe('cumulative metrics', () => {
   const mtdDaily = `
     WITH paid AS (SELECT CAST(ordered_at AS DATE) AS day, amount FROM orders WHERE ${PAID}),
     days AS (SELECT CAST(g AS DATE) AS d FROM generate_series(CAST((SELECT MIN(day) FROM paid) AS TIMESTAMP), CAST((SELECT ${monthOf('MAX(day)')} + INTERVAL '1 month' - INTERVAL '1 day' FROM paid) AS TIMESTAMP), INTERVAL '1 day') AS s(g))
-    SELECT d, SUM(amount) AS revenue_mtd
-    FROM days JOIN paid ON paid.day <= days.d AND ${monthOf('paid.day')} = ${monthOf('days.d')}
+    -- Every day of the series; a day with no revenue yet in its month sums to 0.00.
+    SELECT d, COALESCE(SUM(amount), 0.00) AS revenue_mtd
+    FROM days LEFT JOIN paid ON paid.day <= days.d AND ${monthOf('paid.day')} = ${monthOf('days.d')}
     GROUP BY d`;
 
   it('revenue_mtd by day and by month', async () => {
