@@ -90,6 +90,12 @@ export interface BuiltRollup {
     sourceFingerprint: string;
     builtAt: string;
   }[];
+  /**
+   * The newest time of each source model (its freshness time dimension, 'YYYY-MM-DD HH:MM:SS' UTC),
+   * by model name, measured when the build started (src/rollups/freshness.ts). `refresh.on_freshness`
+   * refreshes the rollup when it moves. Absent in records written before it existed (then due).
+   */
+  sourceFreshness?: Record<string, string>;
 }
 
 /** `user.country` → `user__country`: the column a dimension reference is kept in. */
