@@ -100,6 +100,17 @@ export class RollupScheduler {
     }
   }
 
+  /**
+   * Stops, then starts again if the project (as it is now: definitions may have been reloaded)
+   * has a rollup with a schedule or refreshed on freshness. True when it started.
+   */
+  restart(): boolean {
+    this.stop();
+    if (!hasScheduledRollups(this.options.project())) return false;
+    this.start();
+    return true;
+  }
+
   /** When the next scheduled refresh or probe is due, if there is one. */
   nextRun(): Date | undefined {
     const next = this.crons.map((c) => c.nextRun()).filter((d): d is Date => d instanceof Date);
