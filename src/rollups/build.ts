@@ -27,7 +27,7 @@ import { add, formatTime, parseTime } from '../query/time.js';
 import { renderStatement } from '../sql/render.js';
 import { definitionFingerprint } from './fingerprint.js';
 import { measureSourceFreshness } from './freshness.js';
-import { leafMeasuresOf } from './leaves.js';
+import { leafMeasuresOf } from '../definitions/leaves.js';
 import { openRollupStoreForBuild, type RollupStore, type StoreColumn, storeType } from './store.js';
 import { type BuiltRollup, finishedMetricColumn, finishedPresenceColumn, measurePartColumn, type RollupDefinition, rollupColumnOf, rollupTimeColumn } from './types.js';
 

@@ -13,7 +13,7 @@
 import { DataHealth, freshnessDimension } from '../checks/health.js';
 import type { Model, SemanticGraph } from '../definitions/graph.js';
 import type { Engine } from '../engines/engine.js';
-import { leafMeasuresOf } from './leaves.js';
+import { leafMeasuresOf } from '../definitions/leaves.js';
 import type { BuiltRollup, RollupDefinition } from './types.js';
 
 /** The models whose rows a rollup's stored values are computed from and that have a freshness time, by name. */
