@@ -28,6 +28,7 @@ const lazy = {
   seedDemo: () => import('../seed/demo.js'),
   seedPostgres: () => import('../seed/postgres.js'),
   seedTrino: () => import('../seed/trino.js'),
+  rollupSchedule: () => import('../rollups/schedule.js'),
   server: () => import('../api/server.js'),
   limits: () => import('../api/limits.js'),
   log: () => import('../api/log.js'),
@@ -38,7 +39,6 @@ const lazy = {
   health: () => import('../checks/health.js'),
   state: () => import('../checks/state.js'),
   schedule: () => import('../checks/schedule.js'),
-  rollupSchedule: () => import('../rollups/schedule.js'),
 };
 
 export const DEFAULT_DB = DEFAULT_DUCKDB_PATH;
