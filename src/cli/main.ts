@@ -342,7 +342,7 @@ program
       logger.info(`${signal}: stopping`);
       setTimeout(() => process.exit(0), 5_000).unref();
       scheduler?.stop();
-      rollupScheduler.stop();
+      rollupScheduler.shutdown();
       await server.close();
       await engine.close();
       logger.info('stopped: every statement cancelled, the database closed');

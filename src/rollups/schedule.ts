@@ -75,6 +75,7 @@ export function hasScheduledRollups(project: Project): boolean {
 export class RollupScheduler {
   private readonly crons: Cron[] = [];
   private running?: Promise<BuiltRollup[] | undefined>;
+  private closed = false;
 
   constructor(private readonly options: RollupSchedulerOptions) {}
 
@@ -83,7 +84,7 @@ export class RollupScheduler {
    * are probed and refreshed when their sources moved, the others refreshed. Checks every schedule first.
    */
   start(): void {
-    if (this.crons.length) return;
+    if (this.crons.length || this.closed) return;
     const groups = new Map<string, { cron: string; probe: boolean; names: string[] }>();
     for (const rollup of this.options.project().graph.rollups.values()) {
       const probe = rollup.refresh.onFreshness;
@@ -106,7 +107,7 @@ export class RollupScheduler {
    */
   restart(): boolean {
     this.stop();
-    if (!hasScheduledRollups(this.options.project())) return false;
+    if (this.closed || !hasScheduledRollups(this.options.project())) return false;
     this.start();
     return true;
   }
@@ -123,8 +124,8 @@ export class RollupScheduler {
    * records of the refresh (absent when nothing moved, or when it was skipped or failed).
    */
   async refreshIfMoved(names?: string[], reason = 'freshness probe'): Promise<{ probes: FreshnessProbe[]; records?: BuiltRollup[] }> {
-    if (this.running) return { probes: [] };
-    const log = this.options.log ?? (() => undefined);
+    if (this.running || this.closed) return { probes: [] };
+    const log = (line: string): void => void (this.closed ? undefined : this.options.log?.(line));
     let probes: FreshnessProbe[];
     try {
       const project = this.options.project();
@@ -136,6 +137,7 @@ export class RollupScheduler {
       log(`rollups (${reason}) could not be probed: ${(e as Error).message}`);
       return { probes: [] };
     }
+    if (this.closed) return { probes };
     this.options.onProbe?.(probes);
     const moved = probes.filter((p) => p.moved);
     if (!moved.length) return { probes };
@@ -161,14 +163,14 @@ export class RollupScheduler {
 
   /** Refreshes these rollups (all when absent) now unless a refresh is going; resolves to the records (undefined when skipped or failed). */
   refreshNow(names?: string[], reason = 'asked'): Promise<BuiltRollup[] | undefined> {
-    if (this.running) return Promise.resolve(undefined);
-    const log = this.options.log ?? (() => undefined);
+    if (this.running || this.closed) return Promise.resolve(undefined);
+    const log = (line: string): void => void (this.closed ? undefined : this.options.log?.(line));
     this.running = (async () => {
       try {
         const project = this.options.project();
         const known = names?.filter((n) => project.graph.rollups.has(n));
         const records = await buildRollups(project, this.options.engine, { ...(known ? { names: known } : {}), ...(this.options.store ? { store: this.options.store } : {}) });
-        this.options.onBuilt?.(records);
+        if (!this.closed) this.options.onBuilt?.(records);
         log(`rollups (${reason}): ${records.map((r) => `${r.name} ${r.partitions.length} partitions`).join(', ')}`);
         return records;
       } catch (e) {
@@ -184,5 +186,14 @@ export class RollupScheduler {
   stop(): void {
     for (const c of this.crons) c.stop();
     this.crons.length = 0;
+  }
+
+  /**
+   * Stops for good (a server shutting down): no more ticks, no refresh starts, and a refresh still
+   * running reports nothing (its build is discarded when the engine closes under it).
+   */
+  shutdown(): void {
+    this.closed = true;
+    this.stop();
   }
 }

@@ -90,6 +90,16 @@ describe('refresh on freshness', () => {
       expect(after?.builtAt).not.toBe(before?.builtAt);
 
       expect(events).toEqual(['probe by_site:true', 'built by_site', 'probe by_site:false', 'probe by_site:true', 'built by_site']);
+
+      // Shut down (a server stopping): newer rows are no longer probed nor refreshed.
+      scheduler.shutdown();
+      expect(scheduler.nextRun()).toBeUndefined();
+      expect(scheduler.restart()).toBe(false);
+      await engine.query(`INSERT INTO readings VALUES (13, '2025-05-04 08:00:00', 'a', 7, 7.70)`);
+      expect(await scheduler.refreshIfMoved()).toEqual({ probes: [] });
+      expect(await scheduler.refreshNow()).toBeUndefined();
+      expect(events).toHaveLength(5);
+      expect((await store.get('by_site'))?.sourceFreshness).toEqual({ readings: now });
     } finally {
       scheduler.stop();
     }
