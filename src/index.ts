@@ -1,8 +1,10 @@
 /** Tally as a library: load a project, compile a request, run it. */
 export { loadProject, projectFromSources, type Project } from './project.js';
 export { loadDbtProject, importDbtDirectory, type DbtImport, type DbtImportOptions } from './importers/dbt/index.js';
-export { compileRequest, type CompiledQuery } from './compile.js';
-export { runQuery, type QueryResult, type RunOptions } from './run.js';
+export { compileRequest, type CompiledQuery, type RollupOptions } from './compile.js';
+export { runQuery, type QueryResult, type RunOptions, type RollupSource } from './run.js';
+export { openRollupSource, openProjectRollupStore, rollupSourceOf, type OpenRollupSource } from './rollups/source.js';
+export type { RollupRouting, RollupUse, LeafDecision } from './rollups/route.js';
 export { DuckDBEngine } from './engines/duckdb.js';
 export { PostgresEngine, type PostgresEngineOptions } from './engines/postgres.js';
 export { TrinoEngine, type TrinoEngineOptions } from './engines/trino.js';

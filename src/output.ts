@@ -90,6 +90,8 @@ export function toJson(result: QueryResult): string {
     (result.commit ? `,"commit":${JSON.stringify(result.commit)}` : '') +
     `,"lineage":${JSON.stringify(result.lineage)}` +
     (result.health ? `,"health":${JSON.stringify(result.health, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}` : '') +
+    // Which rollups answered (name, builtAt, version, fingerprint), or why none did.
+    (result.rollups ? `,"rollups":${JSON.stringify(result.rollups)}` : '') +
     '}'
   );
 }

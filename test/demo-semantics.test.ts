@@ -64,6 +64,25 @@ describe('the demo by month', () => {
     expect(Number(actual.rows[actual.rows.length - 1].mau), 'the month after the last event').toBe(0);
   });
 
+  it('WAU by month for one user reads each month’s last day: 0 when its last 7 days are empty (the issue’s `-w "user = 8"`)', async () => {
+    // A user whose last event is on or before the 20th: the old rule gave that month the value of
+    // the last day with a row (1); the month's last day has an empty window (0).
+    const picked = await sqlRows(engine, `SELECT user_id FROM events GROUP BY user_id HAVING day(MAX(occurred_at)) <= 20 AND COUNT(*) >= 3 ORDER BY user_id LIMIT 1`);
+    expect(picked.length).toBe(1);
+    const user = Number(picked[0].user_id);
+    const expected = await sqlRows(
+      engine,
+      `WITH e AS (SELECT CAST(occurred_at AS DATE) AS day FROM events WHERE user_id = ${user}),
+            months AS (SELECT CAST(g AS DATE) AS m FROM generate_series(CAST((SELECT make_date(year(MIN(day)), month(MIN(day)), 1) FROM e) AS TIMESTAMP),
+                         CAST((SELECT MAX(day) + 6 FROM e) AS TIMESTAMP), INTERVAL 1 MONTH) AS s(g))
+       SELECT m AS "metric_time.month", (SELECT COUNT(*) FROM (SELECT DISTINCT 1 FROM e WHERE day > last_day(m) - 7 AND day <= last_day(m))) AS wau
+       FROM months`,
+    );
+    const actual = await runQuery(project, engine, { metrics: ['wau'], groupBy: ['metric_time.month'], where: `user = ${user}` });
+    expectSameRows(actual.rows, expected);
+    expect(Number(actual.rows[actual.rows.length - 1].wau), 'the month of the last event').toBe(0);
+  });
+
   it('monthly DAU is at most the MAU at the month’s end', async () => {
     const rows = await byMonth(['dau', 'mau']);
     expect(rows.length).toBeGreaterThan(12);

@@ -5,7 +5,11 @@
  * when every client waiting for it has gone.
  */
 import type { AccessControl, Caller } from '../access/control.js';
-import { compileRequest, type CompiledQuery } from '../compile.js';
+import { compileRequest, type CompiledQuery, type RollupOptions } from '../compile.js';
+import type { SemanticGraph } from '../definitions/graph.js';
+import { definitionFingerprint } from '../rollups/fingerprint.js';
+import type { RollupStore } from '../rollups/store.js';
+import type { BuiltRollup } from '../rollups/types.js';
 import type { Engine, ResultSet } from '../engines/engine.js';
 import { TallyError } from '../errors.js';
 import type { Project } from '../project.js';
@@ -46,6 +50,9 @@ export class QueryRunner {
   private readonly inFlight = new Map<string, SharedRun>();
   /** Every run not yet ended: cancelled on close. */
   private readonly running = new Set<SharedRun>();
+  /** The rollup store's build records, as last read. */
+  private rollupBuilds?: { at: number; built: BuiltRollup[] };
+  private readonly rollupFingerprints = new WeakMap<SemanticGraph, Map<string, string>>();
 
   constructor(
     private readonly engine: Engine,
@@ -53,6 +60,8 @@ export class QueryRunner {
     private readonly gate: QueryGate,
     private readonly logger: Logger,
     cache: CacheOptions | false,
+    /** Where requests are answered from rollups that provably give the base answer (src/rollups/route.ts). */
+    private readonly rollups: { store?: Pick<RollupStore, 'engine' | 'list'>; database?: string } = {},
   ) {
     if (cache) this.results = new TtlCache(cache);
   }
@@ -61,7 +70,7 @@ export class QueryRunner {
    * The answer to a request, under the caller's access: FORBIDDEN, REQUEST_TOO_LARGE,
    * TOO_EXPENSIVE, TOO_MANY_ROWS, an engine fault with Tally's own message, or the answer.
    */
-  async run(project: Project, access: AccessControl, who: RunCaller, input: RequestInput, filters: Expression[]): Promise<QueryResult> {
+  async run(project: Project, access: AccessControl, who: RunCaller, input: RequestInput, filters: Expression[], options: { rollups?: boolean } = {}): Promise<QueryResult> {
     const { caller, gateKey, log, signal } = who;
     if (input.where !== undefined && input.where.length > this.limits.maxFilterLength) {
       throw new TallyError('REQUEST_TOO_LARGE', `the filter is ${input.where.length} characters long, more than the ${this.limits.maxFilterLength} this server accepts; shorten it`);
@@ -76,17 +85,19 @@ export class QueryRunner {
     const request: RequestInput = input.limit !== undefined && input.limit <= maxRows ? input : { ...input, limit: maxRows + 1 };
     // Requests are keyed by definitions version, the request and the caller's row filters: an
     // answer computed by older definitions, or for a caller who sees other rows, is never served.
-    const key = `${project.version}\0${JSON.stringify(request)}\0${JSON.stringify(filters)}\0${JSON.stringify(rowFilters)}`;
+    const rollups = options.rollups !== false ? await this.rollupOptions(project) : undefined;
+    const key = `${project.version}\0${JSON.stringify(request)}\0${JSON.stringify(filters)}\0${JSON.stringify(rowFilters)}\0${rollups ? rollups.built.map((b) => `${b.name}@${b.builtAt}@${b.fingerprint}`).join(',') : 'base'}`;
     const answered = this.results?.get(key);
     if (answered) {
       if (log) log.rows += answered.rows.length;
       return answered;
     }
-    const compiled = this.compile(key, project, request, filters, rowFilters);
+    const compiled = this.compile(key, project, request, filters, rowFilters, rollups);
+    const engine = compiled.rollups?.served && this.rollups.store ? this.rollups.store.engine : this.engine;
     const started = performance.now();
     let result: ResultSet;
     try {
-      result = await this.execute(project.version, compiled.sql, gateKey, signal);
+      result = await this.execute(project.version, compiled.sql, gateKey, signal, engine);
     } catch (e) {
       throw this.engineFault(e, log);
     } finally {
@@ -115,13 +126,32 @@ export class QueryRunner {
     for (const run of this.running) run.controller.abort();
   }
 
-  private compile(key: string, project: Project, request: RequestInput, filters: Expression[], rowFilters: Expression[]): CompiledQuery {
+  /**
+   * What routing needs to answer from rollups: the build records (re-read at most every few
+   * seconds, so that a build elsewhere is seen) and the fingerprints the served definitions give.
+   */
+  private async rollupOptions(project: Project): Promise<RollupOptions | undefined> {
+    const store = this.rollups.store;
+    if (!store || project.graph.rollups.size === 0) return undefined;
+    if (!this.rollupBuilds || this.rollupBuilds.at < Date.now() - 5_000) this.rollupBuilds = { at: Date.now(), built: await store.list() };
+    // Nothing built yet (an embedded store whose file does not exist is not even open): the base tables.
+    if (this.rollupBuilds.built.length === 0) return undefined;
+    let fingerprints = this.rollupFingerprints.get(project.graph);
+    if (!fingerprints) {
+      fingerprints = new Map([...project.graph.rollups.keys()].map((name) => [name, definitionFingerprint(project.graph, name)]));
+      this.rollupFingerprints.set(project.graph, fingerprints);
+    }
+    const current = fingerprints;
+    return { built: this.rollupBuilds.built, fingerprint: (name) => current.get(name), dialect: store.engine.dialect, database: this.rollups.database };
+  }
+
+  private compile(key: string, project: Project, request: RequestInput, filters: Expression[], rowFilters: Expression[], rollups?: RollupOptions): CompiledQuery {
     const cached = this.compiled.get(key);
     if (cached) return cached;
     const dialect = this.engine.dialect;
     let compiled: CompiledQuery;
     try {
-      compiled = compileRequest(project.graph, request, { dialect, filters, rowFilters });
+      compiled = compileRequest(project.graph, request, { dialect, filters, rowFilters, rollups });
     } catch (e) {
       // A request that only fails once the caller's row filters are added would read rows they
       // may not see (a model that does not reach the filtered dimension): refused, not answered.
@@ -140,7 +170,7 @@ export class QueryRunner {
    * Identical requests that arrive while one is running share its run: the SQL runs once, and is
    * cancelled only when every request sharing it has gone (or the server shuts down).
    */
-  private execute(version: string, sql: string, caller: string, signal: AbortSignal): Promise<ResultSet> {
+  private execute(version: string, sql: string, caller: string, signal: AbortSignal, engine: Engine = this.engine): Promise<ResultSet> {
     const key = `${version}\0${sql}`;
     let run = this.inFlight.get(key);
     if (!run) {
@@ -150,7 +180,7 @@ export class QueryRunner {
         controller,
         waiting: 0,
         promise: this.gate
-          .run(() => this.engine.query(sql, { timeoutMs, signal: controller.signal }), { waitMs: timeoutMs, caller, signal: controller.signal })
+          .run(() => engine.query(sql, { timeoutMs, signal: controller.signal }), { waitMs: timeoutMs, caller, signal: controller.signal })
           .finally(() => {
             if (this.inFlight.get(key) === created) this.inFlight.delete(key);
           }),

@@ -28,6 +28,7 @@ export interface CommonArgs {
   limit?: number | null;
   timeZone: string;
   fillGaps: boolean;
+  rollups: boolean;
 }
 export interface TypedArgs extends CommonArgs {
   filter?: FilterInput | null;

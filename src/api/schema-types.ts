@@ -193,6 +193,28 @@ export function buildResultTypes(rowType: GraphQLObjectType<Record<string, unkno
   typedResult: GraphQLObjectType<QueryResult, ApiContext>;
   genericResult: GraphQLObjectType<QueryResult, ApiContext>;
 } {
+  const rollupAuditType = new GraphQLObjectType({
+    name: 'RollupAudit',
+    description: 'Whether rollups answered this request: a rollup answers only where it provably gives the base answer.',
+    fields: {
+      served: { type: nonNull(GraphQLBoolean), description: 'True when every metric was read from rollups.' },
+      rollups: {
+        type: listOf(
+          new GraphQLObjectType({
+            name: 'RollupUsed',
+            fields: {
+              name: { type: nonNull(GraphQLString) },
+              builtAt: { type: nonNull(GraphQLString), description: 'When its last build finished (ISO-8601).' },
+              version: { type: nonNull(GraphQLString), description: 'Content hash of the definitions it was built from (the current ones).' },
+              commit: { type: GraphQLString },
+              fingerprint: { type: nonNull(GraphQLString), description: 'Hash of the rollup and every definition it reads.' },
+            },
+          }),
+        ),
+      },
+      reason: { type: GraphQLString, description: 'Why the request was not answered from rollups.' },
+    },
+  });
   const auditFields = {
     sql: { type: nonNull(GraphQLString), description: 'The SQL statement that produced this answer.' },
     version: { type: nonNull(GraphQLString), description: 'Content hash of the metric definitions.' },
@@ -200,6 +222,7 @@ export function buildResultTypes(rowType: GraphQLObjectType<Record<string, unkno
     lineage: { type: listOf(lineageType) },
     warnings: { type: listOf(GraphQLString), description: 'Things to know about this answer, such as a deprecated metric it uses and what to use instead.' },
     health: answerHealthField(),
+    rollup: { type: rollupAuditType, description: 'Which rollup answered (built at, definitions version, fingerprint), or why none did; null where the server has no rollups.', resolve: (r: QueryResult) => r.rollups },
   };
   const typedResult = new GraphQLObjectType<QueryResult, ApiContext>({
     name: 'MetricsResult',

@@ -30,7 +30,8 @@ import { typedFilter } from './typed-filter.js';
 
 /** What resolvers need: run a request (with structured filters) through the one calculation path. */
 export interface ApiContext {
-  run(request: RequestInput, filters: Expression[]): Promise<QueryResult>;
+  /** `rollups: false` reads the base tables even where a built rollup gives the same answer. */
+  run(request: RequestInput, filters: Expression[], options?: { rollups?: boolean }): Promise<QueryResult>;
   /** The metrics this caller may query (the catalog shows only those); undefined: all of them. */
   visibleMetrics?(): ReadonlySet<string> | undefined;
   /** Data health of answers and of the project (src/checks); absent, the health fields are null. */
@@ -57,6 +58,7 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
     limit: { type: GraphQLInt },
     timeZone: { type: GraphQLString, defaultValue: 'UTC', description: 'IANA time zone that decides where days begin.' },
     fillGaps: { type: GraphQLBoolean, defaultValue: false, description: 'A row for every period of metricTime, even without data.' },
+    rollups: { type: GraphQLBoolean, defaultValue: true, description: 'Answer from a built rollup where it provably gives the base answer; false reads the base tables.' },
   };
 
   const query = new GraphQLObjectType<unknown, ApiContext>({
@@ -74,7 +76,7 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
             if (!ref || (o.metric && o.dimension)) throw apiError('INVALID_REQUEST', 'each orderBy item names exactly one of metric or dimension');
             return o.desc ? `-${ref}` : ref;
           });
-          return ctx.run({ metrics, groupBy, orderBy, from: args.from ?? undefined, to: args.to ?? undefined, limit: args.limit ?? undefined, timeZone: args.timeZone, fillGaps: args.fillGaps }, filters);
+          return ctx.run({ metrics, groupBy, orderBy, from: args.from ?? undefined, to: args.to ?? undefined, limit: args.limit ?? undefined, timeZone: args.timeZone, fillGaps: args.fillGaps }, filters, { rollups: args.rollups });
         },
       },
       query: {
@@ -102,6 +104,7 @@ export function buildSchema(graph: SemanticGraph): GraphQLSchema {
               fillGaps: args.fillGaps,
             },
             [],
+            { rollups: args.rollups },
           )
             // The typed query's rule here too: exact metrics (counts, sums) are Decimal strings.
             .then((answer) => exactAsText(graph, answer)),

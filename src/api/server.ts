@@ -26,6 +26,7 @@ import { bodyRefusal, checkVariables, errorCodes, MAX_VARIABLE_NESTING } from '.
 import { serveCatalogAsset } from '../web/assets.js';
 import { type ApiContext, buildSchema } from './schema.js';
 import { DataHealth } from '../checks/health.js';
+import type { RollupStore } from '../rollups/store.js';
 import type { StateStore } from '../checks/state.js';
 import { readExperiment } from '../experiments/readout.js';
 import { experimentsOf } from '../experiments/validate.js';
@@ -57,6 +58,13 @@ export interface ServerOptions {
   log?: (line: string) => void;
   /** Where check results are kept (src/checks/state.ts): answers say when a check on their inputs failed. */
   stateStore?: StateStore;
+  /**
+   * The rollup store (src/rollups/store.ts): a request is answered from it where a built rollup
+   * provably gives the base answer (src/rollups/route.ts), unless it asks `rollups: false`.
+   */
+  rollupStore?: Pick<RollupStore, 'engine' | 'list'>;
+  /** Which database `engine` reads (src/rollups/source.ts databaseIdentity): rollups built from another are not used. */
+  database?: string;
   /** Called after a reload that changed the definitions (`tally serve --watch` runs the checks then). */
   onReload?: (project: Project) => void;
   /** pino level for the default logger: fatal, error, warn, info (default), debug, trace, silent. */
@@ -99,7 +107,7 @@ export class TallyServer {
     this.gate = new QueryGate(this.limits.maxConcurrentQueries, this.limits.maxQueuedQueries, this.limits.maxConcurrentQueriesPerCaller);
     const origins = options.corsOrigins ?? [];
     const cache = options.cache ?? { ttlMs: 60_000, maxEntries: 1000 };
-    this.runner = new QueryRunner(options.engine, this.limits, this.gate, this.logger, cache);
+    this.runner = new QueryRunner(options.engine, this.limits, this.gate, this.logger, cache, { store: options.rollupStore, database: options.database });
     this.served = this.load();
     this.yoga = createYoga<Record<string, unknown>, ApiContext>({
       schema: () => this.served.schema,
@@ -191,7 +199,7 @@ export class TallyServer {
         const timeoutMs = this.limits.queryTimeoutMs;
         return this.gate.run(() => readExperiment(project, this.options.engine, name, { rowFilters, timeoutMs, timelinePoints: options?.timelinePoints }), timeoutMs);
       },
-      run: (input, filters): Promise<QueryResult> =>
+      run: (input, filters, runOptions): Promise<QueryResult> =>
         this.runner.run(project, access, {
           caller,
           gateKey,
@@ -201,7 +209,7 @@ export class TallyServer {
           get signal() {
             return httpRequest.signal;
           },
-        }, input, filters),
+        }, input, filters, runOptions),
     };
   }
 

@@ -8,6 +8,7 @@ import type { EngineConfig } from '../config.js';
 import { DEFAULT_DUCKDB_PATH, DEFAULT_SEED, DEFAULT_SEED_EVENTS } from '../defaults.js';
 import { DefinitionError, TallyError } from '../errors.js';
 import type { RequestInput } from '../query/request.js';
+import type { RollupRouting } from '../rollups/route.js';
 import { diffCommand } from './diff.js';
 import { experimentCommand } from './experiment.js';
 import { importCommand } from './import.js';
@@ -39,6 +40,7 @@ const lazy = {
   health: () => import('../checks/health.js'),
   state: () => import('../checks/state.js'),
   schedule: () => import('../checks/schedule.js'),
+  rollupSource: () => import('../rollups/source.js'),
 };
 
 export const DEFAULT_DB = DEFAULT_DUCKDB_PATH;
@@ -169,13 +171,25 @@ program
 
 requestOptions(program.command('compile').description('print the SQL for a request'))
   .option('--dialect <name>', "SQL dialect: duckdb, postgres, bigquery, snowflake, trino or redshift (default: tally.yml's, else duckdb)")
-  .action(async (o: RequestFlags & { dialect?: string }) => {
+  .option('--rollups', "route as 'tally query' does: print the SQL over the rollup store's tables where a built rollup serves the request")
+  .option('--explain', 'with --rollups: say on stderr which rollup would answer, or why none would')
+  .option('--db <file>', "with --rollups: the DuckDB file the request reads (rollups built from another database are not used)")
+  .action(async (o: RequestFlags & { dialect?: string; rollups?: boolean; explain?: boolean; db?: string }) => {
     const [{ loadProject }, { loadConfig }, { compileRequest }, { dialectByName }] = await Promise.all([lazy.project(), lazy.config(), lazy.compile(), lazy.dialects()]);
-    const { graph } = loadProject(projectDir());
+    const project = loadProject(projectDir());
     const dialect = dialectByName(o.dialect ?? loadConfig(projectDir()).dialect);
-    const compiled = compileRequest(graph, toRequest(o), { dialect });
-    warn(compiled.warnings);
-    process.stdout.write(compiled.sql);
+    // A rollup store in a schema of the engine needs the engine: only the embedded store is read here.
+    const config = loadConfig(projectDir());
+    const { openRollupSource, databaseIdentity } = await lazy.rollupSource();
+    const rollups = o.rollups && config.rollups?.store !== 'engine' ? await openRollupSource(project, undefined, databaseIdentity(o.db ? { type: 'duckdb', path: o.db } : config.engine)) : undefined;
+    try {
+      const compiled = compileRequest(project.graph, toRequest(o), { dialect, rollups: rollups && { ...rollups.source, dialect: rollups.source.engine.dialect } });
+      if (o.explain) process.stderr.write(explainRollups(compiled.rollups, !o.rollups ? 'not asked (add --rollups)' : project.graph.rollups.size === 0 ? 'the project declares none' : 'none is built yet (tally rollup build)'));
+      warn(compiled.warnings);
+      process.stdout.write(compiled.sql);
+    } finally {
+      await rollups?.close();
+    }
   });
 
 requestOptions(program.command('query').description('run a request and print the answer'))
@@ -184,14 +198,21 @@ requestOptions(program.command('query').description('run a request and print the
   .addOption(new Option('-f, --format <format>', 'output format (table: display formats; json and csv: full precision)').choices(['table', 'json', 'csv']).default('table'))
   .option('--formatted', "csv: write each metric in its display format (its definition's format and decimals) instead of full precision")
   .option('--timeout <ms>', 'stop the query after this many milliseconds', positive)
-  .action(async (o: RequestFlags & EngineFlags & { format: 'table' | 'json' | 'csv'; formatted?: boolean; timeout?: number }) => {
+  .option('--no-rollups', 'read the base tables even where a built rollup gives the same answer')
+  .option('--explain', 'say on stderr which rollup answered (built at, version, fingerprint), or why none did, per metric')
+  .action(async (o: RequestFlags & EngineFlags & { format: 'table' | 'json' | 'csv'; formatted?: boolean; timeout?: number; rollups: boolean; explain?: boolean }) => {
     const [{ loadProject }, { openEngine }, { runQuery }, { toCsv, toJson, toTable }] = await Promise.all([lazy.project(), lazy.engines(), lazy.run(), lazy.output()]);
     const project = loadProject(projectDir());
-    const engine = await openEngine(await chosenEngine(o));
+    const target = await chosenEngine(o);
+    const engine = await openEngine(target);
+    // Rollups answer where they provably give the base answer (src/rollups/route.ts), if built from this database.
+    const { openRollupSource, databaseIdentity } = await lazy.rollupSource();
+    const rollups = o.rollups ? await openRollupSource(project, engine, databaseIdentity(target)) : undefined;
     try {
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
-      const result = await runQuery(project, engine, toRequest(o), { timeoutMs: o.timeout, signal: controller.signal });
+      const result = await runQuery(project, engine, toRequest(o), { timeoutMs: o.timeout, signal: controller.signal, rollups: rollups?.source });
+      if (o.explain) process.stderr.write(explainRollups(result.rollups, !o.rollups ? 'not asked (--no-rollups)' : project.graph.rollups.size === 0 ? 'the project declares none' : 'none is built yet (tally rollup build)'));
       warn(result.warnings);
       // Data health of the inputs (src/checks/health.ts): stale data, failed checks, an incomplete last period.
       const [{ DataHealth }, { openStateStore }, { loadConfig, stateConfigOf }] = await Promise.all([lazy.health(), lazy.state(), lazy.config()]);
@@ -207,9 +228,22 @@ requestOptions(program.command('query').description('run a request and print the
       const out = o.format === 'json' ? toJson(result) + '\n' : o.format === 'csv' ? toCsv(result, display) : toTable(result, display);
       process.stdout.write(out);
     } finally {
+      await rollups?.close();
       await engine.close();
     }
   });
+
+/** `--explain`: which rollups answered and from which build, or why none did, leaf by leaf. */
+function explainRollups(routing: RollupRouting | undefined, without: string): string {
+  if (!routing) return `rollups: not used: ${without}\n`;
+  if (routing.served) {
+    return routing.rollups.map((r) => `rollups: answered from ${r.name} (table ${r.table}), built ${r.builtAt} from definitions ${r.version}${r.commit ? ` (commit ${r.commit})` : ''}, fingerprint ${r.fingerprint}\n`).join('') + routing.leaves.map((l) => `  ${l.leaf}: ${l.rollup}\n`).join('');
+  }
+  const lines = [`rollups: not used: ${routing.reason}`];
+  for (const u of routing.unusable) lines.push(`  ${u.name}: ${u.reason}`);
+  for (const l of routing.leaves) lines.push(`  ${l.leaf}: ${l.rollup ? `served by ${l.rollup}` : (l.refused ?? []).join('; ')}`);
+  return lines.join('\n') + '\n';
+}
 
 program
   .command('seed')
@@ -299,10 +333,13 @@ program
         : await openEngine(target);
     const [{ openStateStore }, { stateConfigOf }, { CheckScheduler }] = await Promise.all([lazy.state(), lazy.config(), lazy.schedule()]);
     const stateStore = openStateStore(stateConfigOf(config, projectDir()));
+    // Answers come from built rollups where they provably equal the base answer (src/rollups/route.ts).
+    const { openServedRollupStore, databaseIdentity } = await lazy.rollupSource();
+    const rollupStore = await openServedRollupStore(projectDir(), engine);
     // Data checks on tally.yml's schedule and after a --watch reload (src/checks/schedule.ts).
     let scheduler: InstanceType<typeof CheckScheduler> | undefined;
     const server = new TallyServer({
-      projectDir: projectDir(), engine, watch: o.watch, timeoutMs: o.timeout, auth, limits, logger, corsOrigins: config.corsOrigins, stateStore,
+      projectDir: projectDir(), engine, watch: o.watch, timeoutMs: o.timeout, auth, limits, logger, corsOrigins: config.corsOrigins, stateStore, rollupStore, database: databaseIdentity(target),
       onReload: () => {
         void scheduler?.runNow('definitions reloaded');
         try {
@@ -323,6 +360,8 @@ program
       project: () => server.project,
       engine,
       schedules: config.rollupSchedules,
+      records: () => rollupStore.list(),
+      source: databaseIdentity(target),
       log: (l) => logger.info(l),
       onProbe: (probes) => logger.debug(`rollup freshness probe: ${probes.map((p) => `${p.rollup}: ${p.reason}`).join('; ') || 'no rollup refreshed on freshness'}`),
     });

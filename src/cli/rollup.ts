@@ -36,11 +36,12 @@ export function rollupCommand(program: Command, projectDir: () => string): void 
     .option('--progress', 'show progress on stderr even when it is not a terminal')
     .action(async (names: string[], o: RollupFlags) => {
       const { buildRollups } = await import('../rollups/build.js');
-      await withStore(projectDir(), o, true, async ({ project, engine, store }) => {
+      await withStore(projectDir(), o, true, async ({ project, engine, store, source }) => {
         const progress = progressReporter('rollup build', { forced: o.progress });
         let records;
         try {
           records = await buildRollups(project, engine, {
+            source,
             store,
             ...(names.length ? { names } : {}),
             full: o.full,
@@ -95,13 +96,14 @@ async function withStore(
   dir: string,
   o: RollupFlags,
   needEngine: boolean,
-  work: (x: { project: Project; engine: Engine; store: RollupStore }) => Promise<void>,
+  work: (x: { project: Project; engine: Engine; store: RollupStore; source: string }) => Promise<void>,
 ): Promise<void> {
-  const [{ loadProject }, { defaultEngine, loadConfig, rollupStoreConfigOf }, { openEngine }, { openRollupStore, openRollupStoreForBuild }] = await Promise.all([
+  const [{ loadProject }, { defaultEngine, loadConfig, rollupStoreConfigOf }, { openEngine }, { openRollupStore, openRollupStoreForBuild }, { databaseIdentity }] = await Promise.all([
     import('../project.js'),
     import('../config.js'),
     import('../engines/open.js'),
     import('../rollups/store.js'),
+    import('../rollups/source.js'),
   ]);
   const project = loadProject(dir);
   const config = loadConfig(dir);
@@ -114,7 +116,7 @@ async function withStore(
       // reading the previous one meanwhile, and a failed build leaves it as it was.
       const store = await openRollupStoreForBuild(storeConfig, engine);
       try {
-        await work({ project, engine: engine ?? store.engine, store });
+        await work({ project, engine: engine ?? store.engine, store, source: databaseIdentity(target) });
       } catch (e) {
         await store.discard();
         throw e;
@@ -126,7 +128,7 @@ async function withStore(
     const missing = storeConfig.store === 'duckdb' && storeConfig.path !== ':memory:' && !existsSync(storeConfig.path);
     const store = await openRollupStore(missing ? { ...storeConfig, path: ':memory:' } : storeConfig, engine);
     try {
-      await work({ project, engine: engine ?? store.engine, store });
+      await work({ project, engine: engine ?? store.engine, store, source: databaseIdentity(target) });
     } finally {
       await store.close();
     }

@@ -244,6 +244,21 @@ export function leafMeasures(graph: SemanticGraph, name: string, seen = new Set<
  * that every metric can be shown at it.
  */
 function defaultMetricTimeGrain(graph: SemanticGraph, metrics: string[]): TimeSpec {
+  // The same few metric lists are asked all day: their default grain is kept per graph.
+  let known = defaultGrains.get(graph);
+  if (!known) defaultGrains.set(graph, (known = new Map()));
+  const key = metrics.join(',');
+  let spec = known.get(key);
+  if (!spec) {
+    spec = defaultMetricTimeGrainUncached(graph, metrics);
+    if (known.size >= 10_000) known.clear();
+    known.set(key, spec);
+  }
+  return spec;
+}
+const defaultGrains = new WeakMap<SemanticGraph, Map<string, TimeSpec>>();
+
+function defaultMetricTimeGrainUncached(graph: SemanticGraph, metrics: string[]): TimeSpec {
   const specs: TimeSpec[] = [];
   for (const name of metrics) {
     const def = graph.metrics.get(name)?.def;
@@ -294,7 +309,7 @@ class NodeBuilder {
     const def = metric.def;
     const own = def.filter ? [parseDefinitionFilter(def.filter, name)] : [];
     const all = [...filters, ...own];
-    const signature = JSON.stringify({ name, all });
+    const signature = all.length ? JSON.stringify({ name, all }) : name;
     return this.memo(signature, () => this.make(def, all), preferred);
   }
 

@@ -84,9 +84,18 @@ export function add(date: Date, count: number, grain: Grain): Date {
 }
 
 export function formatTime(date: Date): string {
-  const ms = date.getUTCMilliseconds();
-  return date.toISOString().slice(0, ms ? 23 : 19).replace('T', ' ');
+  const t = date.getTime();
+  let text = formatted.get(t);
+  if (text === undefined) {
+    const iso = date.toISOString();
+    text = `${iso.slice(0, 10)} ${iso.slice(11, date.getUTCMilliseconds() ? 23 : 19)}`;
+    if (formatted.size >= 10_000) formatted.clear();
+    formatted.set(t, text);
+  }
+  return text;
 }
+/** Times already formatted: a request's bounds recur in every CTE of its statement, and across requests. */
+const formatted = new Map<number, string>();
 
 /**
  * The request's range widened to whole periods of the grain: [start, end). A date-only `to`

@@ -51,6 +51,8 @@ export interface BuildOptions {
   store?: RollupStore;
   /** The clock for build records (tests). */
   now?: () => Date;
+  /** The database the engine reads, recorded so that requests about another one never use the build (source.ts databaseIdentity). */
+  source?: string;
 }
 
 /**
@@ -172,6 +174,7 @@ async function buildOne(project: Project, engine: Engine, store: RollupStore, ro
     version: graph.version,
     ...(project.commit ? { commit: project.commit } : {}),
     builtAt: now().toISOString(),
+    ...(options.source ? { source: options.source } : {}),
     grain: rollup.grain,
     timeZone: rollup.timeZone,
     dimensions: rollup.dimensions,

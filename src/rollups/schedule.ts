@@ -33,6 +33,8 @@ export interface RollupSchedulerOptions {
   timeZone?: string;
   /** Where to build (default: the project's store, published after each refresh); see BuildOptions.store. */
   store?: BuildOptions['store'];
+  /** The database the engine reads (source.ts databaseIdentity), recorded in each build (BuildOptions.source). */
+  source?: string;
   /** After each refresh, with its build records. */
   onBuilt?: (records: BuiltRollup[]) => void;
   /** After each freshness probe, with what it found per rollup (before any refresh it causes). */
@@ -169,7 +171,7 @@ export class RollupScheduler {
       try {
         const project = this.options.project();
         const known = names?.filter((n) => project.graph.rollups.has(n));
-        const records = await buildRollups(project, this.options.engine, { ...(known ? { names: known } : {}), ...(this.options.store ? { store: this.options.store } : {}) });
+        const records = await buildRollups(project, this.options.engine, { ...(known ? { names: known } : {}), ...(this.options.store ? { store: this.options.store } : {}), ...(this.options.source ? { source: this.options.source } : {}) });
         if (!this.closed) this.options.onBuilt?.(records);
         log(`rollups (${reason}): ${records.map((r) => `${r.name} ${r.partitions.length} partitions`).join(', ')}`);
         return records;

@@ -40,6 +40,12 @@ export interface BuiltRollup {
   commit?: string;
   /** ISO-8601 instant the last build finished. */
   builtAt: string;
+  /**
+   * The database its rows were read from (see databaseIdentity in source.ts: `duckdb:/abs/demo.duckdb`,
+   * `postgres:<url env>/<schema>`), where the builder knew it: a request about another database
+   * (`tally query --db other.duckdb`) is never answered from it.
+   */
+  source?: string;
   grain: Grain;
   timeZone: string;
   dimensions: string[];

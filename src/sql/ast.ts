@@ -45,6 +45,8 @@ export type SqlExpr =
   /** A conversion that gives NULL where the value does not convert, never an error. */
   | { t: 'tryCast'; arg: SqlExpr; to: 'text' | 'number' | 'boolean' }
   | { t: 'castDate'; arg: SqlExpr }
+  /** A whole number typed as the engine types COUNT (a sum of counts read from a rollup, which SUM widens). */
+  | { t: 'castCount'; arg: SqlExpr }
   | { t: 'window'; fn: 'sum' | 'row_number' | 'max' | 'min' | 'count' | 'lag' | 'lead'; arg?: SqlExpr; partitionBy: SqlExpr[]; orderBy: OrderItem[]; frame?: 'unbounded_to_current'; /** For lag and lead: how many rows back or ahead (1 when absent). */ offset?: number }
   | { t: 'subquery'; query: Query }
   /** NULL of the type of `column` in CTE `cte` (fixes the column types of a UNION ALL's first branch). */

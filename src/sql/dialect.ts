@@ -32,6 +32,8 @@ export interface Dialect {
    */
   tryCast(arg: string, to: 'text' | 'number' | 'boolean'): string;
   castDate(arg: string): string;
+  /** The type COUNT(...) gives, to type a sum of counts back (BIGINT when absent). */
+  readonly countType?: string;
   aggregate(agg: AggregationType | 'count_star', arg: string | undefined, options: { filter?: string; percentile?: number; discrete?: boolean; approximate?: boolean }): string;
   ratio(numerator: string, denominator: string): string;
   /** Whether `arg` contains / starts with / ends with a string; the ANSI spelling when absent. */

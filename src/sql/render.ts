@@ -17,10 +17,28 @@ export function renderStatement(statement: Statement, dialect: Dialect): string 
 }
 
 const INDENT = '  ';
+/** INDENT repeated n times, for the depths a statement reaches. */
+const PADS = Array.from({ length: 32 }, (_, n) => INDENT.repeat(n));
+const padOf = (depth: number): string => PADS[depth] ?? INDENT.repeat(depth);
+/** Expressions that need no parentheses as an operand. */
+const ATOMIC = new Set<SqlExpr['t']>(['column', 'literal', 'call', 'coalesce', 'aggregate', 'truncate', 'extract', 'definition', 'castTimestamp', 'castDate', 'castCount', 'tryCast', 'window', 'subquery', 'addInterval', 'nullOf']);
+/**
+ * Quoted identifiers per dialect: the same few names (CTEs, internal columns, group-by aliases,
+ * all from the definitions or the planner) recur in every statement. Bounded, in case a caller
+ * sends many distinct valid references.
+ */
+const quoted = new WeakMap<Dialect, Map<string, string>>();
+const QUOTED_MAX = 10_000;
 const SIMPLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 
 class Renderer {
-  constructor(private readonly d: Dialect) {}
+  private readonly ids: Map<string, string>;
+
+  constructor(private readonly d: Dialect) {
+    let ids = quoted.get(d);
+    if (!ids) quoted.set(d, (ids = new Map()));
+    this.ids = ids;
+  }
 
   cte(c: Cte): string {
     const comment = c.comment ? `${INDENT}-- ${c.comment.replace(/\n/g, ' ')}\n` : '';
@@ -29,7 +47,7 @@ class Renderer {
 
   query(q: Query, depth: number): string {
     if (q.t === 'union_all') {
-      const pad = INDENT.repeat(depth);
+      const pad = padOf(depth);
       const byName = q.byName;
       if (byName && this.d.unionByName) return q.queries.map((s) => this.query(s, depth)).join(`\n${pad}UNION ALL BY NAME\n`);
       const branches = byName ? q.queries.map((b, i) => padBranch(b, byName.columns, i === 0 ? (byName.firstBranchNull ?? {}) : {})) : q.queries;
@@ -39,7 +57,7 @@ class Renderer {
   }
 
   private select(s: Select, depth: number): string {
-    const pad = INDENT.repeat(depth);
+    const pad = padOf(depth);
     const inner = pad + INDENT;
     const lines: string[] = [];
     const cols = s.columns.map((c) => {
@@ -74,7 +92,7 @@ class Renderer {
   }
 
   private from(f: FromItem, depth: number): string {
-    const pad = INDENT.repeat(depth);
+    const pad = padOf(depth);
     switch (f.t) {
       case 'table':
         // Table names are written by analysts in the definitions and used as they wrote them.
@@ -91,7 +109,13 @@ class Renderer {
   }
 
   private id(name: string): string {
-    return this.d.quoteIdentifier(name);
+    let q = this.ids.get(name);
+    if (q === undefined) {
+      q = this.d.quoteIdentifier(name);
+      if (this.ids.size >= QUOTED_MAX) this.ids.clear();
+      this.ids.set(name, q);
+    }
+    return q;
   }
 
   private literal(l: SqlLiteral): string {
@@ -198,6 +222,8 @@ class Renderer {
         return this.d.tryCast(this.expr(e.arg, depth), e.to);
       case 'castDate':
         return this.d.castDate(this.expr(e.arg, depth));
+      case 'castCount':
+        return `CAST(${this.expr(e.arg, depth)} AS ${this.d.countType ?? 'BIGINT'})`;
       case 'window': {
         const fn = e.fn.toUpperCase();
         const arg = (e.arg ? this.expr(e.arg, depth) : '') + (e.offset !== undefined && e.arg ? `, ${Math.trunc(e.offset)}` : '');
@@ -208,7 +234,7 @@ class Renderer {
         return `${fn}(${arg}) OVER (${over.join(' ')})`;
       }
       case 'subquery':
-        return `(\n${this.query(e.query, depth + 1)}\n${INDENT.repeat(depth)})`;
+        return `(\n${this.query(e.query, depth + 1)}\n${padOf(depth)})`;
       case 'nullOf':
         return this.d.typedNull ? this.d.typedNull(`(SELECT ${this.id(e.column)} FROM ${this.id(e.cte)} WHERE FALSE)`) : 'NULL';
     }
@@ -223,8 +249,7 @@ class Renderer {
   /** An operand of an operator: parenthesised unless it is atomic. */
   private operand(e: SqlExpr, depth: number): string {
     const s = this.expr(e, depth);
-    const atomic = ['column', 'literal', 'call', 'coalesce', 'aggregate', 'truncate', 'extract', 'definition', 'castTimestamp', 'castDate', 'tryCast', 'window', 'subquery', 'addInterval', 'nullOf'];
-    return atomic.includes(e.t) ? s : `(${s})`;
+    return ATOMIC.has(e.t) ? s : `(${s})`;
   }
 }
 

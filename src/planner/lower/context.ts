@@ -14,6 +14,7 @@ import { type Cte, type OrderItem, type Select, type SelectColumn, type SqlExpr,
 import type { GroupKey, MeasureUse, Plan, PlanNode, Shift } from '../plan.js';
 import { type ColumnReference, ScanBuilder } from '../scan.js';
 import type { Bounds } from '../time.js';
+import type { RollupRouter } from '../../rollups/route.js';
 import { metricFilter } from './metric-filter.js';
 import { isDateKey, type Output } from './output.js';
 
@@ -22,12 +23,16 @@ export interface SharedCtes {
   ctes: Cte[];
   names: Set<string>;
   metricFilters: Map<string, { cte: string; key: string; out: Output }>;
+  /** CTEs shared by key (see Lowering.sharedCte). */
+  byKey: Map<string, string>;
 }
 
 /** What the target dialect needs from the shape of the SQL (see Dialect). */
 export interface LowerOptions {
   /** Each sort-based aggregate (median, percentile) in a step of its own: Dialect.sortedAggregatesApart. */
   sortedAggregatesApart?: boolean;
+  /** Route leaves to rollups where one serves them (src/rollups/route.ts; leaves in rollup-scan.ts). */
+  rollups?: RollupRouter;
 }
 
 /** Lowers one node (not memoised: `Lowering.node` memoises and calls it). */
@@ -49,7 +54,7 @@ export class Lowering {
     shared?: SharedCtes,
     readonly options: LowerOptions = {},
   ) {
-    this.shared = shared ?? { ctes: [], names: new Set(), metricFilters: new Map() };
+    this.shared = shared ?? { ctes: [], names: new Set(), metricFilters: new Map(), byKey: new Map() };
     this.ctes = this.shared.ctes;
     this.cteNames = this.shared.names;
   }
@@ -65,7 +70,7 @@ export class Lowering {
    * it back to.
    */
   node(node: PlanNode, bounds: Bounds, shifts: Shift[] = []): Output {
-    const boundsKey = `${bounds.start?.toISOString()}/${bounds.end?.toISOString()}/${JSON.stringify(shifts)}`;
+    const boundsKey = `${bounds.start?.getTime()}/${bounds.end?.getTime()}/${shifts.length ? JSON.stringify(shifts) : ''}`;
     const existing = this.done.get(node)?.get(boundsKey);
     if (existing) return existing;
     const out = this.visit(this, node, bounds, shifts);
@@ -97,6 +102,18 @@ export class Lowering {
     for (let n = 2; this.cteNames.has(name); n++) name = `cte_${preferred}_${n}`;
     this.cteNames.add(name);
     this.ctes.push({ name, query, comment });
+    return name;
+  }
+
+  /**
+   * A CTE that several nodes share: built (and named after `preferred`) by the first that asks for
+   * `key`, and the same name for every later one. The key must say everything `build` depends on.
+   */
+  sharedCte(key: string, preferred: string, build: () => Select, comment: string): string {
+    const existing = this.shared.byKey.get(key);
+    if (existing) return existing;
+    const name = this.addCte(preferred, build(), comment);
+    this.shared.byKey.set(key, name);
     return name;
   }
 

@@ -19,7 +19,7 @@ import { mapForward } from '../offsets.js';
 import type { GroupKey, MeasureUse, PlanNode, Shift } from '../plan.js';
 import { baseGrain, type Bounds, bucket, isExactly, periods } from '../time.js';
 import type { Lowering } from './context.js';
-import { distinctSweep, SWEEPABLE } from './distinct-sweep.js';
+import { distinctSweep, sweepRowsKey, sweepRowsStart, sweeps } from './distinct-sweep.js';
 import { leafScan } from './leaf-scan.js';
 import { aggregateOf, conjunctsOf, type Output, TIME, ts, VALUE } from './output.js';
 import { lowerSimple } from './simple.js';
@@ -41,7 +41,9 @@ export function lowerCumulative(cx: Lowering, node: Extract<PlanNode, { kind: 'c
   const base: Grain = baseGrain(timeKeys.map((k) => k.time));
   // Rows before the range still count toward the first windows in it (a shifted window reads other rows).
   const rowBounds: Bounds = shifts.length ? {} : { end: bounds.end };
-  if (!shifts.length && bounds.start && node.window) rowBounds.start = add(add(bounds.start, 1, base), -node.window.count, node.window.grain);
+  // Sweeps of one measure use share their rows, reaching back as far as the widest window needs.
+  const sweep = sweeps(node, base, shifts);
+  if (!shifts.length && bounds.start && node.window) rowBounds.start = sweep ? sweepRowsStart(cx, node, base, bounds.start) : add(add(bounds.start, 1, base), -node.window.count, node.window.grain);
   if (!shifts.length && bounds.start && node.grainToDate) rowBounds.start = truncate(bounds.start, node.grainToDate);
   // A filter on the time alone picks the periods shown; rows outside it still fall in their windows.
   const probe = cx.newScan(measure, purpose);
@@ -57,7 +59,8 @@ export function lowerCumulative(cx: Lowering, node: Extract<PlanNode, { kind: 'c
     columns: [...keys, { expr: time, alias: TIME }, { expr: scan.measure(measure), alias: VALUE }],
     ...scan.build(),
   };
-  const rowsCte = cx.addCte(`${node.id}_rows`, rows, `${node.metric}: ${measure.model.name} rows that can fall in a window`);
+  const rowsComment = `${node.metric}: ${measure.model.name} rows that can fall in a window`;
+  const rowsCte = sweep ? cx.sharedCte(sweepRowsKey(cx, node, rowBounds), `${node.id}_rows`, () => rows, rowsComment) : cx.addCte(`${node.id}_rows`, rows, rowsComment);
 
   // With a single time key at the base grain, the period is that key.
   const direct = timeKeys.length === 1 && isExactly(timeKeys[0].time, base) ? timeKeys[0] : undefined;
@@ -75,7 +78,7 @@ export function lowerCumulative(cx: Lowering, node: Extract<PlanNode, { kind: 'c
     : generated;
   const periodAlias = direct ? direct.column : '__period';
   const windowQuery =
-    !shifts.length && node.window && measure.agg === 'count_distinct' && SWEEPABLE.has(node.window.grain) && GRAIN_ORDER[node.window.grain] >= GRAIN_ORDER[base]
+    sweep && node.window
       ? distinctSweep(cx, node, rowsCte, base, node.window, series, periodAlias, otherKeys)
       : windowJoin(cx, node, rowsCte, base, series, periodAlias, otherKeys, shifts);
   const describe = node.window ? `the ${node.window.count} ${node.window.grain}(s) ending at each ${base}` : node.grainToDate ? `the ${node.grainToDate} to date at each ${base}` : `all time up to each ${base}`;

@@ -6,7 +6,7 @@
  * One module per node kind, as MetricFlow turns each dataflow node into SQL in its own visit step:
  * simple.ts (and semi-additive.ts), cumulative.ts (window-join.ts, distinct-sweep.ts),
  * conversion.ts, ratio.ts, derived.ts, offset.ts; beside them time-spine.ts (join_to_timespine
- * and fillGaps), metric-filter.ts, listing.ts (requests without metrics), combine.ts and
+ * and fillGaps), rollup-scan.ts (a leaf read from a rollup), metric-filter.ts, listing.ts (requests without metrics), combine.ts and
  * statement.ts. They share context.ts (CTE naming, the memo, scans) and leaf-scan.ts (rows of a
  * measure's model, with bounds and offsets).
  */
@@ -24,6 +24,7 @@ import { lowerDerived } from './derived.js';
 import { lowerOffset } from './offset.js';
 import type { Output } from './output.js';
 import { lowerRatio } from './ratio.js';
+import { rollupLeaf } from './rollup-scan.js';
 import { lowerSimple } from './simple.js';
 import { statement } from './statement.js';
 import { type PartColumn, partsStatement } from './parts.js';
@@ -43,13 +44,14 @@ export type { PartColumn } from './parts.js';
 /** Which module lowers which node kind (the context memoises the result per bounds and shifts). */
 function lowerNode(cx: Lowering, node: PlanNode, bounds: Bounds, shifts: Shift[]): Output {
   switch (node.kind) {
+    // A leaf reads a rollup where the lowering routes to rollups and one serves it (rollup-scan.ts).
     case 'simple':
-      return joinToSpine(cx, node, node.use.measure, lowerSimple(cx, node, bounds, shifts), bounds);
+      return joinToSpine(cx, node, node.use.measure, rollupLeaf(cx, node, bounds, shifts) ?? lowerSimple(cx, node, bounds, shifts), bounds);
     case 'cumulative':
-      return joinToSpine(cx, node, node.use.measure, lowerCumulative(cx, node, bounds, shifts), bounds);
+      return joinToSpine(cx, node, node.use.measure, rollupLeaf(cx, node, bounds, shifts) ?? lowerCumulative(cx, node, bounds, shifts), bounds);
     case 'conversion':
       if (shifts.length) throw new TallyError('UNSUPPORTED', `metric '${node.metric}' is a conversion metric; Tally cannot offset it in time yet`);
-      return joinToSpine(cx, node, node.base.measure, lowerConversion(cx, node, bounds), bounds);
+      return joinToSpine(cx, node, node.base.measure, rollupLeaf(cx, node, bounds, shifts) ?? lowerConversion(cx, node, bounds), bounds);
     case 'ratio':
       return lowerRatio(cx, node, bounds, shifts);
     case 'derived':

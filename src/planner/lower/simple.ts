@@ -25,7 +25,7 @@ export function lowerSimple(cx: Lowering, node: Extract<PlanNode, { kind: 'simpl
   // Metrics of one model with the same filters read the same rows: one scan serves them all.
   // A sort-based aggregate shares no scan where the dialect allows one per SELECT.
   const apart = cx.options.sortedAggregatesApart && SORTED_AGGREGATES.has(measure.agg) ? node.id : undefined;
-  const signature = JSON.stringify([measure.model.name, measure.timeDimension?.name, node.use.filters, bounds.start, bounds.end, shifts, apart]);
+  const signature = `${JSON.stringify([measure.model.name, measure.timeDimension?.name, apart])}|${node.use.filters.length ? JSON.stringify(node.use.filters) : ''}|${bounds.start?.getTime()}|${bounds.end?.getTime()}|${shifts.length ? JSON.stringify(shifts) : ''}`;
   const shared = cx.sharedScans.get(signature);
   if (shared) {
     shared.select.columns.push({ expr: cx.aggregate(measure, shared.scan.measure(measure)), alias: node.id });

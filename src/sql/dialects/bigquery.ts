@@ -49,6 +49,8 @@ export const bigquery: Dialect = {
   castTimestamp: (arg) => `CAST(${arg} AS DATETIME)`,
   tryCast: (arg, to) => `SAFE_CAST(${arg} AS ${to === 'text' ? 'STRING' : to === 'number' ? 'FLOAT64' : 'BOOL'})`,
   castDate: (arg) => `CAST(${arg} AS DATE)`,
+  // BigQuery's whole numbers are INT64 (it has no BIGINT type name in CAST).
+  countType: 'INT64',
   aggregate: aggregateWith({
     dialect: 'bigquery',
     filterClause: false,

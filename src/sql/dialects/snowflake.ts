@@ -22,6 +22,8 @@ export const snowflake: Dialect = {
   castTimestamp: (arg) => `CAST(${arg} AS TIMESTAMP_NTZ)`,
   tryCast: (arg, to) => (to === 'text' ? `TO_VARCHAR(${arg})` : `${to === 'number' ? 'TRY_TO_DOUBLE' : 'TRY_TO_BOOLEAN'}(TO_VARCHAR(${arg}))`),
   castDate: (arg) => `CAST(${arg} AS DATE)`,
+  // Snowflake's COUNT is NUMBER(18,0); its BIGINT is NUMBER(38,0).
+  countType: 'NUMBER(18,0)',
   aggregate: aggregateWith({
     dialect: 'snowflake',
     filterClause: false,

@@ -30,21 +30,27 @@ WITH
         UNNEST(GENERATE_DATE_ARRAY(DATE(bounds.lo), DATE(bounds.hi), INTERVAL 1 DAY)) AS period_start
     ) AS `period`
   ),
-  -- wau: each member's active days
+  -- active_users: each member's active days, beside the member's next one
   `cte_wau_active` AS (
-    SELECT DISTINCT
-      `__value` AS `__member`,
-      DATETIME_TRUNC(`__time`, DAY) AS `__day`
-    FROM `cte_wau_rows`
-  ),
-  -- wau: each active day beside the member's previous and next one
-  `cte_wau_neighbours` AS (
     SELECT
       `__member`,
       `__day`,
-      LAG(`__day`) OVER (PARTITION BY `__member` ORDER BY `__day`) AS `__previous`,
-      LEAD(`__day`) OVER (PARTITION BY `__member` ORDER BY `__day`) AS `__following`
+      LEAD(`__day`) OVER (PARTITION BY `__member` ORDER BY `__day`) AS `__next`
+    FROM (
+      SELECT DISTINCT
+        `__value` AS `__member`,
+        CAST(`__time` AS DATE) AS `__day`
+      FROM `cte_wau_rows`
+    ) AS `active`
+  ),
+  -- active_users: members whose interval opens at each day (any window)
+  `cte_wau_opens` AS (
+    SELECT
+      `__day`,
+      SUM(CASE WHEN `__member` IS NULL THEN 0 ELSE 1 END) AS `__delta`,
+      COUNT(*) AS `__presence`
     FROM `cte_wau_active`
+    GROUP BY `__day`
   ),
   -- wau: distinct members in force from each change on
   `cte_wau_running` AS (
@@ -61,17 +67,21 @@ WITH
       FROM (
         SELECT
           `__day`,
-          CASE WHEN `__member` IS NULL THEN 0 ELSE 1 END AS `__delta`,
-          1 AS `__presence`
-        FROM `cte_wau_neighbours`
-        WHERE (`__previous` IS NULL) OR (`__day` > (DATETIME_ADD(`__previous`, INTERVAL 7 DAY)))
+          `__delta`,
+          `__presence`
+        FROM `cte_wau_opens`
         UNION ALL
         SELECT
-          (DATETIME_ADD(`__day`, INTERVAL 7 DAY)) AS `__day`,
+          CASE WHEN `__next` < `__until` THEN `__next` ELSE `__until` END AS `__day`,
           CASE WHEN `__member` IS NULL THEN 0 ELSE -1 END AS `__delta`,
           -1 AS `__presence`
-        FROM `cte_wau_neighbours`
-        WHERE (`__following` IS NULL) OR (`__following` > (DATETIME_ADD(`__day`, INTERVAL 7 DAY)))
+        FROM (
+          SELECT
+            `__member`,
+            `__next`,
+            CAST((DATETIME_ADD(CAST(`__day` AS DATETIME), INTERVAL 7 DAY)) AS DATE) AS `__until`
+          FROM `cte_wau_active`
+        ) AS `spans`
       ) AS `edges`
       GROUP BY `__day`
     ) AS `changes`
@@ -82,7 +92,7 @@ WITH
       `period`.`start` AS `__period`,
       `r`.`__active` AS `wau`
     FROM `cte_wau_days` AS `period`
-    INNER JOIN `cte_wau_running` AS `r` ON (`period`.`start` >= `r`.`__day`) AND (`period`.`start` < `r`.`__next`)
+    INNER JOIN `cte_wau_running` AS `r` ON (`period`.`start` >= CAST(`r`.`__day` AS DATETIME)) AND (`period`.`start` < CAST(`r`.`__next` AS DATETIME))
     WHERE `r`.`__present` > 0
   ),
   -- wau: the last day of each metric_time.month

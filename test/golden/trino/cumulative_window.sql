@@ -32,21 +32,27 @@ WITH
       WHERE high.n * 10000 + low.n <= date_diff('day', bounds.lo, bounds.hi)
     ) AS "period"
   ),
-  -- wau: each member's active days
+  -- active_users: each member's active days, beside the member's next one
   "cte_wau_active" AS (
-    SELECT DISTINCT
-      "__value" AS "__member",
-      date_trunc('day', "__time") AS "__day"
-    FROM "cte_wau_rows"
-  ),
-  -- wau: each active day beside the member's previous and next one
-  "cte_wau_neighbours" AS (
     SELECT
       "__member",
       "__day",
-      LAG("__day") OVER (PARTITION BY "__member" ORDER BY "__day") AS "__previous",
-      LEAD("__day") OVER (PARTITION BY "__member" ORDER BY "__day") AS "__following"
+      LEAD("__day") OVER (PARTITION BY "__member" ORDER BY "__day") AS "__next"
+    FROM (
+      SELECT DISTINCT
+        "__value" AS "__member",
+        CAST("__time" AS DATE) AS "__day"
+      FROM "cte_wau_rows"
+    ) AS "active"
+  ),
+  -- active_users: members whose interval opens at each day (any window)
+  "cte_wau_opens" AS (
+    SELECT
+      "__day",
+      SUM(CASE WHEN "__member" IS NULL THEN 0 ELSE 1 END) AS "__delta",
+      COUNT(*) AS "__presence"
     FROM "cte_wau_active"
+    GROUP BY "__day"
   ),
   -- wau: distinct members in force from each change on
   "cte_wau_running" AS (
@@ -63,17 +69,21 @@ WITH
       FROM (
         SELECT
           "__day",
-          CASE WHEN "__member" IS NULL THEN 0 ELSE 1 END AS "__delta",
-          1 AS "__presence"
-        FROM "cte_wau_neighbours"
-        WHERE ("__previous" IS NULL) OR ("__day" > (date_add('day', 7, "__previous")))
+          "__delta",
+          "__presence"
+        FROM "cte_wau_opens"
         UNION ALL
         SELECT
-          (date_add('day', 7, "__day")) AS "__day",
+          CASE WHEN "__next" < "__until" THEN "__next" ELSE "__until" END AS "__day",
           CASE WHEN "__member" IS NULL THEN 0 ELSE -1 END AS "__delta",
           -1 AS "__presence"
-        FROM "cte_wau_neighbours"
-        WHERE ("__following" IS NULL) OR ("__following" > (date_add('day', 7, "__day")))
+        FROM (
+          SELECT
+            "__member",
+            "__next",
+            CAST((date_add('day', 7, CAST("__day" AS TIMESTAMP(6)))) AS DATE) AS "__until"
+          FROM "cte_wau_active"
+        ) AS "spans"
       ) AS "edges"
       GROUP BY "__day"
     ) AS "changes"
@@ -84,7 +94,7 @@ WITH
       "period"."start" AS "__period",
       "r"."__active" AS "wau"
     FROM "cte_wau_days" AS "period"
-    INNER JOIN "cte_wau_running" AS "r" ON ("period"."start" >= "r"."__day") AND ("period"."start" < "r"."__next")
+    INNER JOIN "cte_wau_running" AS "r" ON ("period"."start" >= CAST("r"."__day" AS TIMESTAMP(6))) AND ("period"."start" < CAST("r"."__next" AS TIMESTAMP(6)))
     WHERE "r"."__present" > 0
   ),
   -- wau: the last day of each metric_time.month

@@ -1,0 +1,230 @@
+/**
+ * A leaf read from a rollup instead of the base tables (issue 18; routing rules in
+ * src/rollups/route.ts). The leaf yields what the base leaf yields, a CTE with the request's keys
+ * and the node's value, so everything above it (spines, windows, ratios, derived formulas,
+ * combining) is the same plan:
+ * - parts: the measure's stored parts re-aggregated by the request's keys (SUM of sums and
+ *   counts, MIN of minimums, MAX of maximums), with the leaf's filters on the rollup's columns;
+ * - a finished metric at exactly the rollup's grain and dimensions: its stored value per row;
+ * - a cumulative metric at a coarser grain: the value on the first or last bucket of each period,
+ *   or the average of its buckets (period_agg), as lowerCumulative picks it from its base periods.
+ */
+import { GRAIN_ORDER, type Window } from '../../definitions/schema.js';
+import { TallyError } from '../../errors.js';
+import { collectRefs } from '../../query/expression.js';
+import { add } from '../../query/time.js';
+import type { Expression } from '../../query/expression.js';
+import { parseReference } from '../../query/references.js';
+import type { LeafRoute } from '../../rollups/route.js';
+import { finishedMetricColumn, finishedPresenceColumn, measurePartColumn, rollupColumnOf, rollupTimeColumn } from '../../rollups/types.js';
+import { type Cte, type Select, type SelectColumn, type SqlExpr, and, col, num } from '../../sql/ast.js';
+import { lowerExpression } from '../expression.js';
+import { type PlanNode, type Shift, shiftFitsGrain } from '../plan.js';
+import { type Bounds, bucket, offsetGrain } from '../time.js';
+import type { Lowering } from './context.js';
+import { conjunctsOf, type Output, ts } from './output.js';
+
+const ROLLUP = 'rollup';
+
+type LeafNode = Extract<PlanNode, { kind: 'simple' | 'cumulative' | 'conversion' }>;
+
+/**
+ * The node's output read from a rollup when the lowering routes to rollups and one serves this
+ * leaf; undefined otherwise (the caller lowers the base leaf, and the routing records why).
+ */
+export function rollupLeaf(cx: Lowering, node: LeafNode, bounds: Bounds, shifts: Shift[]): Output | undefined {
+  const router = cx.options.rollups;
+  if (!router) return undefined;
+  const window = node.kind === 'simple' ? relabelWindow(cx, node, shifts) : undefined;
+  if (window) {
+    // A whole number of the requested periods back: the leaf over the range moved back, its periods relabelled.
+    const back: Bounds = { start: bounds.start && add(bounds.start, -window.count, window.grain), end: bounds.end && add(bounds.end, -window.count, window.grain) };
+    const out = rollupLeaf(cx, node, back, []);
+    return out && relabelled(cx, node, out, window);
+  }
+  const route = router.route(cx.plan, node, bounds, shifts);
+  if (!route) return undefined;
+  if (route.kind === 'parts' && node.kind === 'simple') return partsScan(cx, node, route, bounds);
+  if (route.kind === 'finished') return route.mode === 'exact' ? finishedScan(cx, node, route, bounds) : finishedPeriods(cx, node, route, bounds);
+  throw new TallyError('UNSUPPORTED', `metric '${node.metric}': a ${node.kind} leaf cannot read parts of a rollup`);
+}
+
+/** The rollup's time bucket as a timestamp (stored as the planner types metric_time: a DATE or TIMESTAMP). */
+function bucketTime(route: LeafRoute): SqlExpr {
+  return { t: 'castTimestamp', arg: col(ROLLUP, rollupTimeColumn(route.rollup.grain)) };
+}
+
+/** The request's keys on the rollup's columns: metric_time bucketed from the rollup's buckets, dimensions as stored. */
+function keyColumns(cx: Lowering, route: LeafRoute): SelectColumn[] {
+  const time = bucketTime(route);
+  return cx.plan.keys.map((k) => ({
+    expr: k.ref.kind === 'metric_time' ? bucket(k.time ?? { kind: 'grain', grain: route.rollup.grain }, time) : col(ROLLUP, rollupColumnOf(k.text)),
+    alias: k.column,
+  }));
+}
+
+/** The bounds and filters as conditions on the rollup's columns (routing checked every reference). */
+function conditions(cx: Lowering, route: LeafRoute, bounds: Bounds, filters: Expression[]): SqlExpr[] {
+  const time = bucketTime(route);
+  const out: SqlExpr[] = [];
+  if (bounds.start) out.push({ t: 'binary', op: '>=', left: time, right: ts(bounds.start) });
+  if (bounds.end) out.push({ t: 'binary', op: '<', left: time, right: ts(bounds.end) });
+  for (const f of filters.flatMap(conjunctsOf)) {
+    out.push(
+      lowerExpression(f, (text) => {
+        const ref = parseReference(cx.graph, text);
+        if (ref.kind === 'metric_time' && ref.time) return bucket(ref.time, time);
+        if (ref.kind === 'dimension' || ref.kind === 'entity') return col(ROLLUP, rollupColumnOf(text));
+        throw new TallyError('UNSUPPORTED', `'${text}' cannot be read from rollup '${route.rollup.name}'`);
+      }),
+    );
+  }
+  return out;
+}
+
+function from(route: LeafRoute): Select['from'] {
+  return { t: 'table', name: route.rollup.table, alias: ROLLUP };
+}
+
+/** Scans of a rollup per statement (keyed by its CTE list): leaves with the same rollup, filters and bounds share one. */
+const sharedScans = new WeakMap<Cte[], Map<string, { select: Select; cte: Cte }>>();
+
+/** A measure re-aggregated from its parts; leaves of one rollup with the same filters share one scan. */
+function partsScan(cx: Lowering, node: Extract<PlanNode, { kind: 'simple' }>, route: Extract<LeafRoute, { kind: 'parts' }>, bounds: Bounds): Output {
+  const { measure } = node.use;
+  const part = (p: 'sum' | 'count' | 'min' | 'max'): SqlExpr => col(ROLLUP, measurePartColumn(measure.name, p));
+  let value: SqlExpr;
+  switch (measure.agg) {
+    case 'sum':
+      value = { t: 'aggregate', agg: 'sum', arg: part('sum') };
+      break;
+    case 'count':
+      // A sum of counts widens (DuckDB's SUM(BIGINT) is a HUGEINT): typed back as the engine types COUNT.
+      value = { t: 'castCount', arg: { t: 'aggregate', agg: 'sum', arg: part('count') } };
+      break;
+    case 'min':
+    case 'max':
+      value = { t: 'aggregate', agg: measure.agg, arg: part(measure.agg) };
+      break;
+    default:
+      throw new TallyError('UNSUPPORTED', `measure '${measure.name}' (${measure.agg}) has no parts in a rollup`);
+  }
+  // A row of the rollup belongs to the measure only where its count of non-null values is not
+  // NULL (types.ts); a rollup built without one falls back to a count of the same model's rows,
+  // then to the part itself.
+  const kept = route.rollup.measures.find((m) => m.name === measure.name);
+  const sibling = route.rollup.measures
+    .filter((m) => m.parts.includes('count') && cx.graph.measures.get(m.name)?.model === measure.model && cx.graph.measures.get(m.name)?.timeDimension === measure.timeDimension)
+    .map((m) => m.name)
+    .sort()[0];
+  const present = kept?.parts.includes('count') ? part('count') : sibling ? col(ROLLUP, measurePartColumn(sibling, 'count')) : part(route.parts[0]);
+  const signature = JSON.stringify([route.rollup.name, node.use.filters, bounds.start, bounds.end, present]);
+  let scans = sharedScans.get(cx.ctes);
+  if (!scans) sharedScans.set(cx.ctes, (scans = new Map()));
+  const shared = scans.get(signature);
+  if (shared) {
+    shared.select.columns.push({ expr: value, alias: node.id });
+    shared.cte.comment = `${shared.cte.comment}; ${node.metric}: ${measure.agg} of ${measure.name}`;
+    return { cte: shared.cte.name, column: node.id };
+  }
+  const keys = keyColumns(cx, route);
+  const query: Select = {
+    t: 'select',
+    columns: [...keys, { expr: value, alias: node.id }],
+    from: from(route),
+    where: and([...conditions(cx, route, bounds, node.use.filters), { t: 'isNull', arg: present, negated: true }]),
+    groupBy: keys.map((k) => k.expr),
+  };
+  const name = cx.addCte(node.id, query, `${node.metric}: ${measure.agg} of ${measure.name}, re-aggregated from rollup ${route.rollup.name}`);
+  const cte = cx.ctes.find((c) => c.name === name);
+  if (cte) scans.set(signature, { select: query, cte });
+  return { cte: name, column: node.id };
+}
+
+/**
+ * The rows that hold the metric's own answer (`present__<metric>`): a row can exist for other
+ * metrics only, and the metric's own row can hold a NULL value.
+ */
+function withValue(where: SqlExpr[], node: LeafNode): SqlExpr | undefined {
+  return and([...where, { t: 'isNull', arg: col(ROLLUP, finishedPresenceColumn(node.metric)), negated: true }]);
+}
+
+/** A finished metric at exactly the rollup's grain and dimensions: one stored value per row. */
+function finishedScan(cx: Lowering, node: LeafNode, route: Extract<LeafRoute, { kind: 'finished' }>, bounds: Bounds): Output {
+  const query: Select = {
+    t: 'select',
+    columns: [...keyColumns(cx, route), { expr: col(ROLLUP, finishedMetricColumn(node.metric)), alias: node.id }],
+    from: from(route),
+    where: withValue(conditions(cx, route, bounds, cx.plan.where), node),
+  };
+  return { cte: cx.addCte(node.id, query, `${node.metric}: finished values from rollup ${route.rollup.name}`), column: node.id };
+}
+
+/**
+ * A cumulative metric at periods coarser than the rollup's buckets: the value of the first or
+ * last bucket of each period, or the average of its buckets, per period_agg (lowerCumulative's rule).
+ */
+function finishedPeriods(cx: Lowering, node: LeafNode, route: Extract<LeafRoute, { kind: 'finished' }>, bounds: Bounds): Output {
+  if (node.kind !== 'cumulative') throw new TallyError('UNSUPPORTED', `metric '${node.metric}' is kept only at the rollup's grain`);
+  const keys = keyColumns(cx, route);
+  const value = col(ROLLUP, finishedMetricColumn(node.metric));
+  const where = withValue(conditions(cx, route, bounds, cx.plan.where), node);
+  const what = cx.plan.timeKeys.map((k) => k.text).join(', ');
+  if (node.periodAgg === 'average') {
+    const q: Select = { t: 'select', columns: [...keys, { expr: { t: 'aggregate', agg: 'average', arg: value }, alias: node.id }], from: from(route), where, groupBy: keys.map((k) => k.expr) };
+    return { cte: cx.addCte(node.id, q, `${node.metric}: average of the ${route.rollup.grain} values in each ${what}, from rollup ${route.rollup.name}`), column: node.id };
+  }
+  const ranked: Select = {
+    t: 'select',
+    columns: [
+      ...keys,
+      { expr: value, alias: node.id },
+      { expr: { t: 'window', fn: 'row_number', partitionBy: keys.map((k) => k.expr), orderBy: [{ expr: bucketTime(route), desc: node.periodAgg === 'last' }] }, alias: '__rank' },
+    ],
+    from: from(route),
+    where,
+  };
+  const q: Select = {
+    t: 'select',
+    columns: [...cx.keyColumns('ranked'), { expr: col('ranked', node.id), alias: node.id }],
+    from: { t: 'query', query: ranked, alias: 'ranked' },
+    where: { t: 'binary', op: '=', left: col('ranked', '__rank'), right: num(1) },
+  };
+  return { cte: cx.addCte(node.id, q, `${node.metric}: the value on the ${node.periodAgg} ${route.rollup.grain} of each ${what}, from rollup ${route.rollup.name}`), column: node.id };
+}
+
+/**
+ * The offset of a simple metric's leaf when it moves whole periods of the only time key: then the
+ * base reads, for each period, the rows of the period the window maps it back to (leaf-scan.ts,
+ * through a generated series of periods, inner-joined to the rows), which is the leaf over the
+ * range moved back with its periods moved forward. Not where periods come from a time spine table
+ * (which may lack some), where a filter names metric_time (the base applies it to the later
+ * period), or where a dimension's version depends on the time (validity): those fall through.
+ */
+function relabelWindow(cx: Lowering, node: Extract<PlanNode, { kind: 'simple' }>, shifts: Shift[]): Window | undefined {
+  const shift = shifts.length === 1 ? shifts[0] : undefined;
+  if (shift?.kind !== 'window' || cx.graph.semantics !== 'tally') return undefined;
+  const timed = cx.plan.keys.filter((k) => k.time !== undefined);
+  const key = timed[0];
+  if (timed.length !== 1 || key.ref.kind !== 'metric_time' || key.time?.kind !== 'grain') return undefined;
+  const grain = key.time.grain;
+  const window = shift.window;
+  if (!shiftFitsGrain(window, grain) || (GRAIN_ORDER[window.grain] >= GRAIN_ORDER.month && GRAIN_ORDER[grain] < GRAIN_ORDER.month)) return undefined;
+  if (offsetGrain([key.time], shifts, cx.graph.semantics) !== grain || cx.graph.timeSpines.has(grain)) return undefined;
+  if (node.use.filters.some((f) => collectRefs(f).some((r) => r.ref === 'metric_time' || r.ref.startsWith('metric_time.')))) return undefined;
+  if ([...cx.graph.models.values()].some((m) => [...m.dimensions.values()].some((d) => d.def.validity))) return undefined;
+  return window;
+}
+
+/** An output with its time key moved `window` later. */
+function relabelled(cx: Lowering, node: LeafNode, out: Output, window: Window): Output {
+  const query: Select = {
+    t: 'select',
+    columns: [
+      ...cx.plan.keys.map((k) => ({ expr: k.time ? ({ t: 'addInterval', arg: col(undefined, k.column), count: window.count, grain: window.grain } as SqlExpr) : col(undefined, k.column), alias: k.column })),
+      { expr: col(undefined, out.column), alias: node.id },
+    ],
+    from: { t: 'cte', name: out.cte },
+  };
+  return { cte: cx.addCte(`${node.id}_moved`, query, `${node.metric} moved ${window.count} ${window.grain}(s) later`), column: node.id };
+}

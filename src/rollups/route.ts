@@ -1,0 +1,347 @@
+/**
+ * Routing: whether a rollup answers a leaf of a request exactly as the base tables would, and why
+ * not when it cannot (issue 18; the rules are written down in README's "Rollups" section).
+ *
+ * A leaf is where a metric reads rows: a simple metric's measure, or a metric kept finished in a
+ * rollup (a distinct count, a cumulative window, a conversion). A measure leaf is served from a
+ * rollup's parts when the measure's parts are there and every key and filter of the leaf is a
+ * column of the rollup; the parts are then re-aggregated (SUM of sums and counts, MIN, MAX) by
+ * src/planner/lower/rollup-scan.ts, and everything above the leaf stays the same plan. A finished
+ * metric is served at exactly the rollup's grain and dimensions, or for a cumulative metric at a
+ * coarser grain read off its per-bucket values (period_agg, the same rule the base applies). A
+ * request is answered from rollups only when every leaf is (all-or-nothing); one refused leaf and
+ * the whole request reads the base tables.
+ *
+ * Cube's pre-aggregation matching and Looker's aggregate awareness route the same way; the rules
+ * here refuse whatever could change a number (MetricFlow has no rollups to compare with).
+ */
+import type { SemanticGraph } from '../definitions/graph.js';
+import { GRAIN_ORDER, type Grain } from '../definitions/schema.js';
+import { collectRefs, type Expression } from '../query/expression.js';
+import { parseReference, type TimeSpec } from '../query/references.js';
+import { parseRequest } from '../query/request.js';
+import { formatTime, parseTime, truncate } from '../query/time.js';
+import { buildPlan, type MeasureUse, type Plan, type PlanNode, type Shift } from '../planner/plan.js';
+import { type Bounds, nests } from '../planner/time.js';
+import type { BuiltRollup, MeasurePart } from './types.js';
+
+/** What the audit record says about a rollup that answered. */
+export interface RollupUse {
+  name: string;
+  table: string;
+  /** ISO-8601 instant its last build finished. */
+  builtAt: string;
+  /** Definitions version (content hash) and git commit it was built from. */
+  version: string;
+  commit?: string;
+  /** Fingerprint of its definition and everything it reads; equal to the current definitions'. */
+  fingerprint: string;
+}
+
+/** How one leaf of the request was decided. */
+export interface LeafDecision {
+  /** The leaf, in words: "metric 'revenue' (sum of order_amount)". */
+  leaf: string;
+  /** The rollup that serves it, when one does. */
+  rollup?: string;
+  /** Why no rollup serves it: one reason per rollup considered ("orders_daily: …"). */
+  refused?: string[];
+}
+
+/** The routing of one request: whether rollups answer it, which, and why (or why not) per leaf. */
+export interface RollupRouting {
+  /** True when every leaf is served by a rollup, so the statement reads only rollup tables. */
+  served: boolean;
+  /** The rollups the statement reads (empty unless served). */
+  rollups: RollupUse[];
+  leaves: LeafDecision[];
+  /** Why the request as a whole is not served (no rollups built, none usable, a refused leaf). */
+  reason?: string;
+  /** Built rollups left out before routing: built from other definitions. */
+  unusable: { name: string; reason: string }[];
+}
+
+/** How a leaf reads a rollup. */
+export type LeafRoute =
+  | { kind: 'parts'; rollup: BuiltRollup; parts: MeasurePart[] }
+  /** `exact`: the stored value per row; `period`: coarser periods of a cumulative metric, per its period_agg. */
+  | { kind: 'finished'; rollup: BuiltRollup; mode: 'exact' | 'period' };
+
+/**
+ * The rollups a request may read: those whose fingerprint equals the one the current definitions
+ * give (`current(name)`, definitionFingerprint) and, where both are known, built from the database
+ * the request reads; the others are reported, never used.
+ */
+export function usableRollups(built: BuiltRollup[], current: (name: string) => string | undefined, database?: string): { usable: BuiltRollup[]; unusable: { name: string; reason: string }[] } {
+  const usable: BuiltRollup[] = [];
+  const unusable: { name: string; reason: string }[] = [];
+  for (const r of built) {
+    const now = current(r.name);
+    if (now === undefined) unusable.push({ name: r.name, reason: 'no longer declared in the definitions' });
+    else if (database && r.source && r.source !== database) unusable.push({ name: r.name, reason: `built from another database (${r.source}); this request reads ${database}` });
+    else if (now !== r.fingerprint) unusable.push({ name: r.name, reason: `built from other definitions (fingerprint ${short(r.fingerprint)}, now ${short(now)}); rebuild it with 'tally rollup build ${r.name}'` });
+    else usable.push(r);
+  }
+  return { usable, unusable };
+}
+
+/** The parts a measure's aggregation is re-aggregated from; undefined where none can be (see why). */
+export function partsOf(agg: string): { parts?: MeasurePart[]; why?: string } {
+  switch (agg) {
+    case 'sum':
+      return { parts: ['sum'] };
+    case 'count':
+      return { parts: ['count'] };
+    case 'min':
+      return { parts: ['min'] };
+    case 'max':
+      return { parts: ['max'] };
+    case 'average':
+      // SUM(sum) / SUM(count) is the same number, but not always the same double as the engine's
+      // AVG (which divides in its own order): one bit off is not "the base answer".
+      return { why: 'an average re-aggregated from its sum and count can differ from the engine’s AVG in the last bit; only a finished value would be exact' };
+    case 'count_distinct':
+      return { why: 'a distinct count cannot be added up; only a finished value at exactly the rollup’s grain and dimensions serves it' };
+    default:
+      return { why: `a ${agg} cannot be re-aggregated from parts` };
+  }
+}
+
+/**
+ * Routes the leaves of one request, recording each decision for the audit record. The planner's
+ * lowering asks `route` at every leaf (src/planner/lower/rollup-scan.ts); when any leaf is
+ * refused, the compiled statement is thrown away and the request is compiled for the base tables.
+ */
+export class RollupRouter {
+  private readonly decisions: LeafDecision[] = [];
+  private readonly used = new Map<string, BuiltRollup>();
+  private failure?: string;
+  private readonly standalone = new Map<string, string>();
+
+  constructor(
+    private readonly graph: SemanticGraph,
+    readonly usable: BuiltRollup[],
+    readonly unusable: { name: string; reason: string }[] = [],
+  ) {}
+
+  /**
+   * The rollup that serves a leaf node (simple, cumulative or conversion) of `plan` at these
+   * bounds and offsets, recorded; undefined (with the reasons recorded) when none does.
+   */
+  route(plan: Plan, node: Extract<PlanNode, { kind: 'simple' | 'cumulative' | 'conversion' }>, bounds: Bounds, shifts: Shift[]): LeafRoute | undefined {
+    const leaf = node.kind === 'simple' ? `metric '${node.metric}' (${node.use.measure.agg} of ${node.use.measure.name})` : `metric '${node.metric}' (${node.kind})`;
+    const refused: string[] = [];
+    const routes: LeafRoute[] = [];
+    for (const r of this.usable) {
+      const finished = this.finishedProblem(plan, node, r, bounds, shifts);
+      if (typeof finished !== 'string') {
+        routes.push({ kind: 'finished', rollup: r, mode: finished.mode });
+        continue;
+      }
+      if (node.kind === 'simple') {
+        const parts = this.partsProblem(plan, node.use, r, bounds, shifts);
+        if (typeof parts !== 'string') {
+          routes.push({ kind: 'parts', rollup: r, parts: parts.parts });
+          continue;
+        }
+        refused.push(`${r.name}: ${r.finishedMetrics.includes(node.metric) ? finished : parts}`);
+      } else {
+        refused.push(`${r.name}: ${finished}`);
+      }
+    }
+    // The smallest table that serves: the coarsest grain, then the fewest dimensions.
+    routes.sort((a, b) => GRAIN_ORDER[b.rollup.grain] - GRAIN_ORDER[a.rollup.grain] || a.rollup.dimensions.length - b.rollup.dimensions.length || a.rollup.name.localeCompare(b.rollup.name));
+    const chosen = routes[0];
+    if (chosen) {
+      this.used.set(chosen.rollup.name, chosen.rollup);
+      this.decisions.push({ leaf, rollup: chosen.rollup.name });
+      return chosen;
+    }
+    this.decisions.push({ leaf, refused: refused.length ? refused : ['no rollup is built'] });
+    return undefined;
+  }
+
+  /** A leaf no rollup can serve whatever it holds (a semi-additive measure, an error while routing). */
+  refuse(leaf: string, reason: string): void {
+    this.decisions.push({ leaf, refused: [reason] });
+  }
+
+  /** The routing broke off (a rollup column missing, an unexpected reference): nothing is served. */
+  fail(reason: string): void {
+    this.failure = reason;
+  }
+
+  get served(): boolean {
+    return this.failure === undefined && this.decisions.length > 0 && this.decisions.every((d) => d.rollup !== undefined);
+  }
+
+  /** The audit record of the routing. */
+  report(): RollupRouting {
+    const served = this.served;
+    const refusedLeaf = this.decisions.find((d) => d.rollup === undefined);
+    const reason = served
+      ? undefined
+      : (this.failure ??
+        (this.usable.length === 0
+          ? this.unusable.length
+            ? `no usable rollup: ${this.unusable.map((u) => `${u.name} ${u.reason}`).join('; ')}`
+            : 'no rollup is built'
+          : this.decisions.length === 0
+            ? 'the request reads no measure (a listing of group-by values)'
+            : `${refusedLeaf?.leaf} is not served by a rollup (${refusedLeaf?.refused?.join('; ')})`));
+    return {
+      served,
+      rollups: served ? [...this.used.values()].map(useOf) : [],
+      leaves: this.decisions,
+      reason,
+      unusable: this.unusable,
+    };
+  }
+
+  /** Why a rollup's parts cannot serve a measure leaf, or the parts that do. */
+  private partsProblem(plan: Plan, use: MeasureUse, r: BuiltRollup, bounds: Bounds, shifts: Shift[]): string | { parts: MeasurePart[] } {
+    const { measure } = use;
+    if (measure.def.non_additive_dimension) return `'${measure.name}' is semi-additive (a balance): its parts do not add up over time`;
+    const { parts, why } = partsOf(measure.agg);
+    if (!parts) return why ?? 'no parts';
+    const kept = r.measures.find((m) => m.name === measure.name);
+    if (!kept || !parts.every((p) => kept.parts.includes(p))) return `keeps no ${parts.join(' and ')} of measure '${measure.name}'`;
+    const common = commonProblem(plan, r, bounds, shifts);
+    if (common) return common;
+    for (const k of plan.keys) {
+      if (k.ref.kind === 'metric_time') {
+        const g = grainOf(k.time);
+        if (!g) return `'${k.text}' is not a standard grain`;
+        if (!nests(r.grain, g)) return `'${k.text}' is not made of whole ${r.grain}s (the rollup's grain)`;
+      } else if (!r.dimensions.includes(k.text)) {
+        return `groups by '${k.text}', which is not one of its dimensions (${r.dimensions.join(', ') || 'none'})`;
+      }
+    }
+    for (const f of use.filters) {
+      const problem = filterProblem(this.graph, f, r, r.dimensions);
+      if (problem) return problem;
+    }
+    return { parts };
+  }
+
+  /** Why a rollup's finished value of the node's metric cannot serve it, or how it does. */
+  private finishedProblem(plan: Plan, node: Extract<PlanNode, { kind: 'simple' | 'cumulative' | 'conversion' }>, r: BuiltRollup, bounds: Bounds, shifts: Shift[]): string | { mode: 'exact' | 'period' } {
+    if (!r.finishedMetrics.includes(node.metric)) return `keeps no finished value of '${node.metric}'`;
+    const common = commonProblem(plan, r, bounds, shifts);
+    if (common) return common;
+    const others = plan.keys.filter((k) => k.ref.kind !== 'metric_time');
+    const extra = others.find((k) => !r.dimensions.includes(k.text));
+    if (extra) return `groups by '${extra.text}', which is not one of its dimensions (${r.dimensions.join(', ') || 'none'})`;
+    const missing = r.dimensions.filter((d) => !others.some((k) => k.text === d));
+    const what = node.kind === 'cumulative' ? 'a cumulative value' : node.kind === 'conversion' ? 'a conversion rate' : 'a distinct count';
+    if (missing.length) return `${what} is kept only at exactly its dimensions; the request does not group by ${missing.join(', ')}`;
+    if (plan.timeKeys.length === 0) return `${what} is kept per ${r.grain}; the request has no metric_time group-by`;
+    const grains = plan.timeKeys.map((k) => grainOf(k.time));
+    if (grains.some((g) => g === undefined)) return 'metric_time is not at a standard grain';
+    const mode: 'exact' | 'period' = 'exact';
+    if (!grains.every((g) => g === r.grain)) {
+      // A cumulative metric's coarser periods read the period's own last (or first) day, and an
+      // average counts days without rows as 0 (cumulative.ts); the rollup keeps only the days
+      // that have a row, so coarser periods are refused until they are derived by that rule.
+      return `${what} is kept only at exactly its grain (${r.grain}); the request asks metric_time at ${grains.join(', ')}`;
+    }
+    // The finished value was computed with the metric's own filters only: the leaf may add the
+    // request's filters (on the rollup's columns, which are all group-bys here), nothing else.
+    const own = this.standaloneFilters(node.metric, node);
+    const leafFilters = filtersOfLeaf(node);
+    if (JSON.stringify(leafFilters) !== JSON.stringify([...plan.where, ...JSON.parse(own)])) {
+      return `'${node.metric}' is read with filters of another metric (an input filter); its finished value has only its own`;
+    }
+    if (node.kind === 'conversion' && plan.rowFilters.length) return 'row filters also restrict conversion events, which its finished value did not';
+    for (const f of plan.where) {
+      const problem = filterProblem(this.graph, f, r, r.dimensions);
+      if (problem) return problem;
+    }
+    return { mode };
+  }
+
+  /** The filters the metric's leaf has when it is requested on its own (as the build computed it), as JSON. */
+  private standaloneFilters(metric: string, node: PlanNode): string {
+    let hit = this.standalone.get(metric);
+    if (hit === undefined) {
+      const alone = buildPlan(this.graph, parseRequest({ metrics: [metric] })).outputs[0]?.node;
+      hit = JSON.stringify(alone && alone.kind === node.kind ? filtersOfLeaf(alone) : null);
+      this.standalone.set(metric, hit);
+    }
+    return hit;
+  }
+}
+
+function filtersOfLeaf(node: PlanNode): Expression[] {
+  switch (node.kind) {
+    case 'simple':
+    case 'cumulative':
+      return node.use.filters;
+    case 'conversion':
+      return node.base.filters;
+    default:
+      return [];
+  }
+}
+
+/** What every route needs: no offsets, the same time zone, a range aligned to the grain and covered. */
+function commonProblem(plan: Plan, r: BuiltRollup, bounds: Bounds, shifts: Shift[]): string | undefined {
+  if (shifts.length) return 'the leaf is read through an offset (another period), which routing does not follow';
+  if (plan.timeZone !== r.timeZone) return `its buckets are cut in ${r.timeZone}; the request is in ${plan.timeZone}`;
+  if (!bounds.start || !bounds.end) return `the request has no complete time range (from and to): the rollup holds ${coveredText(r)}, the base tables may hold more`;
+  for (const [what, at] of [['starts', bounds.start], ['ends', bounds.end]] as const) {
+    if (truncate(at, r.grain).getTime() !== at.getTime()) return `the range ${what} at ${formatTime(at)}, not at the start of a ${r.grain} (the rollup's grain)`;
+  }
+  if (!r.coveredFrom || !r.coveredTo) return 'it holds no rows yet';
+  const from = wallClock(r.coveredFrom);
+  const to = wallClock(r.coveredTo);
+  if (!from || !to) return `its covered range (${r.coveredFrom}, ${r.coveredTo}) is not readable`;
+  if (bounds.start < from || bounds.end > to) return `the range [${formatTime(bounds.start)}, ${formatTime(bounds.end)}) is not within ${coveredText(r)}`;
+  return undefined;
+}
+
+/**
+ * Why a filter cannot be evaluated on a rollup's columns: each reference must be one of its
+ * dimensions, or metric_time at a grain made of whole buckets of the rollup's.
+ */
+function filterProblem(graph: SemanticGraph, filter: Expression, r: BuiltRollup, dimensions: string[]): string | undefined {
+  for (const { ref: text } of collectRefs(filter)) {
+    const ref = parseReference(graph, text);
+    if (ref.kind === 'metric_time') {
+      const g = grainOf(ref.time);
+      if (!g) return `a filter reads '${text}', finer than its ${r.grain} buckets (name a grain: metric_time.${r.grain})`;
+      if (!nests(r.grain, g)) return `a filter reads '${text}', which is not made of whole ${r.grain}s`;
+    } else if (ref.kind === 'metric') {
+      return `a filter reads the metric '${text}', which no rollup column holds`;
+    } else if (!dimensions.includes(text)) {
+      return `a filter reads '${text}', which is not one of its dimensions (${dimensions.join(', ') || 'none'})`;
+    }
+  }
+  return undefined;
+}
+
+function grainOf(spec: TimeSpec | undefined): Grain | undefined {
+  return spec?.kind === 'grain' ? spec.grain : undefined;
+}
+
+/** A covered-range bound ('2025-01-01', '2025-01-01T00:00:00Z') as the wall-clock time it names. */
+function wallClock(text: string): Date | undefined {
+  const plain = text.replace('T', ' ').replace(/(\.\d+)?(Z|[+-]\d\d:?\d\d)?$/, '');
+  try {
+    return parseTime(plain, 'covered range');
+  } catch {
+    return undefined;
+  }
+}
+
+function coveredText(r: BuiltRollup): string {
+  return r.coveredFrom && r.coveredTo ? `[${r.coveredFrom}, ${r.coveredTo})` : 'no rows';
+}
+
+function short(fingerprint: string): string {
+  return fingerprint.slice(0, 12);
+}
+
+function useOf(r: BuiltRollup): RollupUse {
+  return { name: r.name, table: r.table, builtAt: r.builtAt, version: r.version, commit: r.commit, fingerprint: r.fingerprint };
+}

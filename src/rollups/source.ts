@@ -1,0 +1,138 @@
+/**
+ * The rollups a project's requests may be answered from: its rollup store (tally.yml `rollups:`,
+ * `.tally/rollups.duckdb` by default), the build records in it, and the fingerprint the current
+ * definitions give each rollup (a rollup built from other definitions is never used). The CLI,
+ * the API and the library open it here and hand it to runQuery; routing itself is route.ts.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { loadConfig, rollupStoreConfigOf } from '../config.js';
+import { TallyError } from '../errors.js';
+import type { RollupStoreConfig } from './store-config.js';
+import { resolve } from 'node:path';
+import type { EngineConfig } from '../config.js';
+import type { Engine } from '../engines/engine.js';
+import type { Project } from '../project.js';
+import type { RollupSource } from '../run.js';
+import { definitionFingerprint } from './fingerprint.js';
+import { openRollupStore, type RollupStore } from './store.js';
+import type { BuiltRollup } from './types.js';
+
+/** An open rollup store as a source of answers; `refresh` re-reads its build records. */
+export interface OpenRollupSource {
+  source: RollupSource;
+  /** Re-reads the build records (after a build by another process or a schedule). */
+  refresh(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the project's rollup store for answering, or undefined when the project declares no
+ * rollups or the store was never created (nothing built yet: requests read the base tables).
+ * `engine` is the project's engine, needed when the store is a schema of it (else an error).
+ */
+export async function openRollupSource(project: Project, engine?: Engine, database?: string): Promise<OpenRollupSource | undefined> {
+  if (project.graph.rollups.size === 0) return undefined;
+  const store = await openProjectRollupStore(project.dir, engine);
+  return store && rollupSourceOf(project, store, database);
+}
+
+/**
+ * The rollup store of the project in `dir` (tally.yml `rollups:`), or undefined when it is an
+ * embedded DuckDB file that does not exist yet: answering never creates one.
+ */
+export async function openProjectRollupStore(dir: string, engine?: Engine): Promise<RollupStore | undefined> {
+  const config = rollupStoreConfigOf(loadConfig(dir), dir);
+  if (config.store === 'duckdb' && config.path !== ':memory:' && !existsSync(config.path)) return undefined;
+  return openRollupStore(config, engine);
+}
+
+/**
+ * A rollup store already open (tests, the server) as a source of answers. `database`
+ * (databaseIdentity of the engine's config) keeps out builds recorded from another database.
+ */
+export async function rollupSourceOf(project: Project, store: RollupStore, database?: string): Promise<OpenRollupSource> {
+  const fingerprints = new Map<string, string>();
+  for (const name of project.graph.rollups.keys()) fingerprints.set(name, definitionFingerprint(project.graph, name));
+  const source: RollupSource = { engine: store.engine, built: await store.list(), fingerprint: (name) => fingerprints.get(name), ...(database ? { database } : {}) };
+  return {
+    source,
+    refresh: async () => {
+      source.built = await store.list();
+    },
+    close: () => store.close(),
+  };
+}
+
+/** What a server reads from a rollup store: the engine over its tables and its build records. */
+export type ServedRollupStore = Pick<RollupStore, 'engine' | 'list' | 'close'>;
+
+/**
+ * The project's rollup store for a long-running server. A build replaces an embedded store's file
+ * (store.ts: a copy renamed into place), so this one looks at the file when build records are read
+ * and opens the new file when it was replaced (or created after the server started); the previous
+ * one is closed a minute later, when statements running on it are long done.
+ */
+export async function openServedRollupStore(dir: string, engine: Engine): Promise<ServedRollupStore> {
+  const config = rollupStoreConfigOf(loadConfig(dir), dir);
+  if (config.store !== 'duckdb' || config.path === ':memory:') return openRollupStore(config, engine);
+  return new ReopeningRollupStore(config);
+}
+
+class ReopeningRollupStore implements ServedRollupStore {
+  private current?: { store: RollupStore; file: string };
+  private opening?: Promise<void>;
+
+  constructor(private readonly config: Extract<RollupStoreConfig, { store: 'duckdb' }>) {}
+
+  get engine(): Engine {
+    if (!this.current) throw new TallyError('ENGINE_UNAVAILABLE', 'the rollup store is not open yet; retry shortly');
+    return this.current.store.engine;
+  }
+
+  async list(): Promise<BuiltRollup[]> {
+    const file = fileIdentity(this.config.path);
+    if (file === undefined) return [];
+    if (this.current?.file !== file) {
+      this.opening ??= this.reopen(file).finally(() => (this.opening = undefined));
+      await this.opening;
+    }
+    return this.current ? this.current.store.list() : [];
+  }
+
+  private async reopen(file: string): Promise<void> {
+    const previous = this.current?.store;
+    this.current = { store: await openRollupStore(this.config), file };
+    if (previous) setTimeout(() => void previous.close(), 60_000).unref();
+  }
+
+  async close(): Promise<void> {
+    await this.current?.store.close();
+    this.current = undefined;
+  }
+}
+
+/** The identity of a file (device and inode: a build renames a new file into place), or undefined when it does not exist. */
+function fileIdentity(path: string): string | undefined {
+  try {
+    const s = statSync(path);
+    return `${s.dev}:${s.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Which database an engine config reads, as build records keep it (BuiltRollup.source): a DuckDB
+ * file by its absolute path; Postgres and Trino by the names of their URL variables and their
+ * schema (never a URL, which can hold a password).
+ */
+export function databaseIdentity(config: EngineConfig): string {
+  switch (config.type) {
+    case 'duckdb':
+      return `duckdb:${config.path === ':memory:' ? ':memory:' : resolve(config.path)}`;
+    case 'postgres':
+      return `postgres:${config.urlEnv}/${config.schema ?? ''}`;
+    case 'trino':
+      return `trino:${config.urlEnv}/${config.catalog}.${config.schema}`;
+  }
+}
