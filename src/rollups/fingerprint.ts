@@ -12,7 +12,7 @@ import type { MeasureInputDef, MetricInputDef } from '../definitions/schema.js';
 import { TallyError } from '../errors.js';
 import { collectRefs } from '../query/expression.js';
 import { parseExpressionCached } from '../query/parse-cache.js';
-import { leafMeasuresOf } from './leaves.js';
+import { leafMeasuresOf } from '../definitions/leaves.js';
 
 /** Hex sha256 (first 16 digits) of the definitions rollup `name` reads; throws for an unknown rollup. */
 export function definitionFingerprint(graph: SemanticGraph, name: string): string {
