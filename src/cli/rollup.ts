@@ -68,8 +68,8 @@ export function rollupCommand(program: Command, projectDir: () => string): void 
       await withStore(projectDir(), o, false, async ({ project, store }) => {
         const unknown = names.filter((n) => !project.graph.rollups.has(n));
         if (unknown.length) {
-          const { TallyError, didYouMean } = await import('../errors.js');
-          throw new TallyError('INVALID_REQUEST', `unknown rollup '${unknown[0]}'.${didYouMean(unknown[0], project.graph.rollups.keys())}`);
+          const { unknownRollupError } = await import('../rollups/fingerprint.js');
+          throw unknownRollupError(project.graph, unknown[0]);
         }
         const statuses = await rollupStatus(project, store, names.length ? names : undefined);
         if (o.json) {

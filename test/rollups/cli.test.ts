@@ -104,4 +104,15 @@ describe('tally rollup', () => {
     expect(result.code).toBe(1);
     expect(result.stderr.trim()).toBe("error [INVALID_REQUEST]: unknown rollup 'orders_dialy'. Did you mean 'orders_daily'?");
   }, 60_000);
+
+  it('refuses a name near none by listing the declared rollups, the same for status and build', async () => {
+    const declared = "orders_daily, activity_daily, conversion_monthly, conversion_monthly_by_plan";
+    for (const command of ['status', 'build']) {
+      const result = await tally('rollup', command, 'nope', '--db', db);
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim()).toBe(`error [INVALID_REQUEST]: unknown rollup 'nope'. Rollups: ${declared}.`);
+    }
+    const typo = await tally('rollup', 'build', 'orders_dialy', '--db', db);
+    expect(typo.stderr.trim()).toBe("error [INVALID_REQUEST]: unknown rollup 'orders_dialy'. Did you mean 'orders_daily'?");
+  }, 60_000);
 });
