@@ -50,7 +50,7 @@ describe('tally rollup', () => {
     expect(build.code).toBe(0);
     const summary = build.stdout.trim().split('\n');
     expect(summary).toHaveLength(2);
-    const [, partitions, from] = /^orders_daily: (\d+) partitions, \d+ rows, (\d{4}-\d{2}-01) to 2026-01-01 \(built \S+, fingerprint [0-9a-f]{16}\)$/.exec(summary[0]) ?? [];
+    const [, partitions, from] = /^orders_daily: (\d+) partitions, \d+ rows, covered \[(\d{4}-\d{2}-01), 2026-01-01\) \(built \S+, fingerprint [0-9a-f]{16}\)$/.exec(summary[0]) ?? [];
     expect(Number(partitions)).toBeGreaterThan(20);
     // One progress line per partition, on stderr: the start, each month, the last one.
     expect(build.stderr).toMatch(new RegExp(`^rollup build: 0/${partitions} orders_daily: full build, never built`, 'm'));
@@ -68,7 +68,7 @@ describe('tally rollup', () => {
 
     const after = await tally('rollup', 'status', 'orders_daily', 'conversion_monthly');
     const [, orders, conversion] = after.stdout.trim().split('\n');
-    expect(orders).toMatch(new RegExp(`^orders_daily\\s+\\S+Z\\s+[0-9a-f]{12}\\s+${partitions}\\s+${rows}\\s+${from} to 2026-01-01\\s+current$`));
+    expect(orders).toMatch(new RegExp(`^orders_daily\\s+\\S+Z\\s+[0-9a-f]{12}\\s+${partitions}\\s+${rows}\\s+\\[${from}, 2026-01-01\\)\\s+current$`));
     expect(conversion).toMatch(/^conversion_monthly\s+-\s+-\s+-\s+-\s+-\s+stale: never built/);
 
     const json = JSON.parse((await tally('rollup', 'status', '--json', 'orders_daily')).stdout) as { name: string; stale: boolean; built: { partitions: unknown[] } }[];
