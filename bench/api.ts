@@ -147,30 +147,52 @@ export async function apiBenchmarks(project: Project, engine: Engine, db?: strin
   const uncached = new TallyServer({ projectDir: project.dir, engine: timed, cache: false, log: quiet });
   const uncachedUrl = await uncached.listen(0, '127.0.0.1');
   const sql = compileRequest(project.graph, request, { dialect: engine.dialect }).sql;
-  const http: number[] = [];
-  const added: number[] = [];
-  const bare: number[] = [];
-  for (let i = 0; i < 220; i++) {
-    statementMs = 0;
-    let t = performance.now();
-    await post(uncachedUrl, query());
-    const roundTrip = performance.now() - t;
-    if (i >= 20) {
-      http.push(roundTrip);
-      added.push(roundTrip - statementMs);
+  // A limit below the server's row cap (100 000) and above the answer's few rows: each value is a
+  // new request for Tally (compiled afresh, no answer cache), with the same answer.
+  const limitOf = (i: number): number => 10_000 + (i % 80_000);
+  // (a) What a dashboard or BI tool sends: one document, new variables each time. An answer-cache
+  // miss and a new compile, but yoga's parser and validation caches hit.
+  const sameDocument = (i: number): string =>
+    JSON.stringify({ query: 'query Q($limit: Int) { query(metrics: ["revenue", "orders"], groupBy: ["user.plan"], limit: $limit) { rows } }', variables: { limit: limitOf(i) } });
+  // (b) A new document text each time: parsed and validated afresh as well.
+  const newDocument = (i: number): string => query(limitOf(i));
+  const overheadOf = async (body: (i: number) => string, offset: number): Promise<{ http: number; added: number; bare: number }> => {
+    const http: number[] = [];
+    const added: number[] = [];
+    const bare: number[] = [];
+    for (let i = 0; i < 220; i++) {
+      statementMs = 0;
+      let t = performance.now();
+      await post(uncachedUrl, body(offset + i));
+      const roundTrip = performance.now() - t;
+      if (i >= 20) {
+        http.push(roundTrip);
+        added.push(roundTrip - statementMs);
+      }
+      t = performance.now();
+      await engine.query(sql);
+      if (i >= 20) bare.push(performance.now() - t);
     }
-    t = performance.now();
-    await engine.query(sql);
-    if (i >= 20) bare.push(performance.now() - t);
+    return { http: median(http), added: median(added), bare: median(bare) };
+  };
+  // Interleaved in halves, so that a change in the machine's load falls on both rows alike.
+  const a1 = await overheadOf(sameDocument, 0);
+  const b1 = await overheadOf(newDocument, 1000);
+  const a2 = await overheadOf(sameDocument, 2000);
+  const b2 = await overheadOf(newDocument, 3000);
+  for (const [label, x, y] of [
+    ['(a) same document, new variables each time (dashboards, BI tools)', a1, a2],
+    ['(b) a new document text each time (parsed and validated afresh)', b1, b2],
+  ] as const) {
+    const overhead = (x.added + y.added) / 2;
+    rows.push({
+      section: 'api',
+      measure: `latency added to the engine per uncached request, ${label}: HTTP round trip ${ms((x.http + y.http) / 2)} − its statement's engine time; bare engine ${ms((x.bare + y.bare) / 2)}; answer-cache miss, new compile`,
+      value: ms(overhead),
+      target: '≤ 1 ms',
+      met: overhead <= 1,
+    });
   }
-  const overhead = median(added);
-  rows.push({
-    section: 'api',
-    measure: `latency added to the engine per request (HTTP round trip ${ms(median(http))} − its statement's engine time; bare engine ${ms(median(bare))}; no answer cache)`,
-    value: ms(overhead),
-    target: '≤ 1 ms',
-    met: overhead <= 1,
-  });
   const constantRtt: number[] = [];
   const probe = await bareYoga();
   for (let i = 0; i < 220; i++) {
@@ -181,7 +203,7 @@ export async function apiBenchmarks(project: Project, engine: Engine, db?: strin
   await probe.close();
   rows.push({ section: 'api', measure: 'for scale: one round trip to a bare graphql-yoga answering a constant', value: ms(median(constantRtt)), target: '-', met: undefined });
 
-  const uncachedRps = await rps(uncachedUrl, (i) => query(1_000_000 + i));
+  const uncachedRps = await rps(uncachedUrl, sameDocument);
   await uncached.close();
 
   let engineRuns = 0;
@@ -198,7 +220,7 @@ export async function apiBenchmarks(project: Project, engine: Engine, db?: strin
   const bareRps = await rps(constant.url, JSON.stringify({ query: '{ hello }' }));
   await constant.close();
 
-  rows.push({ section: 'api', measure: `requests/s, uncached (every request a different SQL)`, value: uncachedRps.toFixed(0), target: '-', met: undefined });
+  rows.push({ section: 'api', measure: `requests/s, uncached (one document, new variables: every request a different SQL)`, value: uncachedRps.toFixed(0), target: '-', met: undefined });
   rows.push({ section: 'api', measure: `requests/s, cached (the engine ran ${cachedEngineRuns} queries meanwhile)`, value: cachedRps.toFixed(0), target: '-', met: undefined });
   rows.push({ section: 'api', measure: 'requests/s, bare graphql-yoga answering a constant', value: bareRps.toFixed(0), target: '-', met: undefined });
   rows.push({ section: 'api', measure: 'cached / bare graphql-yoga', value: `${((100 * cachedRps) / bareRps).toFixed(0)}%`, target: '≥ 80%', met: cachedRps >= 0.8 * bareRps });

@@ -5,22 +5,17 @@
 import { z } from 'zod';
 import { experimentSchema } from '../experiments/schema.js';
 import { accessSchema } from './access-schema.js';
+import { GRAINS, type Grain, isGrain, nameSchema as name } from './common-schema.js';
+import { dashboardSchema } from './dashboard-schema.js';
+import { rollupSchema } from './rollup-schema.js';
 
-export const GRAINS = ['millisecond', 'second', 'minute', 'hour', 'day', 'week', 'month', 'quarter', 'year'] as const;
-export type Grain = (typeof GRAINS)[number];
-export const GRAIN_ORDER: Record<Grain, number> = { millisecond: -3, second: -2, minute: -1, hour: 0, day: 1, week: 2, month: 3, quarter: 4, year: 5 };
-
-export function isGrain(s: string): s is Grain {
-  return (GRAINS as readonly string[]).includes(s);
-}
+export { GRAIN_ORDER, GRAINS, type Grain, isGrain } from './common-schema.js';
+export { DASHBOARD_GRAINS, type DashboardDef, type DashboardGrain, dashboardSchema, type DashboardTileDef, RELATIVE_RANGE_PATTERN } from './dashboard-schema.js';
+export { type RollupDef, rollupSchema } from './rollup-schema.js';
 
 /** Parts of a time a request can group by (`metric_time.extract_dow`); weeks and days of week are ISO. */
 export const DATE_PARTS = ['year', 'quarter', 'month', 'week', 'day', 'dow', 'doy'] as const;
 export type DatePart = (typeof DATE_PARTS)[number];
-
-const name = z
-  .string()
-  .regex(/^[a-z][a-z0-9_]*$/, 'names are lower_snake_case: a letter, then letters, digits or _');
 
 /** `7 days`, `1 month`, `2 weeks`; or a count of a custom grain defined by a time spine (`1 fiscal_week`). */
 export const WINDOW_PATTERN = /^\s*(\d+)\s+([a-z][a-z0-9_]*)\s*$/i;
@@ -288,76 +283,6 @@ export const savedQuerySchema = z.strictObject({
   limit: z.number().int().positive().optional(),
 });
 
-/** A calendar date as written in definitions: YYYY-MM-DD. */
-const isoDate = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date is written YYYY-MM-DD, like 2025-12-31')
-  .refine((text) => !Number.isNaN(Date.parse(`${text}T00:00:00Z`)) && new Date(`${text}T00:00:00Z`).toISOString().startsWith(text), 'not a calendar date (write YYYY-MM-DD, like 2025-12-31)');
-
-/** Grains a dashboard tile can chart: whole days and coarser, so that each tile's periods are dates. */
-export const DASHBOARD_GRAINS = ['day', 'week', 'month', 'quarter', 'year'] as const;
-export type DashboardGrain = (typeof DASHBOARD_GRAINS)[number];
-
-/** `last 12 months`: the N complete periods of a grain that end at the dashboard's `as_of`. */
-export const RELATIVE_RANGE_PATTERN = /^\s*last\s+(\d+)\s+(day|week|month|quarter|year)s?\s*$/i;
-
-/** One number on a dashboard: a metric over time, its latest period and its change against an earlier one. */
-const dashboardTile = z.strictObject({
-  metric: name,
-  title: z.string().min(1).optional(),
-  grain: z.enum(DASHBOARD_GRAINS).default('month'),
-  /** `last 12 months` (relative to the dashboard's as_of) or explicit dates, both inclusive. */
-  range: z.union([
-    z.string().regex(RELATIVE_RANGE_PATTERN, "a range is 'last N days|weeks|months|quarters|years', or { from: YYYY-MM-DD, to: YYYY-MM-DD }"),
-    z.strictObject({ from: isoDate, to: isoDate }),
-  ]),
-  /** What the latest period is compared with. */
-  comparison: z.enum(['previous_period', 'same_period_last_year']).default('previous_period'),
-  /** A dimension reference (e.g. user.country) to break the latest period down by. */
-  breakdown: z.string().min(1).optional(),
-});
-
-/** Key numbers reviewed like metrics: a named page of tiles (`dashboards:` in metrics/*.yml). */
-export const dashboardSchema = z.strictObject({
-  name,
-  title: z.string().min(1).optional(),
-  description: z.string().optional(),
-  owner: z.string().optional(),
-  /** The last day relative ranges end at; default: yesterday (UTC), the last whole day. */
-  as_of: isoDate.optional(),
-  tiles: z.array(dashboardTile).min(1, 'a dashboard needs at least one tile'),
-});
-
-/**
- * A rollup (src/rollups): metrics kept pre-aggregated at a time grain and a set of dimensions, so
- * that dashboards are answered from it instead of the base tables. `metrics` are expanded into the
- * measures' re-aggregable parts and finished metric values (src/rollups/expand.ts).
- */
-export const rollupSchema = z.strictObject({
-  name,
-  description: z.string().optional(),
-  /** The metrics the rollup is meant to serve. */
-  metrics: z.array(name).min(1, 'a rollup keeps at least one metric'),
-  /** Group-by references as requests write them (`user.country`). */
-  dimensions: z.array(z.string().min(1)).default([]),
-  /** The grain of metric_time kept. */
-  grain: z.enum(GRAINS).default('day'),
-  /** The unit of refresh, at least as coarse as the grain. */
-  partition: z.enum(GRAINS).default('month'),
-  /** The IANA zone the buckets are cut in. */
-  time_zone: z.string().min(1).default('UTC'),
-  refresh: z
-    .strictObject({
-      /** A cron expression, or the name of a schedule in tally.yml. */
-      schedule: z.string().min(1).optional(),
-      /** Rebuild when the freshness of a source the rollup reads moves. */
-      on_freshness: z.boolean().default(true),
-      /** The newest N partitions are rebuilt on every refresh (late-arriving rows). */
-      trailing: z.int().min(0).max(1000).default(1),
-    })
-    .default({ on_freshness: true, trailing: 1 }),
-});
-
 /**
  * Whose semantics the project follows where Tally's and dbt MetricFlow's differ. `tally` (the
  * default): count, distinct count and sum answer 0 for a group or period in the answer without
@@ -394,9 +319,6 @@ export type MeasureDef = z.infer<typeof measure>;
 export type MetricDef = z.infer<typeof metricSchema>;
 export type TimeSpineDef = z.infer<typeof timeSpineSchema>;
 export type SavedQueryDef = z.infer<typeof savedQuerySchema>;
-export type DashboardDef = z.infer<typeof dashboardSchema>;
-export type RollupDef = z.infer<typeof rollupSchema>;
-export type DashboardTileDef = z.infer<typeof dashboardTile>;
 export type MetricInputDef = z.infer<typeof metricInput>;
 export type MeasureInputDef = z.infer<typeof measureInput>;
 

@@ -2,6 +2,10 @@
  * Request → logical plan: which metric nodes (simple aggregations, cumulative windows,
  * conversions, ratios, derived formulas, offsets) answer the request, with the filters and time
  * shifts each leaf inherits. The plan is plain data; lower/ turns it into SQL, one module per node kind.
+ *
+ * Over 400 lines on purpose: planning is one recursive walk over the metric kinds (NodeBuilder's
+ * metric/make call each other with the filters and shifts passed down, memoised per signature),
+ * so a split by kind would scatter one recursion over modules that all import each other.
  */
 import type { CustomGrain, Measure, SemanticGraph } from '../definitions/graph.js';
 import {

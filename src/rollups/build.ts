@@ -26,7 +26,8 @@ import { parseRequest } from '../query/request.js';
 import { add, formatTime, parseTime } from '../query/time.js';
 import { renderStatement } from '../sql/render.js';
 import { definitionFingerprint, unknownRollupError } from './fingerprint.js';
-import { leafMeasuresOf } from './leaves.js';
+import { measureSourceFreshness } from './freshness.js';
+import { leafMeasuresOf } from '../definitions/leaves.js';
 import { openRollupStoreForBuild, type RollupStore, type StoreColumn, storeType } from './store.js';
 import { type BuiltRollup, finishedMetricColumn, finishedPresenceColumn, measurePartColumn, type RollupDefinition, rollupColumnOf, rollupTimeColumn } from './types.js';
 
@@ -103,6 +104,8 @@ async function buildOne(project: Project, engine: Engine, store: RollupStore, ro
   const table = rollupTable(store, rollup.name);
   const previous = await store.get(rollup.name);
   const existing = await store.tableColumns(table);
+  // Measured before the source rows are read: rows that arrive during the build move it again.
+  const sourceFreshness = await measureSourceFreshness(graph, engine, rollup);
   const sources = await sourcePartitions(graph, engine, rollup);
 
   const reason = options.full
@@ -176,6 +179,7 @@ async function buildOne(project: Project, engine: Engine, store: RollupStore, ro
     finishedMetrics: rollup.finishedMetrics,
     ...(sources.length ? { coveredFrom: sources[0].start, coveredTo: sources[sources.length - 1].end } : {}),
     partitions,
+    sourceFreshness,
   };
   await store.saveRecord(record);
   emit({ kind: 'done', rollup: rollup.name, record });

@@ -12,7 +12,7 @@ import type { MeasureInputDef, MetricInputDef } from '../definitions/schema.js';
 import { TallyError, didYouMean } from '../errors.js';
 import { collectRefs } from '../query/expression.js';
 import { parseExpressionCached } from '../query/parse-cache.js';
-import { leafMeasuresOf } from './leaves.js';
+import { leafMeasuresOf } from '../definitions/leaves.js';
 
 /**
  * The error for a rollup name the project does not declare (INVALID_REQUEST), one wording for
