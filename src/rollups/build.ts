@@ -25,7 +25,7 @@ import type { Project } from '../project.js';
 import { parseRequest } from '../query/request.js';
 import { add, formatTime, parseTime } from '../query/time.js';
 import { renderStatement } from '../sql/render.js';
-import { definitionFingerprint } from './fingerprint.js';
+import { definitionFingerprint, unknownRollupError } from './fingerprint.js';
 import { measureSourceFreshness } from './freshness.js';
 import { leafMeasuresOf } from '../definitions/leaves.js';
 import { openRollupStoreForBuild, type RollupStore, type StoreColumn, storeType } from './store.js';
@@ -63,10 +63,7 @@ export async function buildRollups(project: Project, engine: Engine, options: Bu
   const graph = project.graph;
   const names = options.names ?? [...graph.rollups.keys()];
   for (const name of names) {
-    if (!graph.rollups.has(name)) {
-      const known = [...graph.rollups.keys()];
-      throw new TallyError('INVALID_REQUEST', `unknown rollup '${name}'.${known.length ? ` Rollups: ${known.join(', ')}` : ' The project defines no rollups (add them under `rollups:` in metrics/*.yml)'}`);
-    }
+    if (!graph.rollups.has(name)) throw unknownRollupError(graph, name);
   }
   if (options.store) return buildAll(project, engine, options.store, names, options);
   const store = await openRollupStoreForBuild(rollupStoreConfigOf(loadConfig(project.dir), project.dir), engine);
