@@ -31,8 +31,8 @@ import { AUTH_SECRET_KEYS, type AuthConfig, authSchema, type LimitsConfig, limit
 import { DIALECT_NAMES, type DialectName } from './sql/dialects/index.js';
 import { DEFAULT_STATE_PATH, type StateConfig } from './checks/state-config.js';
 import { DEFAULT_ROLLUP_PATH, DEFAULT_ROLLUP_SCHEMA, type RollupStoreConfig } from './rollups/store-config.js';
-import { cronProblem } from './checks/schedule.js';
-import { isTimeZone } from './query/request.js';
+import { cronProblem } from './definitions/cron.js';
+import { isTimeZone } from './definitions/time-zone.js';
 import { DEFAULT_DUCKDB_PATH } from './defaults.js';
 
 export const CONFIG_FILE = 'tally.yml';

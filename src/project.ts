@@ -16,7 +16,7 @@ import { type DefinitionProblem, DefinitionError, TallyError } from './errors.js
 import { collectRefs } from './query/expression.js';
 import { parseExpressionCached } from './query/parse-cache.js';
 import { projectChecks } from './checks/derive.js';
-import { rollupProblems } from './rollups/validate.js';
+import { completeRollups, rollupProblems } from './rollups/validate.js';
 
 export interface Project {
   dir: string;
@@ -49,7 +49,9 @@ function buildGraph(definitions: LoadedDefinitions): SemanticGraph {
     throw e;
   }
   // Access policies (roles, row filters, restrictions) are checked like every other definition.
-  const problems = [...checkMetricsCompile(graph), ...accessPolicyOf(graph).problems, ...projectChecks(graph).problems, ...experimentProblems(graph), ...rollupProblems(graph)];
+  // Rollups' dimensions and what they store are read first: the rollup checks below use them.
+  const rollupDefinitionProblems = completeRollups(graph);
+  const problems = [...checkMetricsCompile(graph), ...accessPolicyOf(graph).problems, ...projectChecks(graph).problems, ...experimentProblems(graph), ...rollupDefinitionProblems, ...rollupProblems(graph)];
   if (problems.length) throw new DefinitionError(problems);
   return graph;
 }

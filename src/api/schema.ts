@@ -14,9 +14,8 @@ import type { QueryResult } from '../run.js';
 import { experimentFields, type ExperimentContext } from './experiments.js';
 import { healthQueryField, type HealthAccess } from './health-schema.js';
 import { apiError, exactAsText, type GenericArgs, isCalendarDate, selectionToRequest, type TypedArgs } from './resolvers.js';
+import { buildCatalogType, buildDashboardType } from './catalog-types.js';
 import {
-  buildCatalogType,
-  buildDashboardType,
   buildFilterInputs,
   buildGrainEnum,
   buildLineageType,

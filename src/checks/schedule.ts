@@ -69,13 +69,3 @@ export class CheckScheduler {
     this.cron = undefined;
   }
 }
-
-/** Whether a cron expression is valid (for tally.yml's validation); the reason when not. */
-export function cronProblem(expression: string): string | undefined {
-  try {
-    new Cron(expression, { paused: true }).stop();
-    return undefined;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}

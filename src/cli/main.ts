@@ -29,6 +29,7 @@ const lazy = {
   seedDemo: () => import('../seed/demo.js'),
   seedPostgres: () => import('../seed/postgres.js'),
   seedTrino: () => import('../seed/trino.js'),
+  rollupSchedule: () => import('../rollups/schedule.js'),
   server: () => import('../api/server.js'),
   limits: () => import('../api/limits.js'),
   log: () => import('../api/log.js'),
@@ -339,11 +340,32 @@ program
     let scheduler: InstanceType<typeof CheckScheduler> | undefined;
     const server = new TallyServer({
       projectDir: projectDir(), engine, watch: o.watch, timeoutMs: o.timeout, auth, limits, logger, corsOrigins: config.corsOrigins, stateStore, rollupStore, database: databaseIdentity(target),
-      onReload: () => void scheduler?.runNow('definitions reloaded'),
+      onReload: () => {
+        void scheduler?.runNow('definitions reloaded');
+        try {
+          rollupScheduler.restart();
+        } catch (e) {
+          // A schedule name tally.yml does not define: the reloaded rollups are not refreshed until fixed.
+          logger.error(`rollups are not refreshed: ${(e as Error).message}`);
+        }
+      },
     });
     scheduler = new CheckScheduler({ schedule: config.checks?.schedule, timeZone: config.checks?.timeZone, graph: () => server.project.graph, engine, store: stateStore, onRun: () => server.dataHealth.clear(), log: (l) => logger.info(l) });
     scheduler.start();
     if (config.checks?.schedule) logger.info(`data checks run on the schedule '${config.checks.schedule}'; next at ${scheduler.nextRun()?.toISOString() ?? 'never'}`);
+    // Rollups refreshed on their schedules and when their sources' freshness moves (src/rollups/schedule.ts).
+    // Each refresh publishes a new store file; the served store reopens it when the file changes.
+    const { RollupScheduler } = await lazy.rollupSchedule();
+    const rollupScheduler: InstanceType<typeof RollupScheduler> = new RollupScheduler({
+      project: () => server.project,
+      engine,
+      schedules: config.rollupSchedules,
+      records: () => rollupStore.list(),
+      source: databaseIdentity(target),
+      log: (l) => logger.info(l),
+      onProbe: (probes) => logger.debug(`rollup freshness probe: ${probes.map((p) => `${p.rollup}: ${p.reason}`).join('; ') || 'no rollup refreshed on freshness'}`),
+    });
+    if (rollupScheduler.restart()) logger.info(`rollups are refreshed on their schedules and when their sources' freshness moves; next look at ${rollupScheduler.nextRun()?.toISOString() ?? 'never'}`);
     const url = await server.listen(o.port, o.host);
     const { graph, version } = server.project;
     logger.info({ url, version, metrics: graph.metrics.size }, `Tally serves ${graph.metrics.size} metrics (definitions ${version}) at ${url}`);
@@ -359,6 +381,7 @@ program
       logger.info(`${signal}: stopping`);
       setTimeout(() => process.exit(0), 5_000).unref();
       scheduler?.stop();
+      rollupScheduler.shutdown();
       await server.close();
       await engine.close();
       logger.info('stopped: every statement cancelled, the database closed');

@@ -55,7 +55,7 @@ export function rollupCommand(program: Command, projectDir: () => string): void 
         }
         for (const r of records) {
           const rows = r.partitions.reduce((n, p) => n + p.rows, 0);
-          process.stdout.write(`${r.name}: ${r.partitions.length} partitions, ${rows} rows, ${r.coveredFrom ?? '-'} to ${r.coveredTo ?? '-'} (built ${r.builtAt}, fingerprint ${r.fingerprint})\n`);
+          process.stdout.write(`${r.name}: ${r.partitions.length} partitions, ${rows} rows, covered ${r.coveredFrom ? `[${r.coveredFrom}, ${r.coveredTo})` : '-'} (built ${r.builtAt}, fingerprint ${r.fingerprint})\n`);
         }
       });
     });
@@ -68,8 +68,8 @@ export function rollupCommand(program: Command, projectDir: () => string): void 
       await withStore(projectDir(), o, false, async ({ project, store }) => {
         const unknown = names.filter((n) => !project.graph.rollups.has(n));
         if (unknown.length) {
-          const { TallyError, didYouMean } = await import('../errors.js');
-          throw new TallyError('INVALID_REQUEST', `unknown rollup '${unknown[0]}'.${didYouMean(unknown[0], project.graph.rollups.keys())}`);
+          const { unknownRollupError } = await import('../rollups/fingerprint.js');
+          throw unknownRollupError(project.graph, unknown[0]);
         }
         const statuses = await rollupStatus(project, store, names.length ? names : undefined);
         if (o.json) {
@@ -82,7 +82,7 @@ export function rollupCommand(program: Command, projectDir: () => string): void 
           s.built?.version ?? '-',
           s.built ? String(s.built.partitions.length) : '-',
           s.built ? String(s.built.partitions.reduce((n, p) => n + p.rows, 0)) : '-',
-          s.built?.coveredFrom ? `${s.built.coveredFrom} to ${s.built.coveredTo}` : '-',
+          s.built?.coveredFrom ? `[${s.built.coveredFrom}, ${s.built.coveredTo})` : '-',
           s.stale ? `stale: ${s.reason}` : 'current',
         ]);
         process.stdout.write(table(['ROLLUP', 'BUILT AT', 'VERSION', 'PARTITIONS', 'ROWS', 'COVERED', 'STATUS'], rows));

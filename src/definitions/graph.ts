@@ -24,7 +24,7 @@ import { addMetrics } from './validate-metrics.js';
 import { addModels } from './validate-models.js';
 import { addTimeSpines, projectSemantics } from './validate-time.js';
 import { validateRollups } from './validate-rollups.js';
-import type { RollupDefinition } from '../rollups/types.js';
+import type { RollupDefinition } from './rollup.js';
 
 export { metricInputs } from './metric-inputs.js';
 
@@ -123,7 +123,10 @@ export class SemanticGraph {
   readonly customGrains = new Map<string, CustomGrain>();
   readonly savedQueries = new Map<string, SavedQuery>();
   readonly dashboards = new Map<string, Dashboard>();
-  /** Rollups (src/rollups), validated and expanded into the parts and finished metrics they keep. */
+  /**
+   * Rollups (src/rollups), validated; loading a project (src/project.ts) then checks their
+   * dimensions and expands them into the parts and finished metrics they keep (src/rollups/validate.ts).
+   */
   readonly rollups = new Map<string, RollupDefinition>();
   /**
    * Tally's semantics or dbt MetricFlow's where they differ (empty counts and sums, calendar

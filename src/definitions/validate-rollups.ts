@@ -1,18 +1,17 @@
 /**
- * Checks `rollups:` definitions and expands each into what it stores (src/rollups/expand.ts):
- * names, metrics and dimensions that exist (with the nearest name suggested), a partition that
- * holds whole periods of the grain, a time zone, a schedule, and metrics that a rollup can keep
- * at all (they need a time axis no coarser than the rollup's grain). Whether each dimension is
- * reachable from each measure's model is decided by the planner when the project loads
- * (src/rollups/validate.ts), since only the planner knows the join paths it takes.
+ * Checks `rollups:` definitions: names and metrics that exist (with the nearest name suggested),
+ * a partition that holds whole periods of the grain, a time zone, a schedule, and metrics that a
+ * rollup can keep at all (they need a time axis no coarser than the rollup's grain). What needs
+ * the query layer runs when the project loads (src/rollups/validate.ts): each dimension read as a
+ * reference, the expansion of the metrics into what is stored (src/rollups/expand.ts; until then
+ * a rollup's `measures` and `finishedMetrics` are empty), and whether each dimension is reachable
+ * from each measure's model, since only the planner knows the join paths it takes.
  */
-import { didYouMean, TallyError } from '../errors.js';
-import { cronProblem } from '../checks/schedule.js';
-import { parseReference } from '../query/references.js';
-import { isTimeZone } from '../query/request.js';
-import { expandRollupMetrics } from '../rollups/expand.js';
-import type { RollupDefinition } from '../rollups/types.js';
-import { leafMeasuresOf } from '../rollups/leaves.js';
+import { didYouMean } from '../errors.js';
+import { cronProblem } from './cron.js';
+import { isTimeZone } from './time-zone.js';
+import type { RollupDefinition } from './rollup.js';
+import { leafMeasuresOf } from './leaves.js';
 import type { SemanticGraph } from './graph.js';
 import type { SourceRef } from './load.js';
 import { GRAIN_ORDER, type Grain } from './schema.js';
@@ -44,16 +43,7 @@ export function validateRollups(graph: SemanticGraph, at: At): void {
       else if (def.metrics.indexOf(name) !== i) problem(['metrics', i], `metric '${name}' is listed twice; list it once`);
     });
     def.dimensions.forEach((text, i) => {
-      if (def.dimensions.indexOf(text) !== i) return problem(['dimensions', i], `dimension '${text}' is listed twice; list it once`);
-      try {
-        const ref = parseReference(graph, text);
-        if (ref.kind === 'metric_time') problem(['dimensions', i], `'${text}': a rollup keeps metric_time at its 'grain'; remove it from dimensions and set grain instead`);
-        else if (ref.kind === 'metric') problem(['dimensions', i], `'${text}' is a metric per entity; a rollup keeps dimensions (like 'user.country'), not metrics`);
-        else if (ref.kind === 'dimension' && ref.isTime && ref.time === undefined) problem(['dimensions', i], `'${text}' is a time dimension; name its grain, like '${text}.day'`);
-      } catch (e) {
-        if (!(e instanceof TallyError)) throw e;
-        problem(['dimensions', i], `${e.message}`);
-      }
+      if (def.dimensions.indexOf(text) !== i) problem(['dimensions', i], `dimension '${text}' is listed twice; list it once`);
     });
     if (!partitionHoldsGrain(def.grain, def.partition)) {
       problem(
@@ -85,13 +75,13 @@ export function validateRollups(graph: SemanticGraph, at: At): void {
     });
     if (!ok) continue;
     const { line, col } = graph.definitions.problemAt(source, [], '');
-    const expansion = expandRollupMetrics(graph, def.metrics, def.dimensions);
     const rollup: RollupDefinition = {
       name: def.name,
       ...(def.description !== undefined ? { description: def.description } : {}),
       metrics: def.metrics,
-      measures: expansion.measures,
-      finishedMetrics: expansion.finishedMetrics,
+      // Filled when the project loads (src/rollups/validate.ts completeRollups).
+      measures: [],
+      finishedMetrics: [],
       dimensions: def.dimensions,
       grain: def.grain,
       partition: def.partition,

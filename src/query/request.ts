@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { TallyError } from '../errors.js';
+import { isTimeZone } from '../definitions/time-zone.js';
 
 const DATE_OR_TIMESTAMP = /^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$/;
 
@@ -49,10 +50,4 @@ export function parseRequest(input: unknown): Request {
     throw new TallyError('INVALID_REQUEST', `unknown time zone '${request.timeZone}'; use an IANA name such as 'UTC', 'Asia/Seoul' or 'America/New_York'`);
   }
   return request;
-}
-
-let zones: Set<string> | undefined;
-export function isTimeZone(zone: string): boolean {
-  zones ??= new Set(['UTC', ...Intl.supportedValuesOf('timeZone')]);
-  return zones.has(zone);
 }

@@ -25,8 +25,9 @@ import type { Project } from '../project.js';
 import { parseRequest } from '../query/request.js';
 import { add, formatTime, parseTime } from '../query/time.js';
 import { renderStatement } from '../sql/render.js';
-import { definitionFingerprint } from './fingerprint.js';
-import { leafMeasuresOf } from './leaves.js';
+import { definitionFingerprint, unknownRollupError } from './fingerprint.js';
+import { measureSourceFreshness } from './freshness.js';
+import { leafMeasuresOf } from '../definitions/leaves.js';
 import { openRollupStoreForBuild, type RollupStore, type StoreColumn, storeType } from './store.js';
 import { type BuiltRollup, finishedMetricColumn, finishedPresenceColumn, measurePartColumn, type RollupDefinition, rollupColumnOf, rollupTimeColumn } from './types.js';
 
@@ -62,10 +63,7 @@ export async function buildRollups(project: Project, engine: Engine, options: Bu
   const graph = project.graph;
   const names = options.names ?? [...graph.rollups.keys()];
   for (const name of names) {
-    if (!graph.rollups.has(name)) {
-      const known = [...graph.rollups.keys()];
-      throw new TallyError('INVALID_REQUEST', `unknown rollup '${name}'.${known.length ? ` Rollups: ${known.join(', ')}` : ' The project defines no rollups (add them under `rollups:` in metrics/*.yml)'}`);
-    }
+    if (!graph.rollups.has(name)) throw unknownRollupError(graph, name);
   }
   if (options.store) return buildAll(project, engine, options.store, names, options);
   const store = await openRollupStoreForBuild(rollupStoreConfigOf(loadConfig(project.dir), project.dir), engine);
@@ -106,6 +104,8 @@ async function buildOne(project: Project, engine: Engine, store: RollupStore, ro
   const table = rollupTable(store, rollup.name);
   const previous = await store.get(rollup.name);
   const existing = await store.tableColumns(table);
+  // Measured before the source rows are read: rows that arrive during the build move it again.
+  const sourceFreshness = await measureSourceFreshness(graph, engine, rollup);
   const sources = await sourcePartitions(graph, engine, rollup);
 
   const reason = options.full
@@ -179,6 +179,7 @@ async function buildOne(project: Project, engine: Engine, store: RollupStore, ro
     finishedMetrics: rollup.finishedMetrics,
     ...(sources.length ? { coveredFrom: sources[0].start, coveredTo: sources[sources.length - 1].end } : {}),
     partitions,
+    sourceFreshness,
   };
   await store.saveRecord(record);
   emit({ kind: 'done', rollup: rollup.name, record });

@@ -9,15 +9,27 @@
 import { createHash } from 'node:crypto';
 import type { Model, SemanticGraph } from '../definitions/graph.js';
 import type { MeasureInputDef, MetricInputDef } from '../definitions/schema.js';
-import { TallyError } from '../errors.js';
+import { TallyError, didYouMean } from '../errors.js';
 import { collectRefs } from '../query/expression.js';
 import { parseExpressionCached } from '../query/parse-cache.js';
-import { leafMeasuresOf } from './leaves.js';
+import { leafMeasuresOf } from '../definitions/leaves.js';
+
+/**
+ * The error for a rollup name the project does not declare (INVALID_REQUEST), one wording for
+ * `tally rollup build` and `status` and the library: the nearest declared names when one is
+ * close, else every declared name, else how to declare one.
+ */
+export function unknownRollupError(graph: SemanticGraph, name: string): TallyError {
+  const known = [...graph.rollups.keys()];
+  const hint = didYouMean(name, known)
+    || (known.length ? ` Rollups: ${known.join(', ')}.` : ' The project defines no rollups (add them under `rollups:` in metrics/*.yml).');
+  return new TallyError('INVALID_REQUEST', `unknown rollup '${name}'.${hint}`);
+}
 
 /** Hex sha256 (first 16 digits) of the definitions rollup `name` reads; throws for an unknown rollup. */
 export function definitionFingerprint(graph: SemanticGraph, name: string): string {
   const rollup = graph.rollups.get(name);
-  if (!rollup) throw new TallyError('INVALID_REQUEST', `unknown rollup '${name}'`);
+  if (!rollup) throw unknownRollupError(graph, name);
   const metrics = new Map<string, unknown>();
   const references: string[] = [...rollup.dimensions];
   const visit = (metricName: string): void => {

@@ -233,7 +233,9 @@ export class RollupRouter {
     const extra = others.find((k) => !r.dimensions.includes(k.text));
     if (extra) return `groups by '${extra.text}', which is not one of its dimensions (${r.dimensions.join(', ') || 'none'})`;
     const missing = r.dimensions.filter((d) => !others.some((k) => k.text === d));
-    const what = node.kind === 'cumulative' ? 'a cumulative value' : node.kind === 'conversion' ? 'a conversion rate' : 'a distinct count';
+    // A simple metric is kept finished for a distinct count (or percentile, balance), and also when
+    // its own filter names a column the rollup lacks (a sum then): name what it is, not a guess.
+    const what = node.kind === 'cumulative' ? 'a cumulative value' : node.kind === 'conversion' ? 'a conversion rate' : node.use.measure.agg === 'count_distinct' ? 'a distinct count' : `a finished value (the ${node.use.measure.agg} '${node.metric}' as asked alone)`;
     if (missing.length) return `${what} is kept only at exactly its dimensions; the request does not group by ${missing.join(', ')}`;
     if (plan.timeKeys.length === 0) return `${what} is kept per ${r.grain}; the request has no metric_time group-by`;
     const grains = plan.timeKeys.map((k) => grainOf(k.time));

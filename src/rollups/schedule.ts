@@ -1,15 +1,26 @@
 /**
- * Refreshes rollups on their schedules while a server runs: each rollup's `refresh.schedule`, a
- * cron expression or the name of one under tally.yml's `rollups: { schedules: … }` (croner, as the
- * data checks' schedule in src/checks/schedule.ts). A refresh that is due while one is still going
- * is skipped, not queued. Each refresh is an incremental build into the project's store
- * (buildRollups), published when done; `onBuilt` tells the server, which then reads the new store.
+ * Refreshes rollups while a server runs. Each rollup's `refresh.schedule` (a cron expression or
+ * the name of one under tally.yml's `rollups: { schedules: … }`; croner, as the data checks'
+ * schedule in src/checks/schedule.ts) sets when it is looked at; `refresh.on_freshness` (default
+ * true) says what happens then:
+ *  - on_freshness: a cheap probe (src/rollups/freshness.ts: the newest time of each source model,
+ *    measured as data checks measure freshness) compares with what the last build recorded, and
+ *    an incremental refresh runs only for the rollups whose source freshness moved. Without a
+ *    schedule the probe runs on `freshnessProbe` (default every 5 minutes).
+ *  - without on_freshness: every tick of the schedule refreshes (incremental build).
+ * A refresh that is due while one is still going is skipped, not queued. Each refresh is an
+ * incremental build into the project's store (buildRollups), published when done; `onBuilt` tells
+ * the server, which then reads the new store.
  */
+import { existsSync } from 'node:fs';
 import { Cron } from 'croner';
 import type { Engine } from '../engines/engine.js';
 import { didYouMean, TallyError } from '../errors.js';
 import type { Project } from '../project.js';
+import { loadConfig, rollupStoreConfigOf } from '../config.js';
 import { buildRollups, type BuildOptions } from './build.js';
+import { type FreshnessProbe, probeFreshness } from './freshness.js';
+import { openRollupStore } from './store.js';
 import type { BuiltRollup, RollupDefinition } from './types.js';
 
 export interface RollupSchedulerOptions {
@@ -22,8 +33,19 @@ export interface RollupSchedulerOptions {
   timeZone?: string;
   /** Where to build (default: the project's store, published after each refresh); see BuildOptions.store. */
   store?: BuildOptions['store'];
+  /** The database the engine reads (source.ts databaseIdentity), recorded in each build (BuildOptions.source). */
+  source?: string;
   /** After each refresh, with its build records. */
   onBuilt?: (records: BuiltRollup[]) => void;
+  /** After each freshness probe, with what it found per rollup (before any refresh it causes). */
+  onProbe?: (probes: FreshnessProbe[]) => void;
+  /** Cron of the freshness probe for on_freshness rollups without a schedule (default every 5 minutes). */
+  freshnessProbe?: string;
+  /**
+   * The build records the probe compares with (a server passes its open rollup store's `list`);
+   * default: `store`'s, else the project's store opened for the read (none when it does not exist).
+   */
+  records?: () => Promise<BuiltRollup[]>;
   log?: (line: string) => void;
 }
 
@@ -44,41 +66,113 @@ export function rollupCron(rollup: RollupDefinition, schedules: Record<string, s
   return cron;
 }
 
+/** Every 5 minutes: the freshness probe of on_freshness rollups that have no schedule. */
+export const DEFAULT_FRESHNESS_PROBE = '*/5 * * * *';
+
+/** Whether a project has anything for a RollupScheduler to do: a rollup with a schedule or refreshed on freshness. */
+export function hasScheduledRollups(project: Project): boolean {
+  return [...project.graph.rollups.values()].some((r) => r.refresh.schedule !== undefined || r.refresh.onFreshness);
+}
+
 export class RollupScheduler {
   private readonly crons: Cron[] = [];
   private running?: Promise<BuiltRollup[] | undefined>;
+  private closed = false;
 
   constructor(private readonly options: RollupSchedulerOptions) {}
 
-  /** Starts a cron per schedule (rollups sharing one refresh together); checks every schedule first. */
+  /**
+   * Starts a cron per schedule (rollups sharing one are looked at together): on_freshness rollups
+   * are probed and refreshed when their sources moved, the others refreshed. Checks every schedule first.
+   */
   start(): void {
-    if (this.crons.length) return;
-    const byCron = new Map<string, string[]>();
+    if (this.crons.length || this.closed) return;
+    const groups = new Map<string, { cron: string; probe: boolean; names: string[] }>();
     for (const rollup of this.options.project().graph.rollups.values()) {
-      const cron = rollupCron(rollup, this.options.schedules);
-      if (cron !== undefined) byCron.set(cron, [...(byCron.get(cron) ?? []), rollup.name]);
+      const probe = rollup.refresh.onFreshness;
+      const cron = rollupCron(rollup, this.options.schedules) ?? (probe ? (this.options.freshnessProbe ?? DEFAULT_FRESHNESS_PROBE) : undefined);
+      if (cron === undefined) continue;
+      const key = `${cron}\0${probe}`;
+      const group = groups.get(key) ?? { cron, probe, names: [] };
+      group.names.push(rollup.name);
+      groups.set(key, group);
     }
-    for (const [cron, names] of byCron) {
-      this.crons.push(new Cron(cron, { timezone: this.options.timeZone ?? 'UTC', protect: true }, () => void this.refreshNow(names, `schedule ${cron}`)));
+    for (const { cron, probe, names } of groups.values()) {
+      const reason = `${probe ? 'freshness probe' : 'schedule'} ${cron}`;
+      this.crons.push(new Cron(cron, { timezone: this.options.timeZone ?? 'UTC', protect: true }, () => void (probe ? this.refreshIfMoved(names, reason) : this.refreshNow(names, reason))));
     }
   }
 
-  /** When the next scheduled refresh is due, if there is one. */
+  /**
+   * Stops, then starts again if the project (as it is now: definitions may have been reloaded)
+   * has a rollup with a schedule or refreshed on freshness. True when it started.
+   */
+  restart(): boolean {
+    this.stop();
+    if (this.closed || !hasScheduledRollups(this.options.project())) return false;
+    this.start();
+    return true;
+  }
+
+  /** When the next scheduled refresh or probe is due, if there is one. */
   nextRun(): Date | undefined {
     const next = this.crons.map((c) => c.nextRun()).filter((d): d is Date => d instanceof Date);
     return next.sort((a, b) => a.getTime() - b.getTime())[0];
   }
 
+  /**
+   * Probes the source freshness of these rollups (all on_freshness ones when absent) against their
+   * last build records, and refreshes those whose sources moved. Resolves to the probes and the
+   * records of the refresh (absent when nothing moved, or when it was skipped or failed).
+   */
+  async refreshIfMoved(names?: string[], reason = 'freshness probe'): Promise<{ probes: FreshnessProbe[]; records?: BuiltRollup[] }> {
+    if (this.running || this.closed) return { probes: [] };
+    const log = (line: string): void => void (this.closed ? undefined : this.options.log?.(line));
+    let probes: FreshnessProbe[];
+    try {
+      const project = this.options.project();
+      const rollups = [...project.graph.rollups.values()].filter((r) => r.refresh.onFreshness && (!names || names.includes(r.name)));
+      const built = new Map((await this.records(project)).map((r) => [r.name, r]));
+      probes = [];
+      for (const rollup of rollups) probes.push(await probeFreshness(project.graph, this.options.engine, rollup, built.get(rollup.name)));
+    } catch (e) {
+      log(`rollups (${reason}) could not be probed: ${(e as Error).message}`);
+      return { probes: [] };
+    }
+    if (this.closed) return { probes };
+    this.options.onProbe?.(probes);
+    const moved = probes.filter((p) => p.moved);
+    if (!moved.length) return { probes };
+    const records = await this.refreshNow(
+      moved.map((p) => p.rollup),
+      `${reason}: ${moved.map((p) => `${p.rollup} (${p.reason})`).join('; ')}`,
+    );
+    return { probes, ...(records ? { records } : {}) };
+  }
+
+  private async records(project: Project): Promise<BuiltRollup[]> {
+    if (this.options.records) return this.options.records();
+    if (this.options.store) return this.options.store.list();
+    const config = rollupStoreConfigOf(loadConfig(project.dir), project.dir);
+    if (config.store === 'duckdb' && (config.path === ':memory:' || !existsSync(config.path))) return [];
+    const store = await openRollupStore(config, this.options.engine);
+    try {
+      return await store.list();
+    } finally {
+      await store.close();
+    }
+  }
+
   /** Refreshes these rollups (all when absent) now unless a refresh is going; resolves to the records (undefined when skipped or failed). */
   refreshNow(names?: string[], reason = 'asked'): Promise<BuiltRollup[] | undefined> {
-    if (this.running) return Promise.resolve(undefined);
-    const log = this.options.log ?? (() => undefined);
+    if (this.running || this.closed) return Promise.resolve(undefined);
+    const log = (line: string): void => void (this.closed ? undefined : this.options.log?.(line));
     this.running = (async () => {
       try {
         const project = this.options.project();
         const known = names?.filter((n) => project.graph.rollups.has(n));
-        const records = await buildRollups(project, this.options.engine, { ...(known ? { names: known } : {}), ...(this.options.store ? { store: this.options.store } : {}) });
-        this.options.onBuilt?.(records);
+        const records = await buildRollups(project, this.options.engine, { ...(known ? { names: known } : {}), ...(this.options.store ? { store: this.options.store } : {}), ...(this.options.source ? { source: this.options.source } : {}) });
+        if (!this.closed) this.options.onBuilt?.(records);
         log(`rollups (${reason}): ${records.map((r) => `${r.name} ${r.partitions.length} partitions`).join(', ')}`);
         return records;
       } catch (e) {
@@ -94,5 +188,14 @@ export class RollupScheduler {
   stop(): void {
     for (const c of this.crons) c.stop();
     this.crons.length = 0;
+  }
+
+  /**
+   * Stops for good (a server shutting down): no more ticks, no refresh starts, and a refresh still
+   * running reports nothing (its build is discarded when the engine closes under it).
+   */
+  shutdown(): void {
+    this.closed = true;
+    this.stop();
   }
 }

@@ -19,44 +19,10 @@
  */
 import type { Grain } from '../definitions/schema.js';
 
-/**
- * A re-aggregable part of a measure, and how rows of it combine into a coarser group:
- * `sum` → SUM (a sum measure's sum, or an average's sum of non-null values), `count` → SUM (a
- * count measure's count, or an average's count of non-null values), `min` → MIN, `max` → MAX.
- * Distinct counts and percentiles have no re-aggregable part: a rollup keeps them only as a
- * finished metric, served at exactly its grain and dimensions.
- */
-export type MeasurePart = 'sum' | 'count' | 'min' | 'max';
-
-/** A rollup as declared under `rollups:` in metrics/*.yml, after validation. */
-export interface RollupDefinition {
-  name: string;
-  description?: string;
-  /** The metrics the rollup is declared to serve (as written). */
-  metrics: string[];
-  /** Measures kept as parts, with the parts each needs: what simple, ratio and derived metrics read. */
-  measures: { name: string; parts: MeasurePart[] }[];
-  /** Metrics kept as finished values (distinct counts, cumulative, conversion, percentiles). */
-  finishedMetrics: string[];
-  /** Group-by references kept as columns, as requests write them (`user.country`). */
-  dimensions: string[];
-  /** The grain of `metric_time` in the table. */
-  grain: Grain;
-  /** The unit of refresh: a grain at least as coarse as `grain`. */
-  partition: Grain;
-  /** IANA zone the buckets are cut in; a request in another zone is not served. */
-  timeZone: string;
-  refresh: {
-    /** A cron expression, or the name of a schedule in tally.yml. */
-    schedule?: string;
-    /** Rebuild when the freshness of a source the rollup reads moves. */
-    onFreshness: boolean;
-    /** The newest N partitions are rebuilt on every refresh (late-arriving rows). */
-    trailingPartitions: number;
-  };
-  /** Where it was declared, for file:line:col messages. */
-  source: { file: string; line: number; col: number };
-}
+// The definition side (what `rollups:` declares, validated by src/definitions/validate-rollups.ts)
+// lives with the definitions, which depend on no layer above them; it is part of this contract.
+export type { MeasurePart, RollupDefinition } from '../definitions/rollup.js';
+import type { MeasurePart } from '../definitions/rollup.js';
 
 /** What the store records about one built rollup (one row per rollup, replaced on each build). */
 export interface BuiltRollup {
@@ -96,6 +62,12 @@ export interface BuiltRollup {
     sourceFingerprint: string;
     builtAt: string;
   }[];
+  /**
+   * The newest time of each source model (its freshness time dimension, 'YYYY-MM-DD HH:MM:SS' UTC),
+   * by model name, measured when the build started (src/rollups/freshness.ts). `refresh.on_freshness`
+   * refreshes the rollup when it moves. Absent in records written before it existed (then due).
+   */
+  sourceFreshness?: Record<string, string>;
 }
 
 /** `user.country` → `user__country`: the column a dimension reference is kept in. */

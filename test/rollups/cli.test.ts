@@ -50,7 +50,7 @@ describe('tally rollup', () => {
     expect(build.code).toBe(0);
     const summary = build.stdout.trim().split('\n');
     expect(summary).toHaveLength(2);
-    const [, partitions, from] = /^orders_daily: (\d+) partitions, \d+ rows, (\d{4}-\d{2}-01) to 2026-01-01 \(built \S+, fingerprint [0-9a-f]{16}\)$/.exec(summary[0]) ?? [];
+    const [, partitions, from] = /^orders_daily: (\d+) partitions, \d+ rows, covered \[(\d{4}-\d{2}-01), 2026-01-01\) \(built \S+, fingerprint [0-9a-f]{16}\)$/.exec(summary[0]) ?? [];
     expect(Number(partitions)).toBeGreaterThan(20);
     // One progress line per partition, on stderr: the start, each month, the last one.
     expect(build.stderr).toMatch(new RegExp(`^rollup build: 0/${partitions} orders_daily: full build, never built`, 'm'));
@@ -68,7 +68,7 @@ describe('tally rollup', () => {
 
     const after = await tally('rollup', 'status', 'orders_daily', 'conversion_monthly');
     const [, orders, conversion] = after.stdout.trim().split('\n');
-    expect(orders).toMatch(new RegExp(`^orders_daily\\s+\\S+Z\\s+[0-9a-f]{12}\\s+${partitions}\\s+${rows}\\s+${from} to 2026-01-01\\s+current$`));
+    expect(orders).toMatch(new RegExp(`^orders_daily\\s+\\S+Z\\s+[0-9a-f]{12}\\s+${partitions}\\s+${rows}\\s+\\[${from}, 2026-01-01\\)\\s+current$`));
     expect(conversion).toMatch(/^conversion_monthly\s+-\s+-\s+-\s+-\s+-\s+stale: never built/);
 
     const json = JSON.parse((await tally('rollup', 'status', '--json', 'orders_daily')).stdout) as { name: string; stale: boolean; built: { partitions: unknown[] } }[];
@@ -103,5 +103,16 @@ describe('tally rollup', () => {
     const result = await tally('rollup', 'status', 'orders_dialy');
     expect(result.code).toBe(1);
     expect(result.stderr.trim()).toBe("error [INVALID_REQUEST]: unknown rollup 'orders_dialy'. Did you mean 'orders_daily'?");
+  }, 60_000);
+
+  it('refuses a name near none by listing the declared rollups, the same for status and build', async () => {
+    const declared = "orders_daily, activity_daily, conversion_monthly, conversion_monthly_by_plan";
+    for (const command of ['status', 'build']) {
+      const result = await tally('rollup', command, 'nope', '--db', db);
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim()).toBe(`error [INVALID_REQUEST]: unknown rollup 'nope'. Rollups: ${declared}.`);
+    }
+    const typo = await tally('rollup', 'build', 'orders_dialy', '--db', db);
+    expect(typo.stderr.trim()).toBe("error [INVALID_REQUEST]: unknown rollup 'orders_dialy'. Did you mean 'orders_daily'?");
   }, 60_000);
 });

@@ -1,6 +1,6 @@
-/** The measures a metric reads, through ratios, derived formulas, cumulative windows and conversions. */
-import type { Measure, SemanticGraph } from '../definitions/graph.js';
-import type { MeasureInputDef, MetricInputDef } from '../definitions/schema.js';
+/** The measures a metric reads, through ratios, derived formulas, cumulative windows and conversions (definitions only: no planner, no SQL). */
+import type { Measure, SemanticGraph } from './graph.js';
+import type { MeasureInputDef, MetricInputDef } from './schema.js';
 
 /** Every measure a metric reads (each once, in the order met); unknown names are skipped. */
 export function leafMeasuresOf(graph: SemanticGraph, name: string, seen = new Set<string>()): Measure[] {
