@@ -72,10 +72,13 @@ function byDefinition(w: Window, grain: 'day' | 'hour', options: { from?: string
   const first = options.from ? `TIMESTAMP '${options.from}'` : `(SELECT date_trunc('${grain}', MIN(visited_at)) FROM visits)`;
   const last = options.to ? `TIMESTAMP '${options.to}'` : `(SELECT date_trunc('${grain}', MAX(visited_at)) + ${w.interval} - ${step} FROM visits)`;
   const shown = grain === 'day' ? 'CAST(p.p AS DATE)' : 'p.p';
+  // At the metric's own grain alone every period of the series is shown, 0 when its window is empty;
+  // with a region, a group is shown in the periods whose window holds its rows.
+  // (COUNT(DISTINCT) over the LEFT JOIN's NULL row is 0.)
   return `
     SELECT ${shown} AS "metric_time.${grain}", ${options.region ? 'v.region AS "visit.region", ' : ''}COUNT(DISTINCT v.member) AS ${w.name}
     FROM generate_series(${first}, ${last}, ${step}) AS p(p)
-    JOIN visits v ON v.visited_at >= p.p + ${step} - ${w.interval} AND v.visited_at < p.p + ${step}
+    ${options.region ? 'JOIN' : 'LEFT JOIN'} visits v ON v.visited_at >= p.p + ${step} - ${w.interval} AND v.visited_at < p.p + ${step}
     GROUP BY ALL`;
 }
 

@@ -88,7 +88,8 @@ describe('row filters: each role sees exactly its rows, for every metric type', 
       WITH kr_events AS (SELECT e.user_id, e.occurred_at FROM events e JOIN users u ON u.user_id = e.user_id WHERE ${KR}),
            days AS (SELECT CAST(d AS DATE) AS day FROM range(TIMESTAMP '2025-03-01', TIMESTAMP '2025-04-01', INTERVAL 1 DAY) t(d))
       SELECT day AS "metric_time.day", count(DISTINCT k.user_id) AS wau
-      FROM days JOIN kr_events k ON k.occurred_at >= day - INTERVAL 6 DAY AND k.occurred_at < day + INTERVAL 1 DAY
+      -- Every day of the range is in the answer; a day whose window holds no KR event counts 0.
+      FROM days LEFT JOIN kr_events k ON k.occurred_at >= day - INTERVAL 6 DAY AND k.occurred_at < day + INTERVAL 1 DAY
       GROUP BY 1 ORDER BY 1`);
     expectSameRows(rows, expected);
   });
