@@ -15,33 +15,9 @@ import { importCommand } from './import.js';
 import { progressReporter } from './progress.js';
 import { checkCommand } from './check.js';
 import { rollupCommand } from './rollup.js';
+import { chosenEngine, type EngineFlags, engineOption, lazy, positive } from './common.js';
+import { serveCommand } from './serve.js';
 
-/** The library's modules, loaded on first use by the command that needs them. */
-const lazy = {
-  config: () => import('../config.js'),
-  project: () => import('../project.js'),
-  compile: () => import('../compile.js'),
-  run: () => import('../run.js'),
-  output: () => import('../output.js'),
-  engines: () => import('../engines/open.js'),
-  reopening: () => import('../engines/reopening.js'),
-  dialects: () => import('../sql/dialects/index.js'),
-  seedDemo: () => import('../seed/demo.js'),
-  seedPostgres: () => import('../seed/postgres.js'),
-  seedTrino: () => import('../seed/trino.js'),
-  rollupSchedule: () => import('../rollups/schedule.js'),
-  server: () => import('../api/server.js'),
-  limits: () => import('../api/limits.js'),
-  log: () => import('../api/log.js'),
-  schema: () => import('../api/schema.js'),
-  graphql: () => import('graphql'),
-  authenticate: () => import('../access/authenticate.js'),
-  catalog: () => import('../catalog.js'),
-  health: () => import('../checks/health.js'),
-  state: () => import('../checks/state.js'),
-  schedule: () => import('../checks/schedule.js'),
-  rollupSource: () => import('../rollups/source.js'),
-};
 
 export const DEFAULT_DB = DEFAULT_DUCKDB_PATH;
 
@@ -62,11 +38,6 @@ const list = (v: string): string[] =>
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-const positive = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive whole number');
-  return n;
-};
 
 function requestOptions(cmd: Command): Command {
   return cmd
@@ -116,20 +87,6 @@ function toRequest(o: RequestFlags): RequestInput {
 const projectDir = (): string => resolve(program.opts<{ project: string }>().project);
 const warn = (warnings: string[]): void => warnings.forEach((w) => console.error(`warning: ${w}`));
 
-interface EngineFlags {
-  db?: string;
-  engine?: EngineConfig['type'];
-}
-
-/** tally.yml's engine, unless --db (a DuckDB file) or --engine says otherwise. */
-async function chosenEngine(o: EngineFlags): Promise<EngineConfig> {
-  if (o.db) return { type: 'duckdb', path: o.db };
-  const { defaultEngine, loadConfig } = await lazy.config();
-  const config = loadConfig(projectDir());
-  return o.engine && o.engine !== config.engine.type ? defaultEngine(o.engine) : config.engine;
-}
-
-const engineOption = (): Option => new Option('--engine <type>', 'engine to use instead of the one in tally.yml').choices(['duckdb', 'postgres', 'trino']);
 
 program
   .command('validate')
@@ -180,8 +137,8 @@ requestOptions(program.command('compile').description('print the SQL for a reque
     const dialect = dialectByName(o.dialect ?? loadConfig(projectDir()).dialect);
     // A rollup store in a schema of the engine needs the engine: only the embedded store is read here.
     const config = loadConfig(projectDir());
-    const { openRollupSource, databaseIdentity } = await lazy.rollupSource();
-    const rollups = o.rollups && config.rollups?.store !== 'engine' ? await openRollupSource(project, undefined, databaseIdentity(o.db ? { type: 'duckdb', path: o.db } : config.engine)) : undefined;
+    // Only --rollups loads the store (and with it DuckDB): plain compile stays free of engines.
+    const rollups = o.rollups && config.rollups?.store !== 'engine' ? await lazy.rollupSource().then(({ openRollupSource, databaseIdentity }) => openRollupSource(project, undefined, databaseIdentity(o.db ? { type: 'duckdb', path: o.db } : config.engine))) : undefined;
     try {
       const compiled = compileRequest(project.graph, toRequest(o), { dialect, rollups: rollups && { ...rollups.source, dialect: rollups.source.engine.dialect } });
       if (o.explain) process.stderr.write(explainRollups(compiled.rollups, !o.rollups ? 'not asked (add --rollups)' : project.graph.rollups.size === 0 ? 'the project declares none' : 'none is built yet (tally rollup build)'));
@@ -203,7 +160,7 @@ requestOptions(program.command('query').description('run a request and print the
   .action(async (o: RequestFlags & EngineFlags & { format: 'table' | 'json' | 'csv'; formatted?: boolean; timeout?: number; rollups: boolean; explain?: boolean }) => {
     const [{ loadProject }, { openEngine }, { runQuery }, { toCsv, toJson, toTable }] = await Promise.all([lazy.project(), lazy.engines(), lazy.run(), lazy.output()]);
     const project = loadProject(projectDir());
-    const target = await chosenEngine(o);
+    const target = await chosenEngine(o, projectDir);
     const engine = await openEngine(target);
     // Rollups answer where they provably give the base answer (src/rollups/route.ts), if built from this database.
     const { openRollupSource, databaseIdentity } = await lazy.rollupSource();
@@ -257,7 +214,7 @@ program
     const progress = progressReporter('seed', { forced: o.progress });
     const onProgress = (done: number, total: number, step: string): void => progress.step(done, total, `building ${step}`);
     const started = Date.now();
-    const target = await chosenEngine({ db: o.out, engine: o.engine });
+    const target = await chosenEngine({ db: o.out, engine: o.engine }, projectDir);
     const elapsed = (): string => ((Date.now() - started) / 1000).toFixed(1);
     const counts = (tables: Record<string, number>): string => Object.entries(tables).map(([t, n]) => `${t}=${n}`).join(' ');
     if (target.type === 'postgres') {
@@ -290,107 +247,7 @@ program
     console.log(`seeded ${summary.file} in ${elapsed()} s: ${counts(summary.tables)}`);
   });
 
-program
-  .command('serve')
-  .description('serve the GraphQL API (with GraphiQL) over the DuckDB database, seeding the demo data on first run')
-  .option('--port <n>', 'port', (v) => Number(v), 4000)
-  .option('--host <host>', 'address to listen on', '127.0.0.1')
-  .option('--db <file>', `DuckDB database file (default: tally.yml's engine, else ${DEFAULT_DB})`)
-  .addOption(engineOption())
-  .option('--watch', 'reload the definitions when metrics/ changes')
-  .option('--timeout <ms>', "stop a query after this many milliseconds (default: tally.yml's limits.query_timeout_ms, else 30000)", positive)
-  .addOption(new Option('--log-level <level>', 'least severe log lines written (JSON lines; readable when stdout is a terminal)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
-  .action(async (o: EngineFlags & { port: number; host: string; watch?: boolean; timeout?: number; logLevel: string }) => {
-    const [{ loadConfig }, { Authenticator }, { seedDemoDatabase }, { openEngine }, { ReopeningEngine }, { TallyServer }, { DEFAULT_LIMITS, engineLimitsFromConfig, limitsFromConfig }, { createLogger }] = await Promise.all([
-      lazy.config(),
-      lazy.authenticate(),
-      lazy.seedDemo(),
-      lazy.engines(),
-      lazy.reopening(),
-      lazy.server(),
-      lazy.limits(),
-      lazy.log(),
-    ]);
-    const logger = createLogger({ level: o.logLevel });
-    const target = await chosenEngine(o);
-    const config = loadConfig(projectDir());
-    // Without tally.yml this is the demo: open to anyone who can reach it, and it says so.
-    const auth = config.file && config.auth ? Authenticator.fromConfig(config.auth) : undefined;
-    if (target.type === 'duckdb' && !existsSync(target.path) && resolve(target.path) === resolve(DEFAULT_DB)) {
-      logger.info(`creating the demo data in ${target.path} (first run only)…`);
-      const summary = await seedDemoDatabase(target.path, {});
-      logger.info({ tables: summary.tables }, `seeded ${Object.entries(summary.tables).map(([t, n]) => `${t}=${n}`).join(' ')}`);
-    }
-    const limits = limitsFromConfig(config.limits);
-    // One DuckDB connection per engine slot, so that concurrent callers run in parallel.
-    const connections = limits.maxConcurrentQueries ?? DEFAULT_LIMITS.maxConcurrentQueries;
-    const engineLimits = engineLimitsFromConfig(config.limits);
-    // DuckDB is opened again after a failure (a file that became unreadable) and when its file is
-    // replaced (tally seed renames a new one into place); Postgres's pool reconnects.
-    const engine =
-      target.type === 'duckdb'
-        ? await ReopeningEngine.open(() => openEngine(target, { connections, ...engineLimits }), { file: target.path })
-        : await openEngine(target);
-    const [{ openStateStore }, { stateConfigOf }, { CheckScheduler }] = await Promise.all([lazy.state(), lazy.config(), lazy.schedule()]);
-    const stateStore = openStateStore(stateConfigOf(config, projectDir()));
-    // Answers come from built rollups where they provably equal the base answer (src/rollups/route.ts).
-    const { openServedRollupStore, databaseIdentity } = await lazy.rollupSource();
-    const rollupStore = await openServedRollupStore(projectDir(), engine);
-    // Data checks on tally.yml's schedule and after a --watch reload (src/checks/schedule.ts).
-    let scheduler: InstanceType<typeof CheckScheduler> | undefined;
-    const server = new TallyServer({
-      projectDir: projectDir(), engine, watch: o.watch, timeoutMs: o.timeout, auth, limits, logger, corsOrigins: config.corsOrigins, stateStore, rollupStore, database: databaseIdentity(target),
-      onReload: () => {
-        void scheduler?.runNow('definitions reloaded');
-        try {
-          rollupScheduler.restart();
-        } catch (e) {
-          // A schedule name tally.yml does not define: the reloaded rollups are not refreshed until fixed.
-          logger.error(`rollups are not refreshed: ${(e as Error).message}`);
-        }
-      },
-    });
-    scheduler = new CheckScheduler({ schedule: config.checks?.schedule, timeZone: config.checks?.timeZone, graph: () => server.project.graph, engine, store: stateStore, onRun: () => server.dataHealth.clear(), log: (l) => logger.info(l) });
-    scheduler.start();
-    if (config.checks?.schedule) logger.info(`data checks run on the schedule '${config.checks.schedule}'; next at ${scheduler.nextRun()?.toISOString() ?? 'never'}`);
-    // Rollups refreshed on their schedules and when their sources' freshness moves (src/rollups/schedule.ts).
-    // Each refresh publishes a new store file; the served store reopens it when the file changes.
-    const { RollupScheduler } = await lazy.rollupSchedule();
-    const rollupScheduler: InstanceType<typeof RollupScheduler> = new RollupScheduler({
-      project: () => server.project,
-      engine,
-      schedules: config.rollupSchedules,
-      records: () => rollupStore.list(),
-      source: databaseIdentity(target),
-      log: (l) => logger.info(l),
-      onProbe: (probes) => logger.debug(`rollup freshness probe: ${probes.map((p) => `${p.rollup}: ${p.reason}`).join('; ') || 'no rollup refreshed on freshness'}`),
-    });
-    if (rollupScheduler.restart()) logger.info(`rollups are refreshed on their schedules and when their sources' freshness moves; next look at ${rollupScheduler.nextRun()?.toISOString() ?? 'never'}`);
-    const url = await server.listen(o.port, o.host);
-    const { graph, version } = server.project;
-    logger.info({ url, version, metrics: graph.metrics.size }, `Tally serves ${graph.metrics.size} metrics (definitions ${version}) at ${url}`);
-    logger.info(`Metric catalog: ${url.replace(/graphql$/, '')}`);
-    logger.info(
-      auth
-        ? `Open the API in a browser for GraphiQL. ${auth.describe()}`
-        : 'Open the API in a browser for GraphiQL. No tally.yml, so no authentication: anyone who can reach this address may query every metric (access policies are not applied). Add an auth section to tally.yml to require API keys or tokens.',
-    );
-    // Stopping cancels running statements (the server's close interrupts them) and exits within
-    // seconds even if something hangs.
-    const stop = async (signal: string): Promise<void> => {
-      logger.info(`${signal}: stopping`);
-      setTimeout(() => process.exit(0), 5_000).unref();
-      scheduler?.stop();
-      rollupScheduler.shutdown();
-      await server.close();
-      await engine.close();
-      logger.info('stopped: every statement cancelled, the database closed');
-      logger.flush();
-      process.exit(0);
-    };
-    process.once('SIGINT', () => void stop('SIGINT'));
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-  });
+serveCommand(program, projectDir);
 
 program
   .command('key')
