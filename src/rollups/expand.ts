@@ -1,5 +1,5 @@
 /**
- * What a rollup stores for the metrics it declares (docs: /work/brief ROLLUPS "Expansion"): the
+ * What a rollup stores for the metrics it declares (README, "Rollups": what is kept): the
  * re-aggregable parts of the measures that simple, ratio and derived metrics read, and, for every
  * metric that cannot be recomputed from parts (distinct counts, percentiles, semi-additive
  * balances, cumulative windows, conversions, offsets, filters on columns the rollup does not

@@ -1,6 +1,6 @@
 /**
  * `rollups:` definitions: problems at file:line:col with what to do, and the expansion of metrics
- * into the measure parts and finished metrics a rollup keeps (ROLLUPS.md "Expansion").
+ * into the measure parts and finished metrics a rollup keeps (README, "Rollups": what is kept).
  */
 import { describe, expect, it } from 'vitest';
 import { DefinitionError } from '../../src/errors.js';
