@@ -72,13 +72,13 @@ describe('Tally on Trino equals hand-written Trino SQL', () => {
     );
   });
 
-  it('wau by day: distinct users over the trailing 7 days, from the first event to 6 days after the last', async () => {
+  it('wau by day: distinct users over the trailing 7 days, every day from the first event to 6 days after the last (0 where the window is empty)', async () => {
     await check(
       { metrics: ['wau'], groupBy: ['metric_time.day'] },
       `WITH bounds AS (SELECT MIN(CAST(occurred_at AS DATE)) AS lo, MAX(CAST(occurred_at AS DATE)) AS hi FROM events)
        SELECT d AS "metric_time.day", COUNT(DISTINCT e.user_id) AS wau
        FROM bounds CROSS JOIN UNNEST(sequence(bounds.lo, date_add('day', 6, bounds.hi), INTERVAL '1' DAY)) AS days(d)
-       JOIN events AS e ON CAST(e.occurred_at AS DATE) BETWEEN date_add('day', -6, d) AND d
+       LEFT JOIN events AS e ON CAST(e.occurred_at AS DATE) BETWEEN date_add('day', -6, d) AND d
        GROUP BY 1`,
     );
   });
