@@ -5,21 +5,16 @@
  * (columns, types, rows, and row order where the request orders). Independent truth: the same
  * request read from the base tables (`rollups` left out), which the routing must reproduce.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBEngine } from '../../src/engines/duckdb.js';
 import type { Project } from '../../src/project.js';
 import { parseExpressionCached } from '../../src/query/parse-cache.js';
 import type { RequestInput } from '../../src/query/request.js';
-import { buildRollups } from '../../src/rollups/build.js';
-import { type OpenRollupSource, rollupSourceOf } from '../../src/rollups/source.js';
-import { openRollupStore, type RollupStore } from '../../src/rollups/store.js';
+import type { OpenRollupSource } from '../../src/rollups/source.js';
+import type { RollupStore } from '../../src/rollups/store.js';
 import { runQuery } from '../../src/run.js';
-import { seedDemoDatabase } from '../../src/seed/demo.js';
 import { expectSameRows } from '../helpers/fixture-db.js';
-import { exampleWith } from './helpers.js';
+import { type BuiltDemo, builtDemo, exampleWith } from './helpers.js';
 
 const ROLLUPS = `
 rollups:
@@ -84,27 +79,20 @@ function rng(seed: number): () => number {
   };
 }
 
-let dir: string;
+let demo: BuiltDemo;
 let base: DuckDBEngine;
 let store: RollupStore;
 let project: Project;
 let rollups: OpenRollupSource;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'tally-rollup-property-'));
-  const file = path.join(dir, 'demo.duckdb');
-  await seedDemoDatabase(file, { events: 3_000, seed: 11 });
-  base = await DuckDBEngine.open({ path: file, readOnly: true });
   project = exampleWith(ROLLUPS);
-  store = await openRollupStore({ store: 'duckdb', path: ':memory:', schema: 'tally_rollups' });
-  await buildRollups(project, base, { store });
-  rollups = await rollupSourceOf(project, store);
+  demo = await builtDemo(project, { events: 3_000, seed: 11, prefix: 'property' });
+  ({ base, store, rollups } = demo);
 }, 120_000);
 
 afterAll(async () => {
-  await store?.close();
-  await base?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await demo?.close();
 });
 
 describe('routed answers equal base answers for random requests', () => {

@@ -3,22 +3,17 @@
  * metrics: the build's tables and records meet the routing contract, so that every request the
  * rules serve equals the base answer exactly, and the others fall through to the base tables.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBEngine } from '../../src/engines/duckdb.js';
 import type { Project } from '../../src/project.js';
 import type { Expression } from '../../src/query/expression.js';
 import { parseExpressionCached } from '../../src/query/parse-cache.js';
 import type { RequestInput } from '../../src/query/request.js';
-import { buildRollups } from '../../src/rollups/build.js';
-import { type OpenRollupSource, rollupSourceOf } from '../../src/rollups/source.js';
-import { openRollupStore, type RollupStore } from '../../src/rollups/store.js';
+import type { OpenRollupSource } from '../../src/rollups/source.js';
+import type { RollupStore } from '../../src/rollups/store.js';
 import { runQuery } from '../../src/run.js';
-import { seedDemoDatabase } from '../../src/seed/demo.js';
 import { expectSameRows } from '../helpers/fixture-db.js';
-import { exampleWith } from './helpers.js';
+import { type BuiltDemo, builtDemo, exampleWith } from './helpers.js';
 
 const ROLLUPS = `
 rollups:
@@ -33,27 +28,20 @@ rollups:
     dimensions: [user.plan]
 `;
 
-let dir: string;
+let demo: BuiltDemo;
 let base: DuckDBEngine;
 let store: RollupStore;
 let project: Project;
 let rollups: OpenRollupSource;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'tally-rollup-built-'));
-  const file = path.join(dir, 'demo.duckdb');
-  await seedDemoDatabase(file, { events: 6_000, seed: 5 });
-  base = await DuckDBEngine.open({ path: file, readOnly: true });
   project = exampleWith(ROLLUPS);
-  store = await openRollupStore({ store: 'duckdb', path: ':memory:', schema: 'tally_rollups' });
-  await buildRollups(project, base, { store });
-  rollups = await rollupSourceOf(project, store);
+  demo = await builtDemo(project, { events: 6_000, seed: 5, prefix: 'built' });
+  ({ base, store, rollups } = demo);
 }, 300_000);
 
 afterAll(async () => {
-  await store?.close();
-  await base?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await demo?.close();
 });
 
 const ROW_FILTER: Expression[] = [parseExpressionCached("user.country = 'US'", 'row filter')];

@@ -3,42 +3,31 @@
  * the example dashboard (metrics/dashboards.yml: each tile's trend with its gaps filled, its
  * compared period and its breakdown), each answer equal to the base tables' (issue 18, "Done when").
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { visibleDashboards } from '../../src/dashboards.js';
 import { DuckDBEngine } from '../../src/engines/duckdb.js';
 import { loadProject, type Project } from '../../src/project.js';
 import type { RequestInput } from '../../src/query/request.js';
-import { buildRollups } from '../../src/rollups/build.js';
-import { type OpenRollupSource, rollupSourceOf } from '../../src/rollups/source.js';
-import { openRollupStore, type RollupStore } from '../../src/rollups/store.js';
+import type { OpenRollupSource } from '../../src/rollups/source.js';
+import type { RollupStore } from '../../src/rollups/store.js';
 import { runQuery } from '../../src/run.js';
-import { seedDemoDatabase } from '../../src/seed/demo.js';
 import { expectSameRows } from '../helpers/fixture-db.js';
-import { ROOT } from './helpers.js';
+import { type BuiltDemo, builtDemo, ROOT } from './helpers.js';
 
-let dir: string;
+let demo: BuiltDemo;
 let base: DuckDBEngine;
 let store: RollupStore;
 let project: Project;
 let rollups: OpenRollupSource;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'tally-rollup-dashboard-'));
-  const file = path.join(dir, 'demo.duckdb');
-  await seedDemoDatabase(file, { events: 6_000, seed: 21 });
-  base = await DuckDBEngine.open({ path: file, readOnly: true });
   project = loadProject(ROOT);
-  store = await openRollupStore({ store: 'duckdb', path: ':memory:', schema: 'tally_rollups' });
-  await buildRollups(project, base, { store });
-  rollups = await rollupSourceOf(project, store);
+  demo = await builtDemo(project, { events: 6_000, seed: 21, prefix: 'dashboard' });
+  ({ base, store, rollups } = demo);
 }, 300_000);
+
 afterAll(async () => {
-  await store?.close();
-  await base?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await demo?.close();
 });
 
 /** The catalog's requests for a tile (src/web/public/dashboards.js). */
