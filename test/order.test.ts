@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBEngine, type Engine, PostgresEngine, type Project, projectFromSources, type RequestInput, runQuery } from '../src/index.js';
-import { expectSameRows, type Row } from './helpers/fixture-db.js';
+import { expectSameRows, type Row, sqlRows } from './helpers/fixture-db.js';
 import { copyDuckDBSql, createDatabase } from './helpers/postgres-db.js';
 
 const DATA = `
@@ -74,11 +74,6 @@ afterAll(async () => {
   await Promise.all([duck?.close(), pg?.close()]);
 });
 
-async function rows(engine: Engine, sql: string): Promise<Row[]> {
-  const result = await engine.query(sql);
-  return result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c.name, r[i]])));
-}
-
 const ENGINES = [
   ['duckdb', () => duck],
   ['postgres', () => pg],
@@ -92,7 +87,7 @@ const PER_PRODUCT = `
 
 describe.each(ENGINES)('%s', (_name, engine) => {
   async function check(request: RequestInput, expectedSql: string): Promise<Row[]> {
-    const expected = await rows(engine(), expectedSql);
+    const expected = await sqlRows(engine(), expectedSql);
     expect(expected.length, 'the hand-written SQL returns rows').toBeGreaterThan(0);
     const result = await runQuery(project, engine(), request);
     expectSameRows(result.rows, expected, { ordered: true, doubles: ['return_rate'] });

@@ -11,7 +11,7 @@ import { TallyServer } from '../src/api/server.js';
 import { DefinitionError } from '../src/errors.js';
 import { importDbtSources, projectFromImport } from '../src/importers/dbt/index.js';
 import { DuckDBEngine, type Engine, loadProject, PostgresEngine, type Project, projectFromSources, type QueryResult, type RequestInput, runQuery } from '../src/index.js';
-import { type CompareOptions, expectSameRows, type Row } from './helpers/fixture-db.js';
+import { type CompareOptions, expectSameRows, type Row, sqlRows } from './helpers/fixture-db.js';
 import { copyDuckDBSql, createDatabase } from './helpers/postgres-db.js';
 
 const DIR = fileURLToPath(new URL('../fixtures/periods', import.meta.url));
@@ -32,16 +32,11 @@ afterAll(async () => {
   await Promise.all([duck?.close(), pg?.close()]);
 });
 
-async function rows(engine: Engine, sql: string): Promise<Row[]> {
-  const result = await engine.query(sql);
-  return result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c.name, r[i]])));
-}
-
 /** Tally equals the hand-written SQL on DuckDB and on Postgres; returns the DuckDB answer. */
 async function check(request: RequestInput, expectedSql: string, options: CompareOptions = {}): Promise<QueryResult> {
   let answer: QueryResult | undefined;
   for (const engine of [duck, pg] as Engine[]) {
-    const expected = await rows(engine, expectedSql);
+    const expected = await sqlRows(engine, expectedSql);
     expect(expected.length, 'the hand-written SQL returns rows (a vacuous test proves nothing)').toBeGreaterThan(0);
     const result = await runQuery(project, engine, request);
     expectSameRows(result.rows, expected, options);
@@ -390,7 +385,7 @@ describe("5. a cumulative metric at a coarser grain is its value on the period's
     ]);
     for (const engine of [duck, pg] as Engine[]) {
       const answer = await runQuery(spined, engine, { metrics: ['sales_7d', 'sales_7d_opening', 'sales_7d_average'], groupBy: ['metric_time.fiscal_month'] });
-      const expected = await rows(
+      const expected = await sqlRows(
         engine,
         `WITH span AS (SELECT MIN(CAST(ordered_at AS DATE)) AS lo, MAX(CAST(ordered_at AS DATE)) + 6 AS hi FROM sales_orders),
               periods AS (SELECT fiscal_month AS p, MIN(d) AS first_day, MAX(d) AS final_day FROM fiscal_days GROUP BY fiscal_month),
@@ -450,7 +445,7 @@ describe('6. an inclusive date is the whole day at every grain', () => {
       const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
       const body = (await response.json()) as { data?: { metrics: { rows: { metricTime: string; readings: unknown }[] } }; errors?: unknown };
       expect(body.errors).toBeUndefined();
-      const expected = await rows(duck, readings('hour', 'read_at'));
+      const expected = await sqlRows(duck, readings('hour', 'read_at'));
       expect(body.data?.metrics.rows.map((r) => [r.metricTime, Number(r.readings)])).toEqual(
         expected.map((r) => [r['metric_time.hour'], Number(r.readings)]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
       );
@@ -499,7 +494,7 @@ describe("semantics: metricflow keeps MetricFlow's meaning (what the dbt importe
     expect(metricflow.graph.semantics).toBe('metricflow');
     for (const engine of [duck, pg] as Engine[]) {
       const gaps = await runQuery(metricflow, engine, { metrics: ['sales_orders'], groupBy: ['metric_time.day'], from: '2025-03-01', to: '2025-03-03', fillGaps: true });
-      const expected = await rows(engine, `SELECT days.d AS "metric_time.day", (SELECT COUNT(*) FROM sales_orders AS o WHERE CAST(o.ordered_at AS DATE) = days.d HAVING COUNT(*) > 0) AS sales_orders FROM (${days('2025-03-01', '2025-03-03')}) AS days`);
+      const expected = await sqlRows(engine, `SELECT days.d AS "metric_time.day", (SELECT COUNT(*) FROM sales_orders AS o WHERE CAST(o.ordered_at AS DATE) = days.d HAVING COUNT(*) > 0) AS sales_orders FROM (${days('2025-03-01', '2025-03-03')}) AS days`);
       expectSameRows(gaps.rows, expected);
       const none = await runQuery(metricflow, engine, { groupBy: ['store.name'], where: 'store.sales_orders = 0' });
       expect(none.rows).toEqual([]);
@@ -510,7 +505,7 @@ describe("semantics: metricflow keeps MetricFlow's meaning (what the dbt importe
     const metricflow = projectFromSources(sources(['semantics: metricflow\n']));
     for (const engine of [duck, pg] as Engine[]) {
       const answer = await runQuery(metricflow, engine, { metrics: ['sales_7d'], groupBy: ['metric_time.week'], from: '2025-02-24', to: '2025-03-16' });
-      const expected = await rows(
+      const expected = await sqlRows(
         engine,
         `WITH daily AS (SELECT days.d, SUM(o.amount) AS v FROM (${days('2025-02-24', '2025-03-16')}) AS days JOIN sales_orders AS o
                         ON CAST(o.ordered_at AS DATE) > days.d - 7 AND CAST(o.ordered_at AS DATE) <= days.d GROUP BY days.d),

@@ -10,7 +10,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DuckDBEngine, type Engine, loadProject, type PostgresEngine, type Project, type RequestInput, runQuery, TallyError } from '../src/index.js';
-import { type CompareOptions, expectSameRows, openFixtureDb, type Row } from './helpers/fixture-db.js';
+import { type CompareOptions, expectSameRows, openFixtureDb, type Row, sqlRows } from './helpers/fixture-db.js';
 import { openFixturePostgres } from './helpers/postgres-db.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -27,17 +27,12 @@ afterAll(async () => {
   await Promise.all([pg?.close(), duck?.close()]);
 });
 
-async function rows(engine: Engine, sql: string): Promise<Row[]> {
-  const result = await engine.query(sql);
-  return result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c.name, r[i]])));
-}
-
 /** The ratio metrics: doubles on every engine. */
 const DOUBLES = ['average_order_value', 'stickiness', 'search_ctr', 'revenue_growth_mom', 'signup_to_paid_order_7d'];
 
 /** Tally on Postgres equals the hand-written Postgres SQL, and Tally on DuckDB equals Tally on Postgres. */
 async function check(request: RequestInput, expectedSql: string, options: CompareOptions = {}): Promise<void> {
-  const expected = await rows(pg, expectedSql);
+  const expected = await sqlRows(pg, expectedSql);
   expect(expected.length, 'the hand-written SQL returns rows (a vacuous test proves nothing)').toBeGreaterThan(0);
   const onPostgres = await runQuery(project, pg, request);
   const opts = { doubles: DOUBLES, ...options };

@@ -18,7 +18,7 @@ import type { CheckRun } from '../src/checks/types.js';
 import { compileReadout, readExperiment } from '../src/experiments/readout.js';
 import { parseExpression } from '../src/query/parse-expression.js';
 import { CHECKS_METRICS_YML, CHECKS_MODELS_YML, checksFixtureSql, NOW } from './helpers/checks-fixture.js';
-import { FIXTURE_SQL_URL, type Row } from './helpers/fixture-db.js';
+import { FIXTURE_SQL_URL, type Row, sqlRows } from './helpers/fixture-db.js';
 import { copyDuckDBSqlToTrino, createSchema } from './helpers/trino-db.js';
 import { FX_ASSIGNMENTS, FX_EXPERIMENT } from './experiments/fx-fixture.js';
 
@@ -33,11 +33,6 @@ async function openDuckDBWith(sql: string): Promise<DuckDBEngine> {
   const engine = await DuckDBEngine.open({ path: ':memory:' });
   await engine.query(sql);
   return engine;
-}
-
-async function rows(engine: Engine, sql: string): Promise<Row[]> {
-  const result = await engine.query(sql);
-  return result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c.name, r[i]])));
 }
 
 describe('data checks on Trino', () => {
@@ -104,7 +99,7 @@ describe('experiment readouts on Trino', () => {
   for (const country of [undefined, 'US']) {
     it(`per-variant sufficient statistics equal DuckDB's${country ? `, with a row filter country = ${country}` : ''}`, async () => {
       const filters = country ? [parseExpression(`user.country = '${country}'`)] : [];
-      const [onDuck, onTrino] = await Promise.all([rows(duck, compileReadout(project, 'fx', duck.dialect, filters).sql), rows(trino, compileReadout(project, 'fx', trino.dialect, filters).sql)]);
+      const [onDuck, onTrino] = await Promise.all([sqlRows(duck, compileReadout(project, 'fx', duck.dialect, filters).sql), sqlRows(trino, compileReadout(project, 'fx', trino.dialect, filters).sql)]);
       expect(onDuck.map((r) => r.variant)).toEqual(['control', 'treatment']);
       expect(onTrino.map((r) => r.variant)).toEqual(onDuck.map((r) => r.variant));
       expect(Object.keys(onTrino[0]).sort()).toEqual(Object.keys(onDuck[0]).sort());

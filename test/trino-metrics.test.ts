@@ -12,7 +12,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DuckDBEngine, type Engine, loadProject, type Project, type RequestInput, runQuery, TallyError, type TrinoEngine } from '../src/index.js';
-import { type CompareOptions, expectSameRows, openFixtureDb, type Row } from './helpers/fixture-db.js';
+import { type CompareOptions, expectSameRows, openFixtureDb, type Row, sqlRows } from './helpers/fixture-db.js';
 import { openFixtureTrino } from './helpers/trino-db.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -29,17 +29,12 @@ afterAll(async () => {
   await Promise.all([trino?.close(), duck?.close()]);
 });
 
-async function rows(engine: Engine, sql: string): Promise<Row[]> {
-  const result = await engine.query(sql);
-  return result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c.name, r[i]])));
-}
-
 /** The ratio metrics: doubles on every engine. */
 const DOUBLES = ['average_order_value', 'stickiness', 'search_ctr', 'revenue_growth_mom', 'signup_to_paid_order_7d'];
 
 /** Tally on Trino equals the hand-written Trino SQL, and Tally on DuckDB equals Tally on Trino. */
 async function check(request: RequestInput, expectedSql: string, options: CompareOptions = {}): Promise<void> {
-  const expected = await rows(trino, expectedSql);
+  const expected = await sqlRows(trino, expectedSql);
   expect(expected.length, 'the hand-written SQL returns rows (a vacuous test proves nothing)').toBeGreaterThan(0);
   const onTrino = await runQuery(project, trino, request);
   const opts = { doubles: DOUBLES, ...options };

@@ -12,7 +12,7 @@ import type { Engine } from '../../src/engines/engine.js';
 import { compileReadout, readExperiment } from '../../src/experiments/readout.js';
 import { projectFromSources, type Project } from '../../src/project.js';
 import { parseExpression } from '../../src/query/parse-expression.js';
-import { openFixtureDb, type Row } from '../helpers/fixture-db.js';
+import { openFixtureDb, type Row, sqlRows } from '../helpers/fixture-db.js';
 import { openFixturePostgres } from '../helpers/postgres-db.js';
 import { FX_ASSIGNMENTS, FX_EXPERIMENT } from './fx-fixture.js';
 
@@ -96,11 +96,6 @@ const SAME: Record<string, string> = {
 let project: Project;
 const engines: { name: string; engine: Engine }[] = [];
 
-async function rows(engine: Engine, sql: string): Promise<Row[]> {
-  const result = await engine.query(sql);
-  return result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c.name, r[i]])));
-}
-
 const asNumber = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 
 beforeAll(async () => {
@@ -118,8 +113,8 @@ afterAll(async () => {
 
 async function compare(engine: Engine, country?: string): Promise<void> {
   const rowFilters = country ? [parseExpression(`user.country = '${country}'`)] : [];
-  const tally = await rows(engine, compileReadout(project, 'fx', engine.dialect, rowFilters).sql);
-  const hand = await rows(engine, handSql(country));
+  const tally = await sqlRows(engine, compileReadout(project, 'fx', engine.dialect, rowFilters).sql);
+  const hand = await sqlRows(engine, handSql(country));
   expect(hand.length, 'the hand-written SQL has both variants').toBe(2);
   expect(tally.map((r) => r.variant)).toEqual(hand.map((r) => r.variant));
   hand.forEach((h, i) => {

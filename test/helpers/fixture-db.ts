@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import { DuckDBEngine, type Cell } from '../../src/index.js';
+import { DuckDBEngine, type Cell, type Engine } from '../../src/index.js';
 
 export type Row = Record<string, Cell>;
 
@@ -19,7 +19,7 @@ export async function openFixtureDb(): Promise<DuckDBEngine> {
 }
 
 /** Runs hand-written SQL and returns one object per row, keyed by the column names. */
-export async function sqlRows(engine: DuckDBEngine, sql: string): Promise<Row[]> {
+export async function sqlRows(engine: Engine, sql: string): Promise<Row[]> {
   const result = await engine.query(sql);
   const names = result.columns.map((c) => c.name);
   return result.rows.map((row) => Object.fromEntries(names.map((n, i) => [n, row[i]])));
