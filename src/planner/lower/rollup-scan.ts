@@ -14,7 +14,7 @@ import { TallyError } from '../../errors.js';
 import { collectRefs } from '../../query/expression.js';
 import { add } from '../../query/time.js';
 import type { Expression } from '../../query/expression.js';
-import { parseReference } from '../../query/references.js';
+import { parseReference, type TimeSpec } from '../../query/references.js';
 import type { LeafRoute } from '../../rollups/route.js';
 import { finishedMetricColumn, finishedPresenceColumn, measurePartColumn, rollupColumnOf, rollupTimeColumn } from '../../rollups/types.js';
 import { type Cte, type Select, type SelectColumn, type SqlExpr, and, col, num } from '../../sql/ast.js';
@@ -54,11 +54,19 @@ function bucketTime(route: LeafRoute): SqlExpr {
   return { t: 'castTimestamp', arg: col(ROLLUP, rollupTimeColumn(route.rollup.grain)) };
 }
 
+/**
+ * metric_time at `spec` from the rollup's buckets (`time`, a timestamp): a bucket at the rollup's
+ * own grain is already its truncation, so it is read as stored, not truncated row by row.
+ */
+function timeKey(route: LeafRoute, spec: TimeSpec | undefined, time: SqlExpr): SqlExpr {
+  return !spec || (spec.kind === 'grain' && spec.grain === route.rollup.grain) ? time : bucket(spec, time);
+}
+
 /** The request's keys on the rollup's columns: metric_time bucketed from the rollup's buckets, dimensions as stored. */
 function keyColumns(cx: Lowering, route: LeafRoute): SelectColumn[] {
   const time = bucketTime(route);
   return cx.plan.keys.map((k) => ({
-    expr: k.ref.kind === 'metric_time' ? bucket(k.time ?? { kind: 'grain', grain: route.rollup.grain }, time) : col(ROLLUP, rollupColumnOf(k.text)),
+    expr: k.ref.kind === 'metric_time' ? timeKey(route, k.time, time) : col(ROLLUP, rollupColumnOf(k.text)),
     alias: k.column,
   }));
 }
@@ -86,29 +94,34 @@ function from(route: LeafRoute): Select['from'] {
   return { t: 'table', name: route.rollup.table, alias: ROLLUP };
 }
 
-/** Scans of a rollup per statement (keyed by its CTE list): leaves with the same rollup, filters and bounds share one. */
-const sharedScans = new WeakMap<Cte[], Map<string, { select: Select; cte: Cte }>>();
+/**
+ * Scans of a rollup per statement (keyed by its CTE list): leaves with the same rollup, filters
+ * and bounds share one. `selects` are the levels each leaf adds its value to (inner first).
+ */
+const sharedScans = new WeakMap<Cte[], Map<string, { selects: Select[]; cte: Cte }>>();
+
+/** The column of the rollup's own buckets in a two-level scan's inner step. */
+const BUCKET = '__bucket';
 
 /** A measure re-aggregated from its parts; leaves of one rollup with the same filters share one scan. */
 function partsScan(cx: Lowering, node: Extract<PlanNode, { kind: 'simple' }>, route: Extract<LeafRoute, { kind: 'parts' }>, bounds: Bounds): Output {
   const { measure } = node.use;
   const part = (p: 'sum' | 'count' | 'min' | 'max'): SqlExpr => col(ROLLUP, measurePartColumn(measure.name, p));
-  let value: SqlExpr;
+  let stored: 'sum' | 'count' | 'min' | 'max';
   switch (measure.agg) {
     case 'sum':
-      value = { t: 'aggregate', agg: 'sum', arg: part('sum') };
-      break;
     case 'count':
-      // A sum of counts widens (DuckDB's SUM(BIGINT) is a HUGEINT): typed back as the engine types COUNT.
-      value = { t: 'castCount', arg: { t: 'aggregate', agg: 'sum', arg: part('count') } };
-      break;
     case 'min':
     case 'max':
-      value = { t: 'aggregate', agg: measure.agg, arg: part(measure.agg) };
+      stored = measure.agg;
       break;
     default:
       throw new TallyError('UNSUPPORTED', `measure '${measure.name}' (${measure.agg}) has no parts in a rollup`);
   }
+  // Sums and counts add up (SUM of sums and of counts), minimums and maximums take MIN / MAX again.
+  const again = (arg: SqlExpr): SqlExpr => ({ t: 'aggregate', agg: stored === 'min' || stored === 'max' ? stored : 'sum', arg });
+  // A sum of counts widens (DuckDB's SUM(BIGINT) is a HUGEINT): typed back as the engine types COUNT.
+  const finish = (agg: SqlExpr): SqlExpr => (stored === 'count' ? { t: 'castCount', arg: agg } : agg);
   // A row of the rollup belongs to the measure only where its count of non-null values is not
   // NULL (types.ts); a rollup built without one falls back to a count of the same model's rows,
   // then to the part itself.
@@ -123,22 +136,60 @@ function partsScan(cx: Lowering, node: Extract<PlanNode, { kind: 'simple' }>, ro
   if (!scans) sharedScans.set(cx.ctes, (scans = new Map()));
   const shared = scans.get(signature);
   if (shared) {
-    shared.select.columns.push({ expr: value, alias: node.id });
+    // Each level of the shared scan gets the leaf's value: the inner one from the stored part, the outer one from the inner's.
+    for (const [i, level] of shared.selects.entries()) {
+      const arg = i === 0 ? part(stored) : col(undefined, node.id);
+      level.columns.push({ expr: i === shared.selects.length - 1 ? finish(again(arg)) : again(arg), alias: node.id });
+    }
     shared.cte.comment = `${shared.cte.comment}; ${node.metric}: ${measure.agg} of ${measure.name}`;
     return { cte: shared.cte.name, column: node.id };
   }
-  const keys = keyColumns(cx, route);
-  const query: Select = {
-    t: 'select',
-    columns: [...keys, { expr: value, alias: node.id }],
-    from: from(route),
-    where: and([...conditions(cx, route, bounds, node.use.filters), { t: 'isNull', arg: present, negated: true }]),
-    groupBy: keys.map((k) => k.expr),
-  };
-  const name = cx.addCte(node.id, query, `${node.metric}: ${measure.agg} of ${measure.name}, re-aggregated from rollup ${route.rollup.name}`);
+  const where = and([...conditions(cx, route, bounds, node.use.filters), { t: 'isNull', arg: present, negated: true }]);
+  const comment = `${node.metric}: ${measure.agg} of ${measure.name}, re-aggregated from rollup ${route.rollup.name}`;
+  let selects: Select[];
+  let query: Select;
+  if (bucketsFirst(cx, route)) {
+    // The request's periods are coarser than the rollup's buckets, and it keeps fewer dimensions:
+    // first the buckets by the request's dimensions (fewer rows), then their periods. Truncating
+    // every stored row to its period costs more than a second, small aggregation (issue 18).
+    const dims = cx.plan.keys.filter((k) => k.ref.kind !== 'metric_time').map((k) => ({ expr: col(ROLLUP, rollupColumnOf(k.text)), alias: k.column }));
+    const inner: Select = {
+      t: 'select',
+      columns: [{ expr: col(ROLLUP, rollupTimeColumn(route.rollup.grain)), alias: BUCKET }, ...dims, { expr: again(part(stored)), alias: node.id }],
+      from: from(route),
+      where,
+      groupBy: [col(ROLLUP, rollupTimeColumn(route.rollup.grain)), ...dims.map((d) => d.expr)],
+    };
+    const time: SqlExpr = { t: 'castTimestamp', arg: col('buckets', BUCKET) };
+    const keys = cx.plan.keys.map((k) => ({ expr: k.ref.kind === 'metric_time' ? timeKey(route, k.time, time) : col('buckets', k.column), alias: k.column }));
+    query = {
+      t: 'select',
+      columns: [...keys, { expr: finish(again(col(undefined, node.id))), alias: node.id }],
+      from: { t: 'query', query: inner, alias: 'buckets' },
+      groupBy: keys.map((k) => k.expr),
+    };
+    selects = [inner, query];
+  } else {
+    const keys = keyColumns(cx, route);
+    query = { t: 'select', columns: [...keys, { expr: finish(again(part(stored))), alias: node.id }], from: from(route), where, groupBy: keys.map((k) => k.expr) };
+    selects = [query];
+  }
+  const name = cx.addCte(node.id, query, comment);
   const cte = cx.ctes.find((c) => c.name === name);
-  if (cte) scans.set(signature, { select: query, cte });
+  if (cte) scans.set(signature, { selects, cte });
   return { cte: name, column: node.id };
+}
+
+/**
+ * Whether a parts scan adds up the rollup's buckets by the request's dimensions before bucketing
+ * them into the request's periods: when some metric_time key is not the rollup's own grain (it is
+ * computed per row) and the request keeps fewer dimensions than the rollup (so the first step
+ * has fewer rows than the rollup).
+ */
+function bucketsFirst(cx: Lowering, route: LeafRoute): boolean {
+  const bucketed = cx.plan.keys.some((k) => k.ref.kind === 'metric_time' && k.time && !(k.time.kind === 'grain' && k.time.grain === route.rollup.grain));
+  const dims = new Set(cx.plan.keys.filter((k) => k.ref.kind !== 'metric_time').map((k) => rollupColumnOf(k.text)));
+  return bucketed && route.rollup.dimensions.some((d) => !dims.has(rollupColumnOf(d)));
 }
 
 /**
