@@ -130,7 +130,7 @@ async function main(): Promise<void> {
   if (only.has('rollups')) {
     // Each dashboard request's engine time from the base tables and from the rollups, per size.
     const scales = [];
-    for (const n of scaleSizes) scales.push(await rollupScale(n, 7, (l) => console.error(`  ${l}`)));
+    for (const n of scaleSizes) scales.push(await rollupScale(n, 11, (l) => console.error(`  ${l}`)));
     for (const row of rollupRows(scales)) report(row);
   }
   console.log(`\nTally benchmark: ${events.toLocaleString('en-US')} events, ${new Date().toISOString().slice(0, 16)}Z, node ${process.version}\n`);
