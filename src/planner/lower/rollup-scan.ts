@@ -22,7 +22,7 @@ import { lowerExpression } from '../expression.js';
 import { type PlanNode, type Shift, shiftFitsGrain } from '../plan.js';
 import { type Bounds, bucket, offsetGrain } from '../time.js';
 import type { Lowering } from './context.js';
-import { conjunctsOf, type Output, ts } from './output.js';
+import { conjunctsOf, NULL, type Output, ts } from './output.js';
 
 const ROLLUP = 'rollup';
 
@@ -96,9 +96,9 @@ function from(route: LeafRoute): Select['from'] {
 
 /**
  * Scans of a rollup per statement (keyed by its CTE list): leaves with the same rollup, filters
- * and bounds share one. `selects` are the levels each leaf adds its value to (inner first).
+ * and bounds share one.
  */
-const sharedScans = new WeakMap<Cte[], Map<string, { selects: Select[]; cte: Cte }>>();
+const sharedScans = new WeakMap<Cte[], Map<string, PartsScan>>();
 
 /** The column of the rollup's own buckets in a two-level scan's inner step. */
 const BUCKET = '__bucket';
@@ -106,22 +106,24 @@ const BUCKET = '__bucket';
 /** A measure re-aggregated from its parts; leaves of one rollup with the same filters share one scan. */
 function partsScan(cx: Lowering, node: Extract<PlanNode, { kind: 'simple' }>, route: Extract<LeafRoute, { kind: 'parts' }>, bounds: Bounds): Output {
   const { measure } = node.use;
-  const part = (p: 'sum' | 'count' | 'min' | 'max'): SqlExpr => col(ROLLUP, measurePartColumn(measure.name, p));
-  let stored: 'sum' | 'count' | 'min' | 'max';
-  switch (measure.agg) {
-    case 'sum':
-    case 'count':
-    case 'min':
-    case 'max':
-      stored = measure.agg;
-      break;
-    default:
-      throw new TallyError('UNSUPPORTED', `measure '${measure.name}' (${measure.agg}) has no parts in a rollup`);
-  }
-  // Sums and counts add up (SUM of sums and of counts), minimums and maximums take MIN / MAX again.
-  const again = (arg: SqlExpr): SqlExpr => ({ t: 'aggregate', agg: stored === 'min' || stored === 'max' ? stored : 'sum', arg });
-  // A sum of counts widens (DuckDB's SUM(BIGINT) is a HUGEINT): typed back as the engine types COUNT.
-  const finish = (agg: SqlExpr): SqlExpr => (stored === 'count' ? { t: 'castCount', arg: agg } : agg);
+  const part = (p: Part): SqlExpr => col(ROLLUP, measurePartColumn(measure.name, p));
+  // The leaf's value from its parts re-aggregated (`read`: SUM of sums and counts, MIN, MAX).
+  const valueOf = (read: (p: Part) => SqlExpr): SqlExpr => {
+    switch (measure.agg) {
+      case 'sum':
+        return read('sum');
+      case 'count':
+        // A sum of counts widens (DuckDB's SUM(BIGINT) is a HUGEINT): typed back as the engine types COUNT.
+        return { t: 'castCount', arg: read('count') };
+      case 'min':
+      case 'max':
+        return read(measure.agg);
+      default:
+        throw new TallyError('UNSUPPORTED', `measure '${measure.name}' (${measure.agg}) has no parts in a rollup`);
+    }
+  };
+  const parts: Part[] = [];
+  valueOf((p) => (parts.push(p), NULL));
   // A row of the rollup belongs to the measure only where its count of non-null values is not
   // NULL (types.ts); a rollup built without one falls back to a count of the same model's rows,
   // then to the part itself.
@@ -134,50 +136,64 @@ function partsScan(cx: Lowering, node: Extract<PlanNode, { kind: 'simple' }>, ro
   const signature = JSON.stringify([route.rollup.name, node.use.filters, bounds.start, bounds.end, present]);
   let scans = sharedScans.get(cx.ctes);
   if (!scans) sharedScans.set(cx.ctes, (scans = new Map()));
-  const shared = scans.get(signature);
-  if (shared) {
-    // Each level of the shared scan gets the leaf's value: the inner one from the stored part, the outer one from the inner's.
-    for (const [i, level] of shared.selects.entries()) {
-      const arg = i === 0 ? part(stored) : col(undefined, node.id);
-      level.columns.push({ expr: i === shared.selects.length - 1 ? finish(again(arg)) : again(arg), alias: node.id });
-    }
-    shared.cte.comment = `${shared.cte.comment}; ${node.metric}: ${measure.agg} of ${measure.name}`;
-    return { cte: shared.cte.name, column: node.id };
-  }
-  const where = and([...conditions(cx, route, bounds, node.use.filters), { t: 'isNull', arg: present, negated: true }]);
-  const comment = `${node.metric}: ${measure.agg} of ${measure.name}, re-aggregated from rollup ${route.rollup.name}`;
-  let selects: Select[];
-  let query: Select;
-  if (bucketsFirst(cx, route)) {
-    // The request's periods are coarser than the rollup's buckets, and it keeps fewer dimensions:
-    // first the buckets by the request's dimensions (fewer rows), then their periods. Truncating
-    // every stored row to its period costs more than a second, small aggregation (issue 18).
-    const dims = cx.plan.keys.filter((k) => k.ref.kind !== 'metric_time').map((k) => ({ expr: col(ROLLUP, rollupColumnOf(k.text)), alias: k.column }));
-    const inner: Select = {
-      t: 'select',
-      columns: [{ expr: col(ROLLUP, rollupTimeColumn(route.rollup.grain)), alias: BUCKET }, ...dims, { expr: again(part(stored)), alias: node.id }],
-      from: from(route),
-      where,
-      groupBy: [col(ROLLUP, rollupTimeColumn(route.rollup.grain)), ...dims.map((d) => d.expr)],
-    };
-    const time: SqlExpr = { t: 'castTimestamp', arg: col('buckets', BUCKET) };
-    const keys = cx.plan.keys.map((k) => ({ expr: k.ref.kind === 'metric_time' ? timeKey(route, k.time, time) : col('buckets', k.column), alias: k.column }));
-    query = {
-      t: 'select',
-      columns: [...keys, { expr: finish(again(col(undefined, node.id))), alias: node.id }],
-      from: { t: 'query', query: inner, alias: 'buckets' },
-      groupBy: keys.map((k) => k.expr),
-    };
-    selects = [inner, query];
+  let scan = scans.get(signature);
+  let name: string;
+  if (!scan) {
+    const where = and([...conditions(cx, route, bounds, node.use.filters), { t: 'isNull', arg: present, negated: true }]);
+    const steps = bucketsFirst(cx, route) ? bucketsFirstScan(cx, route, where) : oneStepScan(cx, route, where);
+    name = cx.addCte(node.id, steps.query, `${node.metric}: ${measure.agg} of ${measure.name}, re-aggregated from rollup ${route.rollup.name}`);
+    const cte = cx.ctes.find((c) => c.name === name);
+    scan = { ...steps, cte };
+    if (cte) scans.set(signature, scan);
   } else {
-    const keys = keyColumns(cx, route);
-    query = { t: 'select', columns: [...keys, { expr: finish(again(part(stored))), alias: node.id }], from: from(route), where, groupBy: keys.map((k) => k.expr) };
-    selects = [query];
+    name = scan.cte?.name ?? '';
+    if (scan.cte) scan.cte.comment = `${scan.cte.comment}; ${node.metric}: ${measure.agg} of ${measure.name}`;
   }
-  const name = cx.addCte(node.id, query, comment);
-  const cte = cx.ctes.find((c) => c.name === name);
-  if (cte) scans.set(signature, { selects, cte });
+  const { inner, query } = scan;
+  if (inner) {
+    // The buckets' parts first (one column per part), then the request's periods from those.
+    for (const p of new Set(parts)) inner.columns.push({ expr: { t: 'aggregate', agg: again(p), arg: part(p) }, alias: `${node.id}__${p}` });
+    query.columns.push({ expr: valueOf((p) => ({ t: 'aggregate', agg: again(p), arg: col(undefined, `${node.id}__${p}`) })), alias: node.id });
+  } else {
+    query.columns.push({ expr: valueOf((p) => ({ t: 'aggregate', agg: again(p), arg: part(p) })), alias: node.id });
+  }
   return { cte: name, column: node.id };
+}
+
+/** A stored part of a measure. */
+type Part = 'sum' | 'count' | 'min' | 'max';
+
+/** How a part re-aggregates: sums and counts add up, minimums and maximums take MIN / MAX again. */
+function again(p: Part): 'sum' | 'min' | 'max' {
+  return p === 'min' || p === 'max' ? p : 'sum';
+}
+
+/** A parts scan (its leaves add their values): `query` is the CTE's, `inner` its first step when it has two. */
+interface PartsScan {
+  query: Select;
+  inner?: Select;
+  cte?: Cte;
+}
+
+/** One step: the rollup's rows grouped by the request's keys. */
+function oneStepScan(cx: Lowering, route: LeafRoute, where: SqlExpr | undefined): PartsScan {
+  const keys = keyColumns(cx, route);
+  return { query: { t: 'select', columns: [...keys], from: from(route), where, groupBy: keys.map((k) => k.expr) } };
+}
+
+/**
+ * Two steps: the rollup's buckets by the request's dimensions (fewer rows than the rollup), then
+ * their periods. Truncating every stored row to its period costs more than a second, small
+ * aggregation (issue 18: revenue by month over a year of a daily rollup, 14k rows against 365).
+ */
+function bucketsFirstScan(cx: Lowering, route: LeafRoute, where: SqlExpr | undefined): PartsScan {
+  const dims = cx.plan.keys.filter((k) => k.ref.kind !== 'metric_time').map((k) => ({ expr: col(ROLLUP, rollupColumnOf(k.text)), alias: k.column }));
+  const stored = col(ROLLUP, rollupTimeColumn(route.rollup.grain));
+  const inner: Select = { t: 'select', columns: [{ expr: stored, alias: BUCKET }, ...dims], from: from(route), where, groupBy: [stored, ...dims.map((d) => d.expr)] };
+  const time: SqlExpr = { t: 'castTimestamp', arg: col('buckets', BUCKET) };
+  const keys = cx.plan.keys.map((k) => ({ expr: k.ref.kind === 'metric_time' ? timeKey(route, k.time, time) : col('buckets', k.column), alias: k.column }));
+  const query: Select = { t: 'select', columns: [...keys], from: { t: 'query', query: inner, alias: 'buckets' }, groupBy: keys.map((k) => k.expr) };
+  return { query, inner };
 }
 
 /**
