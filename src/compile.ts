@@ -83,7 +83,7 @@ export function compileRequest(graph: SemanticGraph, input: RequestInput, option
     // Row filters are the access policy's business, not part of what the caller asked.
     lineage: lineageOf(graph, request.metrics, { groupBy: request.groupBy, filters: plan.where.filter((f) => !plan.rowFilters.includes(f)) }),
     version: graph.version,
-    warnings: deprecationWarnings(graph, request.metrics),
+    warnings: [...deprecationWarnings(graph, request.metrics), ...(routed?.routing.served ? routed.routing.rollups.flatMap((r) => (r.warnings ?? []).map((w) => `rollup ${r.name}: ${w}`)) : [])],
     rollups: routed?.routing,
   };
 }

@@ -90,7 +90,7 @@ export function rollupTable(store: Pick<RollupStore, 'schema'>, name: string): s
 }
 
 /** A partition of the source: its first bucket (wall-clock, ISO) and fingerprint. */
-interface SourcePartition {
+export interface SourcePartition {
   start: string;
   end: string;
   fingerprint: string;
@@ -205,7 +205,7 @@ export function rollupKeys(rollup: Pick<RollupDefinition, 'grain' | 'dimensions'
  * measure the rollup reads, the rows read and its parts (or, without parts, its least and
  * greatest value), at the partition grain, computed by the planner like any other request.
  */
-async function sourcePartitions(graph: SemanticGraph, engine: Engine, rollup: RollupDefinition): Promise<SourcePartition[]> {
+export async function sourcePartitions(graph: SemanticGraph, engine: Engine, rollup: RollupDefinition): Promise<SourcePartition[]> {
   const measures = [...new Set([...rollup.measures.map((m) => graph.measures.get(m.name)), ...rollup.finishedMetrics.flatMap((m) => leafMeasuresOf(graph, m))])].filter((m) => m !== undefined);
   const columns: PartColumn[] = measures.flatMap((measure, i) => {
     const parts = rollup.measures.find((m) => m.name === measure.name)?.parts ?? ['min', 'max'];

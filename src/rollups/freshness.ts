@@ -29,10 +29,10 @@ export function rollupSourceModels(graph: SemanticGraph, rollup: RollupDefinitio
 
 /**
  * The newest time of each source model of `rollup` ('YYYY-MM-DD HH:MM:SS', UTC), measured now on
- * `engine`; a model without rows, or whose scan failed, is left out.
+ * `engine` (through `health`, which may remember a model's time for a while when several rollups
+ * are looked at together); a model without rows, or whose scan failed, is left out.
  */
-export async function measureSourceFreshness(graph: SemanticGraph, engine: Engine, rollup: RollupDefinition): Promise<Record<string, string>> {
-  const health = new DataHealth(engine, undefined, { ttlMs: 0 });
+export async function measureSourceFreshness(graph: SemanticGraph, engine: Engine, rollup: RollupDefinition, health = new DataHealth(engine, undefined, { ttlMs: 0 })): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const model of rollupSourceModels(graph, rollup)) {
     const latest = await health.dataAsOf(graph, model);

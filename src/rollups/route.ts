@@ -36,6 +36,8 @@ export interface RollupUse {
   commit?: string;
   /** Fingerprint of its definition and everything it reads; equal to the current definitions'. */
   fingerprint: string;
+  /** Doubts about its freshness that could not be checked cheaply (also in the answer's warnings). */
+  warnings?: string[];
 }
 
 /** How one leaf of the request was decided. */
@@ -299,6 +301,10 @@ function commonProblem(plan: Plan, r: BuiltRollup, bounds: Bounds, shifts: Shift
   const to = wallClock(r.coveredTo);
   if (!from || !to) return `its covered range (${r.coveredFrom}, ${r.coveredTo}) is not readable`;
   if (bounds.start < from || bounds.end > to) return `the range [${formatTime(bounds.start)}, ${formatTime(bounds.end)}) is not within ${coveredText(r)}`;
+  // Source rows known to have changed since the build (src/rollups/verify.ts): the base tables answer.
+  const { start, end } = bounds;
+  const stale = r.stale?.find((s) => end > (wallClock(s.start) ?? start) && (s.end === undefined || start < (wallClock(s.end) ?? end)));
+  if (stale) return `its rows from ${stale.start}${stale.end ? ` to ${stale.end}` : ' on'} are stale (${stale.reason}); the base tables answer until it is rebuilt`;
   return undefined;
 }
 
@@ -345,5 +351,5 @@ function short(fingerprint: string): string {
 }
 
 function useOf(r: BuiltRollup): RollupUse {
-  return { name: r.name, table: r.table, builtAt: r.builtAt, version: r.version, commit: r.commit, fingerprint: r.fingerprint };
+  return { name: r.name, table: r.table, builtAt: r.builtAt, version: r.version, commit: r.commit, fingerprint: r.fingerprint, ...(r.warnings?.length ? { warnings: r.warnings } : {}) };
 }

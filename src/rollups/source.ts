@@ -16,6 +16,8 @@ import type { RollupSource } from '../run.js';
 import { definitionFingerprint } from './fingerprint.js';
 import { openRollupStore, type RollupStore } from './store.js';
 import type { BuiltRollup } from './types.js';
+import { DataHealth } from '../checks/health.js';
+import { checkFreshness, checksPathOf, readChecks, type RollupChecks, withStaleness } from './verify.js';
 
 /** An open rollup store as a source of answers; `refresh` re-reads its build records. */
 export interface OpenRollupSource {
@@ -33,7 +35,8 @@ export interface OpenRollupSource {
 export async function openRollupSource(project: Project, engine?: Engine, database?: string): Promise<OpenRollupSource | undefined> {
   if (project.graph.rollups.size === 0) return undefined;
   const store = await openProjectRollupStore(project.dir, engine);
-  return store && rollupSourceOf(project, store, database);
+  const checksFile = checksPathOf(rollupStoreConfigOf(loadConfig(project.dir), project.dir), project.dir);
+  return store && rollupSourceOf(project, store, database, { ...(checksFile ? { checksFile } : {}), ...(engine ? { freshness: engine } : {}) });
 }
 
 /**
@@ -46,18 +49,43 @@ export async function openProjectRollupStore(dir: string, engine?: Engine): Prom
   return openRollupStore(config, engine);
 }
 
+/** Where a rollup source learns which builds are stale (src/rollups/verify.ts). */
+export interface StalenessOptions {
+  /** The checks file beside the store (checksPathOf): checks a server or `tally rollup status --verify` made. */
+  checksFile?: string;
+  /** The engine of the base tables: each build's sources' freshness is measured on it when the source is opened or refreshed (one MAX per source model). */
+  freshness?: Engine;
+  /** Checks already made (a test, a process that keeps its own). */
+  checks?: () => RollupChecks;
+}
+
 /**
  * A rollup store already open (tests, the server) as a source of answers. `database`
  * (databaseIdentity of the engine's config) keeps out builds recorded from another database.
+ * Each build record carries the stale ranges its checks found (`staleness`): routing reads the
+ * base tables there.
  */
-export async function rollupSourceOf(project: Project, store: RollupStore, database?: string): Promise<OpenRollupSource> {
+export async function rollupSourceOf(project: Project, store: RollupStore, database?: string, staleness: StalenessOptions = {}): Promise<OpenRollupSource> {
   const fingerprints = new Map<string, string>();
   for (const name of project.graph.rollups.keys()) fingerprints.set(name, definitionFingerprint(project.graph, name));
-  const source: RollupSource = { engine: store.engine, built: await store.list(), fingerprint: (name) => fingerprints.get(name), ...(database ? { database } : {}) };
+  const read = async (): Promise<BuiltRollup[]> => {
+    const built = await store.list();
+    const checks: RollupChecks = { ...readChecks(staleness.checksFile), ...staleness.checks?.() };
+    if (staleness.freshness) {
+      const health = new DataHealth(staleness.freshness, undefined, { ttlMs: 60_000 });
+      for (const b of built) {
+        const definition = project.graph.rollups.get(b.name);
+        if (!definition || fingerprints.get(b.name) !== b.fingerprint) continue;
+        checks[b.name] = { ...checks[b.name], freshness: await checkFreshness(project.graph, staleness.freshness, definition, b, health) };
+      }
+    }
+    return withStaleness(built, checks);
+  };
+  const source: RollupSource = { engine: store.engine, built: await read(), fingerprint: (name) => fingerprints.get(name), ...(database ? { database } : {}) };
   return {
     source,
     refresh: async () => {
-      source.built = await store.list();
+      source.built = await read();
     },
     close: () => store.close(),
   };

@@ -68,6 +68,15 @@ export interface BuiltRollup {
    * refreshes the rollup when it moves. Absent in records written before it existed (then due).
    */
   sourceFreshness?: Record<string, string>;
+  /**
+   * Never stored: attached where the record is read for routing (src/rollups/verify.ts). Ranges of
+   * bucket starts, [start, end) (end absent: open), whose source rows are known to differ from what
+   * the build read (a source's freshness moved past it, or a partition's source fingerprint no
+   * longer matches); a request whose range meets one is not answered from this rollup.
+   */
+  stale?: { start: string; end?: string; reason: string }[];
+  /** Never stored: doubts that could not be checked cheaply; an answer from this rollup carries them as warnings. */
+  warnings?: string[];
 }
 
 /** `user.country` → `user__country`: the column a dimension reference is kept in. */
