@@ -126,7 +126,7 @@ async function withStore(
     }
     // Reading never creates the store: without its file, nothing was built yet.
     const missing = storeConfig.store === 'duckdb' && storeConfig.path !== ':memory:' && !existsSync(storeConfig.path);
-    const store = await openRollupStore(missing ? { ...storeConfig, path: ':memory:' } : storeConfig, engine);
+    const store = await openRollupStore(missing ? { ...storeConfig, path: ':memory:' } : storeConfig, engine, { readOnly: true });
     try {
       await work({ project, engine: engine ?? store.engine, store, source: databaseIdentity(target) });
     } finally {

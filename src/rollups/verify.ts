@@ -14,12 +14,13 @@
  * finished cumulative metric, every later one too (windows reach forward); for a conversion or
  * another finished metric, the whole rollup (a conversion event counts for earlier bases).
  *
- * A check applies to the build it was made against (BuiltRollup.builtAt): a new build starts clean,
+ * A check applies to the build it was made against (buildIdentity): a new build starts clean,
  * since it rebuilt every partition whose fingerprint changed. A server keeps checks in memory; they
  * are also written to a file beside the rollup store (`rollups.duckdb.checks.json`) for other
  * processes (`tally rollup status`, `tally query`). Known limit: an edit of a joined dimension
  * table (a user's country) changes no measure row, so neither check sees it (README "Rollups").
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DataHealth, freshnessDimension } from '../checks/health.js';
@@ -43,7 +44,9 @@ export interface StaleRange {
 /** One check of one build of a rollup. */
 export interface SourceCheck {
   kind: 'freshness' | 'fingerprints';
-  /** The build it looked at (BuiltRollup.builtAt); it says nothing about any other build. */
+  /** The build it looked at (buildIdentity); it says nothing about any other build. */
+  build: string;
+  /** When that build finished (BuiltRollup.builtAt). */
   builtAt: string;
   /** ISO-8601 instant it was made. */
   checkedAt: string;
@@ -66,6 +69,16 @@ export interface Staleness {
   freshnessCheckedAt?: string;
   /** When its partitions' source fingerprints were last compared with the build (absent: not since it was built). */
   verifiedAt?: string;
+}
+
+/**
+ * Which build a record describes: a hash of when it finished and what it read (each partition's
+ * source fingerprint, the sources' freshness), so that two builds finished in the same
+ * millisecond are still told apart when they read different rows.
+ */
+export function buildIdentity(built: BuiltRollup): string {
+  const read = { builtAt: built.builtAt, fingerprint: built.fingerprint, sourceFreshness: built.sourceFreshness ?? null, partitions: built.partitions.map((p) => [p.start, p.sourceFingerprint, p.builtAt]) };
+  return createHash('sha256').update(JSON.stringify(read)).digest('hex').slice(0, 16);
 }
 
 /** Largest distance of a time zone from UTC: a UTC time is never later than this on any wall clock. */
@@ -113,7 +126,7 @@ function from(built: BuiltRollup, start: string | undefined, reason: string): St
  * build recorded: the ranges that may hold rows the build did not read. Pure.
  */
 export function freshnessCheck(graph: SemanticGraph, rollup: RollupDefinition, built: BuiltRollup, now: Record<string, string>, at = new Date()): SourceCheck {
-  const check: SourceCheck = { kind: 'freshness', builtAt: built.builtAt, checkedAt: at.toISOString(), stale: [], warnings: [], sourceFreshness: now };
+  const check: SourceCheck = { kind: 'freshness', build: buildIdentity(built), builtAt: built.builtAt, checkedAt: at.toISOString(), stale: [], warnings: [], sourceFreshness: now };
   if (!built.sourceFreshness) {
     check.stale.push(from(built, undefined, 'its build recorded no source freshness to compare with'));
     return check;
@@ -150,7 +163,7 @@ export async function checkFreshness(graph: SemanticGraph, engine: Engine, rollu
  */
 export async function verifyFingerprints(graph: SemanticGraph, engine: Engine, rollup: RollupDefinition, built: BuiltRollup, at?: () => Date): Promise<SourceCheck> {
   const sources = new Map((await sourcePartitions(graph, engine, rollup)).map((s) => [s.start, s.fingerprint]));
-  const check: SourceCheck = { kind: 'fingerprints', builtAt: built.builtAt, checkedAt: (at?.() ?? new Date()).toISOString(), stale: [], warnings: [] };
+  const check: SourceCheck = { kind: 'fingerprints', build: buildIdentity(built), builtAt: built.builtAt, checkedAt: (at?.() ?? new Date()).toISOString(), stale: [], warnings: [] };
   const reach = reachOf(graph, rollup);
   const partitions = [...built.partitions].sort((a, b) => a.start.localeCompare(b.start));
   partitions.forEach((p, i) => {
@@ -167,8 +180,9 @@ export async function verifyFingerprints(graph: SemanticGraph, engine: Engine, r
 /** Every check made against this very build, together. */
 export function stalenessOf(built: BuiltRollup, checks: RollupChecks): Staleness {
   const kept = checks[built.name] ?? {};
-  const freshness = kept.freshness?.builtAt === built.builtAt ? kept.freshness : undefined;
-  const fingerprints = kept.fingerprints?.builtAt === built.builtAt ? kept.fingerprints : undefined;
+  const build = buildIdentity(built);
+  const freshness = kept.freshness?.build === build ? kept.freshness : undefined;
+  const fingerprints = kept.fingerprints?.build === build ? kept.fingerprints : undefined;
   return {
     stale: [...(freshness?.stale ?? []), ...(fingerprints?.stale ?? [])],
     warnings: [...(freshness?.warnings ?? []), ...(fingerprints?.warnings ?? [])],
@@ -252,7 +266,7 @@ export class SourceChecks {
   record(rollup: string, check: SourceCheck): void {
     const before = this.checks[rollup]?.[check.kind];
     const kept = { ...this.checks, [rollup]: { ...this.checks[rollup], [check.kind]: check } };
-    if (!before || before.builtAt !== check.builtAt || JSON.stringify([before.stale, before.warnings]) !== JSON.stringify([check.stale, check.warnings])) this.changes += 1;
+    if (!before || before.build !== check.build || JSON.stringify([before.stale, before.warnings]) !== JSON.stringify([check.stale, check.warnings])) this.changes += 1;
     this.checks = kept;
     if (this.file) {
       try {
