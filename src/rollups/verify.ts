@@ -21,7 +21,7 @@
  * table (a user's country) changes no measure row, so neither check sees it (README "Rollups").
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DataHealth, freshnessDimension } from '../checks/health.js';
 import type { Model, SemanticGraph } from '../definitions/graph.js';
@@ -248,13 +248,41 @@ export function writeChecks(path: string, checks: RollupChecks): RollupChecks {
 export class SourceChecks {
   private checks: RollupChecks;
   private changes = 0;
+  /** The checks file as last read (its modification time), so that checks another process keeps there are seen. */
+  private seen?: number;
 
   constructor(private readonly file?: string) {
     this.checks = readChecks(file);
+    this.seen = this.modified();
   }
 
-  /** Moves when a check changes what routing reads. */
+  private modified(): number | undefined {
+    try {
+      return this.file ? statSync(this.file).mtimeMs : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Moves when a check changes what routing reads: one made here, or one another process kept in
+   * the checks file (`tally rollup status --verify`), which is then read again (a stat per call).
+   */
   get version(): number {
+    const modified = this.modified();
+    if (modified !== this.seen) {
+      this.seen = modified;
+      const before = this.signature();
+      const merged = readChecks(this.file);
+      for (const [name, kinds] of Object.entries(this.checks)) {
+        for (const kind of ['freshness', 'fingerprints'] as const) {
+          const mine = kinds[kind];
+          if (mine && (!merged[name]?.[kind] || (merged[name][kind]?.checkedAt ?? '') < mine.checkedAt)) merged[name] = { ...merged[name], [kind]: mine };
+        }
+      }
+      this.checks = merged;
+      if (this.signature() !== before) this.changes += 1;
+    }
     return this.changes;
   }
 
@@ -262,19 +290,25 @@ export class SourceChecks {
     return this.checks;
   }
 
+  /** What routing reads of the checks: per rollup and kind, the build, the stale ranges and the warnings. */
+  private signature(): string {
+    return JSON.stringify(Object.entries(this.checks).map(([name, kinds]) => [name, ...(['freshness', 'fingerprints'] as const).map((k) => kinds[k] && [kinds[k].build, kinds[k].stale, kinds[k].warnings])]));
+  }
+
   /** Keeps a rollup's newest check of its kind (and writes the file). */
   record(rollup: string, check: SourceCheck): void {
-    const before = this.checks[rollup]?.[check.kind];
+    const before = this.signature();
     const kept = { ...this.checks, [rollup]: { ...this.checks[rollup], [check.kind]: check } };
-    if (!before || before.build !== check.build || JSON.stringify([before.stale, before.warnings]) !== JSON.stringify([check.stale, check.warnings])) this.changes += 1;
     this.checks = kept;
     if (this.file) {
       try {
         this.checks = writeChecks(this.file, { [rollup]: kept[rollup] });
+        this.seen = this.modified();
       } catch {
         // The file is for other processes; this one keeps its checks in memory whatever happens to it.
       }
     }
+    if (this.signature() !== before) this.changes += 1;
   }
 
   /** Build records with what the checks found (see withStaleness). */

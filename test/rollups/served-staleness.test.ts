@@ -19,7 +19,7 @@ import { buildRollups } from '../../src/rollups/build.js';
 import { RollupScheduler } from '../../src/rollups/schedule.js';
 import { openServedRollupStore, type ServedRollupStore } from '../../src/rollups/source.js';
 import { openRollupStore } from '../../src/rollups/store.js';
-import { SourceChecks } from '../../src/rollups/verify.js';
+import { SourceChecks, verifyFingerprints, writeChecks } from '../../src/rollups/verify.js';
 import { sqlRows } from '../helpers/fixture-db.js';
 import { MODELS, ROLLUPS, TABLE } from './readings-fixture.js';
 
@@ -131,6 +131,26 @@ describe('a server sees builds at once', () => {
 });
 
 describe("a server's background checks", () => {
+  it('sees checks another process keeps in the checks file (tally rollup status --verify) on the next request', async () => {
+    const dir = await projectDir();
+    const engine = await readings();
+    const file = path.join(dir, '.tally', 'rollups.duckdb.checks.json');
+    const checks = new SourceChecks(file);
+    const [built] = await buildRollups(loadProject(dir), engine, { now: () => new Date('2026-03-01T12:00:01Z') });
+    const served = await openServedRollupStore(dir, engine, checks);
+    closing.push(() => served.close());
+    const url = await serve(dir, engine, served);
+    expect((await ask(url, '2025-01-01', '2025-04-01')).rollup?.served).toBe(true);
+
+    await engine.query("INSERT INTO readings VALUES (13, '2025-03-03 08:00:00', 'c', 1, 1.00)");
+    const project = loadProject(dir);
+    writeChecks(file, { by_site: { fingerprints: await verifyFingerprints(project.graph, engine, project.graph.rollups.get('by_site')!, built) } });
+    const answer = await ask(url, '2025-01-01', '2025-04-01');
+    expect(answer.rollup?.served).toBe(false);
+    expect(answer.rollup?.reason).toContain('its rows from 2025-03-01 to 2025-04-01 are stale');
+    expect(text(answer)).toEqual(await hand(engine, '2025-01-01', '2025-05-01'));
+  });
+
   it('edited old rows and newer rows read the base tables until the scheduler refreshes, then the rollup serves again', async () => {
     const dir = await projectDir('rollups:\n  store: engine\n  schema: tally_rollups\n');
     const engine = await readings();
