@@ -38,6 +38,8 @@ export interface RollupUse {
   fingerprint: string;
   /** Doubts about its freshness that could not be checked cheaply (also in the answer's warnings). */
   warnings?: string[];
+  /** When the build was last compared with its sources: their freshness, and its partitions' fingerprints (ISO instants). */
+  checkedAt?: { freshness?: string; fingerprints?: string };
 }
 
 /** How one leaf of the request was decided. */
@@ -351,5 +353,5 @@ function short(fingerprint: string): string {
 }
 
 function useOf(r: BuiltRollup): RollupUse {
-  return { name: r.name, table: r.table, builtAt: r.builtAt, version: r.version, commit: r.commit, fingerprint: r.fingerprint, ...(r.warnings?.length ? { warnings: r.warnings } : {}) };
+  return { name: r.name, table: r.table, builtAt: r.builtAt, version: r.version, commit: r.commit, fingerprint: r.fingerprint, ...(r.warnings?.length ? { warnings: r.warnings } : {}), ...(r.checkedAt ? { checkedAt: r.checkedAt } : {}) };
 }

@@ -259,6 +259,8 @@ export class RollupScheduler {
         const known = names?.filter((n) => project.graph.rollups.has(n));
         const records = await buildRollups(project, this.options.engine, { ...(known ? { names: known } : {}), ...(this.options.store ? { store: this.options.store } : {}), ...(this.options.source ? { source: this.options.source } : {}) });
         if (!this.closed) this.options.onBuilt?.(records);
+        // The new builds compared with their sources at once: rows that arrived while building are seen.
+        if (!this.closed && this.options.checks) void this.observe(records.map((r) => r.name));
         log(`rollups (${reason}): ${records.map((r) => `${r.name} ${r.partitions.length} partitions`).join(', ')}`);
         return records;
       } catch (e) {

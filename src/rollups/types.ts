@@ -77,6 +77,8 @@ export interface BuiltRollup {
   stale?: { start: string; end?: string; reason: string }[];
   /** Never stored: doubts that could not be checked cheaply; an answer from this rollup carries them as warnings. */
   warnings?: string[];
+  /** Never stored: when this build was last compared with its sources (ISO instants): their freshness, and every partition's fingerprint. */
+  checkedAt?: { freshness?: string; fingerprints?: string };
 }
 
 /** `user.country` → `user__country`: the column a dimension reference is kept in. */

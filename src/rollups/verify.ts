@@ -191,11 +191,18 @@ export function stalenessOf(built: BuiltRollup, checks: RollupChecks): Staleness
   };
 }
 
-/** Build records as routing reads them: each with the stale ranges and warnings its checks found (BuiltRollup.stale, .warnings). */
+/**
+ * Build records as routing reads them: each with the stale ranges and warnings its checks found,
+ * and when they were made (BuiltRollup.stale, .warnings, .checkedAt). A build whose sources'
+ * freshness was never compared with it carries a warning: rows added since it was built would not
+ * be seen.
+ */
 export function withStaleness(built: BuiltRollup[], checks: RollupChecks): BuiltRollup[] {
   return built.map((b) => {
-    const { stale, warnings } = stalenessOf(b, checks);
-    return stale.length || warnings.length ? { ...b, ...(stale.length ? { stale } : {}), ...(warnings.length ? { warnings } : {}) } : b;
+    const { stale, warnings, freshnessCheckedAt, verifiedAt } = stalenessOf(b, checks);
+    if (!freshnessCheckedAt) warnings.push(`its sources were not compared with it since it was built at ${b.builtAt}: rows added or edited since then would not be reflected`);
+    const checkedAt = { ...(freshnessCheckedAt ? { freshness: freshnessCheckedAt } : {}), ...(verifiedAt ? { fingerprints: verifiedAt } : {}) };
+    return { ...b, ...(stale.length ? { stale } : {}), ...(warnings.length ? { warnings } : {}), ...(freshnessCheckedAt || verifiedAt ? { checkedAt } : {}) };
   });
 }
 

@@ -172,8 +172,11 @@ describe("a server's background checks", () => {
     expect(edited.rollup?.served).toBe(false);
     expect(edited.rollup?.reason).toContain('by_site: its rows from 2025-02-01 to 2025-03-01 are stale (the source rows of partition 2025-02-01 changed');
     expect(text(edited)).toEqual(await hand(engine, '2025-01-01', '2025-05-01'));
-    // Ranges the edit does not reach are still served.
+    // Ranges the edit does not reach are still served, and the audit record says when the build was last checked.
     expect((await ask(url, '2025-03-01', '2025-04-01')).rollup?.served).toBe(true);
+    const audit = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ query(metrics: ["readings"], groupBy: ["metric_time.month"], from: "2025-03-01", to: "2025-04-01") { warnings rollup { served rollups { freshnessCheckedAt verifiedAt warnings } } } }' }) });
+    const auditBody = (await audit.json()) as { data: unknown };
+    expect(auditBody.data).toEqual({ query: { warnings: [], rollup: { served: true, rollups: [{ freshnessCheckedAt: '2026-03-01T12:00:00.000Z', verifiedAt: verified.checkedAt, warnings: [] }] } } });
 
     // A row newer than the build: the freshness check (every minute in a server) finds it.
     await engine.query("INSERT INTO readings VALUES (12, '2025-04-21 08:00:00', 'a', 1, 1.00)");

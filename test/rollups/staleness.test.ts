@@ -116,3 +116,20 @@ describe('stale rollups fall through to the base tables', () => {
     expectSameRows(answer.rows, await sqlRows(engine, hand('2025-01-01', '2025-05-01')));
   });
 });
+
+describe('what an answer from a rollup says about its freshness', () => {
+  it('a build never compared with its sources: the answer warns; compared: it says when, and warns of nothing', async () => {
+    const [built] = await store.list();
+    const unchecked = await rollupSourceOf(p, store);
+    const warned = await runQuery(p, engine, request('2025-01-01', '2025-03-01'), { rollups: unchecked.source });
+    expect(warned.rollups?.served).toBe(true);
+    expect(warned.warnings).toEqual([`rollup by_site: its sources were not compared with it since it was built at ${built.builtAt}: rows added or edited since then would not be reflected`]);
+    expect(warned.rollups?.rollups[0].warnings).toHaveLength(1);
+
+    const checked = await ask('2025-01-01', '2025-03-01');
+    expect(checked.rollups?.served).toBe(true);
+    expect(checked.warnings).toEqual([]);
+    expect(checked.rollups?.rollups[0].checkedAt?.freshness).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    expect(checked.rollups?.rollups[0].checkedAt?.fingerprints).toBeUndefined();
+  });
+});
