@@ -91,7 +91,7 @@ export function serveCommand(program: Command, projectDir: () => string): void {
       });
       // Staleness is known from the start, not only after the first tick.
       void rollupScheduler.observe();
-      if (rollupScheduler.restart()) logger.info(`rollups are refreshed on their schedules and when their sources' freshness moves, and checked for stale partitions (freshness every minute, source fingerprints every 10 minutes); next look at ${rollupScheduler.nextRun()?.toISOString() ?? 'never'}`);
+      if (rollupScheduler.restart()) logger.info(`rollups are refreshed on their schedules and when their sources' freshness moves, and checked for stale ranges (freshness every minute, partition source fingerprints every 10 minutes); next look at ${rollupScheduler.nextRun()?.toISOString() ?? 'never'}`);
       const url = await server.listen(o.port, o.host);
       const { graph, version } = server.project;
       logger.info({ url, version, metrics: graph.metrics.size }, `Tally serves ${graph.metrics.size} metrics (definitions ${version}) at ${url}`);
