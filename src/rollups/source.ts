@@ -75,7 +75,8 @@ export async function rollupSourceOf(project: Project, store: RollupStore, datab
       const health = new DataHealth(staleness.freshness, undefined, { ttlMs: 60_000 });
       for (const b of built) {
         const definition = project.graph.rollups.get(b.name);
-        if (!definition || fingerprints.get(b.name) !== b.fingerprint) continue;
+        // Builds routing never uses (other definitions, another database) are not compared.
+        if (!definition || fingerprints.get(b.name) !== b.fingerprint || (database && b.source && b.source !== database)) continue;
         checks[b.name] = { ...checks[b.name], freshness: await checkFreshness(project.graph, staleness.freshness, definition, b, health) };
       }
     }

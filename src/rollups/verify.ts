@@ -117,7 +117,7 @@ function partitionHolding(built: BuiltRollup, at: Date): string | undefined {
 }
 
 /** Everything from `start` on (the whole rollup when `start` is absent). */
-function from(built: BuiltRollup, start: string | undefined, reason: string): StaleRange {
+function onward(built: BuiltRollup, start: string | undefined, reason: string): StaleRange {
   return { start: start ?? built.coveredFrom ?? '0001-01-01', reason };
 }
 
@@ -128,7 +128,7 @@ function from(built: BuiltRollup, start: string | undefined, reason: string): St
 export function freshnessCheck(graph: SemanticGraph, rollup: RollupDefinition, built: BuiltRollup, now: Record<string, string>, at = new Date()): SourceCheck {
   const check: SourceCheck = { kind: 'freshness', build: buildIdentity(built), builtAt: built.builtAt, checkedAt: at.toISOString(), stale: [], warnings: [], sourceFreshness: now };
   if (!built.sourceFreshness) {
-    check.stale.push(from(built, undefined, 'its build recorded no source freshness to compare with'));
+    check.stale.push(onward(built, undefined, 'its build recorded no source freshness to compare with'));
     return check;
   }
   const reach = reachOf(graph, rollup);
@@ -142,12 +142,12 @@ export function freshnessCheck(graph: SemanticGraph, rollup: RollupDefinition, b
     if (before === after) continue;
     const reason = `the newest '${model.name}' row moved from ${before ?? 'none'} to ${after ?? 'none (no rows, or it could not be read)'} since the build`;
     if (before === undefined || after === undefined || reach === 'all' || !timedByFreshness(graph, rollup, model)) {
-      check.stale.push(from(built, undefined, reason));
+      check.stale.push(onward(built, undefined, reason));
       continue;
     }
     // Rows after the older of the two times changed; in the rollup's zone that time is at most 14 hours earlier.
     const earliest = parseTime(before < after ? before : after, 'freshness');
-    check.stale.push(from(built, partitionHolding(built, new Date(earliest.getTime() - MAX_ZONE_OFFSET_MS)), reason));
+    check.stale.push(onward(built, partitionHolding(built, new Date(earliest.getTime() - MAX_ZONE_OFFSET_MS)), reason));
   }
   return check;
 }
@@ -170,8 +170,8 @@ export async function verifyFingerprints(graph: SemanticGraph, engine: Engine, r
     const now = sources.get(p.start) ?? 'no rows';
     if (now === p.sourceFingerprint) return;
     const reason = `the source rows of partition ${p.start} changed since it was built at ${p.builtAt} (fingerprint ${p.sourceFingerprint} → ${now})`;
-    if (reach === 'all') check.stale.push(from(built, undefined, reason));
-    else if (reach === 'onward') check.stale.push(from(built, p.start, reason));
+    if (reach === 'all') check.stale.push(onward(built, undefined, reason));
+    else if (reach === 'onward') check.stale.push(onward(built, p.start, reason));
     else check.stale.push({ start: p.start, ...((partitions[i + 1]?.start ?? built.coveredTo) ? { end: partitions[i + 1]?.start ?? built.coveredTo } : {}), reason });
   });
   return check;

@@ -14,7 +14,7 @@ import { buildRollups, DuckDBEngine, openRollupStore, type RollupStore, runQuery
 import { rollupSourceOf } from '../../src/rollups/source.js';
 import { checkFreshness, type RollupChecks, verifyFingerprints, withStaleness } from '../../src/rollups/verify.js';
 import { expectSameRows, sqlRows } from '../helpers/fixture-db.js';
-import { project, TABLE } from './readings-fixture.js';
+import { MODELS, project, TABLE } from './readings-fixture.js';
 
 let dir: string;
 let engine: DuckDBEngine;
@@ -114,6 +114,38 @@ describe('stale rollups fall through to the base tables', () => {
     const answer = await ask('2025-01-01', '2025-04-01', stale);
     expect(answer.rollups?.served).toBe(true);
     expectSameRows(answer.rows, await sqlRows(engine, hand('2025-01-01', '2025-05-01')));
+  });
+});
+
+describe('how far a change reaches', () => {
+  it('a finished cumulative window makes the changed partition and every later one stale (its windows reach forward)', async () => {
+    const db = await DuckDBEngine.open({ path: ':memory:' });
+    const own = await openRollupStore({ store: 'duckdb', path: ':memory:', schema: 'tally_rollups' });
+    try {
+      await db.query(TABLE);
+      const windowed = project(
+        MODELS + '  - { name: amount_7d, type: cumulative, measure: amount_total, window: 7 days }\n',
+        'rollups:\n  - { name: running, metrics: [amount_7d], grain: day, partition: month }\n',
+      );
+      const [built] = await buildRollups(windowed, db, { store: own });
+      await db.query('UPDATE readings SET amount = 9.99 WHERE id = 5');
+      const check = await verifyFingerprints(windowed.graph, db, windowed.graph.rollups.get('running')!, built);
+      expect(check.stale.map(({ start, end }) => ({ start, end }))).toEqual([{ start: '2025-02-01', end: undefined }]);
+      // March's first days read February's last week: refused, and answered as the base tables do.
+      const source = await rollupSourceOf(windowed, own, undefined, { checks: () => ({ running: { fingerprints: check } }) });
+      const march = { metrics: ['amount_7d'], groupBy: ['metric_time.day'], from: '2025-03-01', to: '2025-03-31' };
+      const unchecked = await rollupSourceOf(windowed, own);
+      expect((await runQuery(windowed, db, march, { rollups: unchecked.source })).rollups?.served).toBe(true);
+      const routed = await runQuery(windowed, db, march, { rollups: source.source });
+      expect(routed.rollups?.served).toBe(false);
+      expect(routed.rollups?.reason).toContain('running: its rows from 2025-02-01 on are stale');
+      expect(routed.rows).toEqual((await runQuery(windowed, db, march)).rows);
+      const january = await runQuery(windowed, db, { ...march, from: '2025-01-01', to: '2025-01-31' }, { rollups: source.source });
+      expect(january.rollups?.served).toBe(true);
+    } finally {
+      await own.close();
+      await db.close();
+    }
   });
 });
 
