@@ -41,6 +41,19 @@ export async function measureSourceFreshness(graph: SemanticGraph, engine: Engin
   return out;
 }
 
+/**
+ * How far a change of source rows in one partition reaches into a rollup's stored values: its own
+ * partition (parts, and finished simple metrics), every later one too (a finished cumulative
+ * window reads back), or all of them (a conversion counts later events for earlier bases; an
+ * offset or another finished metric, conservatively). Staleness checks (verify.ts) mark that far,
+ * and an incremental build (build.ts) rebuilds that far.
+ */
+export function changeReach(graph: SemanticGraph, rollup: RollupDefinition): 'partition' | 'onward' | 'all' {
+  const types = rollup.finishedMetrics.map((m) => graph.metrics.get(m)?.def.type);
+  if (types.every((t) => t === 'simple')) return 'partition';
+  return types.every((t) => t === 'simple' || t === 'cumulative') ? 'onward' : 'all';
+}
+
 /** What a freshness probe found for one rollup. */
 export interface FreshnessProbe {
   rollup: string;

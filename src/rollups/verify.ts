@@ -29,7 +29,7 @@ import { leafMeasuresOf } from '../definitions/leaves.js';
 import type { Engine } from '../engines/engine.js';
 import { parseTime } from '../query/time.js';
 import { sourcePartitions } from './build.js';
-import { measureSourceFreshness } from './freshness.js';
+import { changeReach as reachOf, measureSourceFreshness } from './freshness.js';
 import type { RollupStoreConfig } from './store-config.js';
 import type { BuiltRollup, RollupDefinition } from './types.js';
 
@@ -83,13 +83,6 @@ export function buildIdentity(built: BuiltRollup): string {
 
 /** Largest distance of a time zone from UTC: a UTC time is never later than this on any wall clock. */
 const MAX_ZONE_OFFSET_MS = 14 * 3_600_000;
-
-/** How far a change of source rows at one time reaches into a rollup's buckets (see the module comment). */
-function reachOf(graph: SemanticGraph, rollup: RollupDefinition): 'partition' | 'onward' | 'all' {
-  const types = rollup.finishedMetrics.map((m) => graph.metrics.get(m)?.def.type);
-  if (types.every((t) => t === 'simple')) return 'partition';
-  return types.every((t) => t === 'simple' || t === 'cumulative') ? 'onward' : 'all';
-}
 
 /** Every model whose rows the rollup's values are computed from (with a freshness time or not). */
 function sourceModels(graph: SemanticGraph, rollup: RollupDefinition): Map<string, Model> {

@@ -128,10 +128,11 @@ describe('how far a change reaches', () => {
         'rollups:\n  - { name: running, metrics: [amount_7d], grain: day, partition: month }\n',
       );
       const [built] = await buildRollups(windowed, db, { store: own });
-      await db.query('UPDATE readings SET amount = 9.99 WHERE id = 5');
+      // A late reading planted at the end of February: the 7-day windows of March's first days read it.
+      await db.query("INSERT INTO readings VALUES (20, '2025-02-27 10:00:00', 'a', 1, 9.99)");
       const check = await verifyFingerprints(windowed.graph, db, windowed.graph.rollups.get('running')!, built);
       expect(check.stale.map(({ start, end }) => ({ start, end }))).toEqual([{ start: '2025-02-01', end: undefined }]);
-      // March's first days read February's last week: refused, and answered as the base tables do.
+      // March's first days read February's last week: refused, and answered as by hand (an empty window is 0).
       const source = await rollupSourceOf(windowed, own, undefined, { checks: () => ({ running: { fingerprints: check } }) });
       const march = { metrics: ['amount_7d'], groupBy: ['metric_time.day'], from: '2025-03-01', to: '2025-03-31' };
       const unchecked = await rollupSourceOf(windowed, own);
@@ -139,9 +140,17 @@ describe('how far a change reaches', () => {
       const routed = await runQuery(windowed, db, march, { rollups: source.source });
       expect(routed.rollups?.served).toBe(false);
       expect(routed.rollups?.reason).toContain('running: its rows from 2025-02-01 on are stale');
-      expect(routed.rows).toEqual((await runQuery(windowed, db, march)).rows);
+      const byHand = `SELECT strftime(d, '%Y-%m-%d') AS "metric_time.day", (SELECT COALESCE(SUM(amount), 0) FROM readings WHERE read_at >= d - INTERVAL 6 DAY AND read_at < d + INTERVAL 1 DAY) AS amount_7d
+                        FROM generate_series(TIMESTAMP '2025-03-01', TIMESTAMP '2025-03-31', INTERVAL 1 DAY) AS t(d)`;
+      expectSameRows(routed.rows, await sqlRows(db, byHand));
       const january = await runQuery(windowed, db, { ...march, from: '2025-01-01', to: '2025-01-31' }, { rollups: source.source });
       expect(january.rollups?.served).toBe(true);
+      // An incremental refresh rebuilds February and every later partition (their windows read it): then March is served, equal to the base.
+      await buildRollups(windowed, db, { store: own });
+      const rebuilt = await rollupSourceOf(windowed, own, undefined, { freshness: db });
+      const after = await runQuery(windowed, db, march, { rollups: rebuilt.source });
+      expect(after.rollups?.served).toBe(true);
+      expectSameRows(after.rows, await sqlRows(db, byHand));
     } finally {
       await own.close();
       await db.close();
