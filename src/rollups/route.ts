@@ -22,7 +22,8 @@ import { parseReference, type TimeSpec } from '../query/references.js';
 import { parseRequest } from '../query/request.js';
 import { formatTime, parseTime, truncate } from '../query/time.js';
 import { buildPlan, type MeasureUse, type Plan, type PlanNode, type Shift } from '../planner/plan.js';
-import { type Bounds, nests } from '../planner/time.js';
+import { baseGrain, type Bounds, nests } from '../planner/time.js';
+import { conjunctsOf } from '../planner/lower/output.js';
 import type { BuiltRollup, MeasurePart } from './types.js';
 
 /** What the audit record says about a rollup that answered. */
@@ -59,6 +60,20 @@ export interface RollupRouting {
   reason?: string;
   /** Built rollups left out before routing: built from other definitions. */
   unusable: { name: string; reason: string }[];
+}
+
+/** What a restricted caller is told when rollups do not answer its request (see routingForRestrictedCaller). */
+export const RESTRICTED_REFUSAL = 'not answered from a rollup; answered from the base tables';
+
+/**
+ * The routing as a restricted caller (an access role, row filters; src/access) may see it: which
+ * rollups answered when they did (its own answer's audit record), and otherwise only that none
+ * did. Refusal reasons name other rollups, what they keep and the ranges they cover (so the range
+ * of data behind them), which such a caller may not learn: the server logs them instead.
+ */
+export function routingForRestrictedCaller(routing: RollupRouting): RollupRouting {
+  if (routing.served) return { served: true, rollups: routing.rollups, leaves: routing.leaves.map((l) => ({ leaf: l.leaf, rollup: l.rollup })), unusable: [] };
+  return { served: false, rollups: [], leaves: routing.leaves.map((l) => ({ leaf: l.leaf, refused: [RESTRICTED_REFUSAL] })), reason: RESTRICTED_REFUSAL, unusable: [] };
 }
 
 /** How a leaf reads a rollup. */
@@ -240,12 +255,21 @@ export class RollupRouter {
     if (plan.timeKeys.length === 0) return `${what} is kept per ${r.grain}; the request has no metric_time group-by`;
     const grains = plan.timeKeys.map((k) => grainOf(k.time));
     if (grains.some((g) => g === undefined)) return 'metric_time is not at a standard grain';
-    const mode: 'exact' | 'period' = 'exact';
-    if (!grains.every((g) => g === r.grain)) {
-      // A cumulative metric's coarser periods read the period's own last (or first) day, and an
-      // average counts days without rows as 0 (cumulative.ts); the rollup keeps only the days
-      // that have a row, so coarser periods are refused until they are derived by that rule.
-      return `${what} is kept only at exactly its grain (${r.grain}); the request asks metric_time at ${grains.join(', ')}`;
+    const exact = grains.length === 1 && grains[0] === r.grain;
+    // A cumulative metric is read off its values per day by the base's own rule: at a coarser
+    // grain the period's own first or last day, or all its days; alone at its grain every day of
+    // the answer; a day the rollup holds no row for is a day whose window held none (empty).
+    const problem = node.kind === 'cumulative' ? coarserPeriodProblem(this.graph, plan, r, grains as Grain[]) : 'not cumulative';
+    if (!exact && problem) return node.kind === 'cumulative' ? `${what} ${problem}` : `${what} is kept only at exactly its grain (${r.grain}); the request asks metric_time at ${grains.join(', ')}`;
+    const mode: 'exact' | 'period' = problem ? 'exact' : 'period';
+    if (node.kind === 'cumulative') {
+      // A filter mixing metric_time with a dimension restricts the rows before the windows (base);
+      // on finished values it would drop whole days of a group instead.
+      const mixed = plan.where.flatMap(conjunctsOf).find((f) => {
+        const kinds = new Set(collectRefs(f).map((x) => parseReference(this.graph, x.ref).kind === 'metric_time'));
+        return kinds.size > 1;
+      });
+      if (mixed) return `a filter names metric_time and a dimension together, which restricts the rows inside each window; ${what} is kept after its windows`;
     }
     // The finished value was computed with the metric's own filters only: the leaf may add the
     // request's filters (on the rollup's columns, which are all group-bys here), nothing else.
@@ -284,6 +308,19 @@ function filtersOfLeaf(node: PlanNode): Expression[] {
     default:
       return [];
   }
+}
+
+/**
+ * Why a rollup's per-bucket values of a cumulative metric cannot give its coarser periods: they
+ * are read off values at the base grain (a day, baseGrain), which must be the rollup's grain;
+ * only Tally's reading (the period's own days) is derived, and only over generated periods.
+ */
+function coarserPeriodProblem(graph: SemanticGraph, plan: Plan, r: BuiltRollup, grains: Grain[]): string | undefined {
+  if (graph.semantics !== 'tally') return `is kept per ${r.grain}; with semantics: metricflow a coarser period reads the first or last day that has rows, which routing does not derive`;
+  const base = baseGrain(plan.timeKeys.map((k) => k.time));
+  if (base !== r.grain) return `is kept per ${r.grain}; metric_time at ${grains.join(', ')} is read off values per ${base}`;
+  if (graph.timeSpines.has(base)) return `is kept per ${r.grain}; the base reads the days of each period from the time spine table, which the rollup store does not hold`;
+  return undefined;
 }
 
 /** What every route needs: no offsets, the same time zone, a range aligned to the grain and covered. */
