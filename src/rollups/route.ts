@@ -24,7 +24,7 @@ import { formatTime, parseTime, truncate } from '../query/time.js';
 import { buildPlan, type MeasureUse, type Plan, type PlanNode, type Shift } from '../planner/plan.js';
 import { baseGrain, type Bounds, nests } from '../planner/time.js';
 import { conjunctsOf } from '../planner/lower/output.js';
-import type { BuiltRollup, MeasurePart } from './types.js';
+import { type BuiltRollup, type MeasurePart, measurePartColumn } from './types.js';
 
 /** What the audit record says about a rollup that answered. */
 export interface RollupUse {
@@ -112,9 +112,9 @@ export function partsOf(agg: string): { parts?: MeasurePart[]; why?: string } {
     case 'max':
       return { parts: ['max'] };
     case 'average':
-      // SUM(sum) / SUM(count) is the same number, but not always the same double as the engine's
-      // AVG (which divides in its own order): one bit off is not "the base answer".
-      return { why: 'an average re-aggregated from its sum and count can differ from the engine’s AVG in the last bit; only a finished value would be exact' };
+      // The base computes an average as SUM / COUNT too (src/planner/lower/average.ts): from the
+      // same exact sum and count, the same double (routing also checks that the sum is exact).
+      return { parts: ['sum', 'count'] };
     case 'count_distinct':
       return { why: 'a distinct count cannot be added up; only a finished value at exactly the rollup’s grain and dimensions serves it' };
     default:
@@ -133,10 +133,16 @@ export class RollupRouter {
   private failure?: string;
   private readonly standalone = new Map<string, string>();
 
+  /**
+   * `sameEngine`: whether the rollup store is the same kind of engine as the one the base request
+   * would run on (DuckDB and DuckDB): only then is a value converted to a double the same way on
+   * both paths (an average's exact sum).
+   */
   constructor(
     private readonly graph: SemanticGraph,
     readonly usable: BuiltRollup[],
     readonly unusable: { name: string; reason: string }[] = [],
+    private readonly sameEngine = true,
   ) {}
 
   /**
@@ -221,6 +227,10 @@ export class RollupRouter {
     if (!parts) return why ?? 'no parts';
     const kept = r.measures.find((m) => m.name === measure.name);
     if (!kept || !parts.every((p) => kept.parts.includes(p))) return `keeps no ${parts.join(' and ')} of measure '${measure.name}'`;
+    if (measure.agg === 'average') {
+      const problem = averageProblem(r, measure.name, this.sameEngine);
+      if (problem) return problem;
+    }
     const common = commonProblem(plan, r, bounds, shifts);
     if (common) return common;
     for (const k of plan.keys) {
@@ -320,6 +330,24 @@ function coarserPeriodProblem(graph: SemanticGraph, plan: Plan, r: BuiltRollup, 
   const base = baseGrain(plan.timeKeys.map((k) => k.time));
   if (base !== r.grain) return `is kept per ${r.grain}; metric_time at ${grains.join(', ')} is read off values per ${base}`;
   if (graph.timeSpines.has(base)) return `is kept per ${r.grain}; the base reads the days of each period from the time spine table, which the rollup store does not hold`;
+  return undefined;
+}
+
+/** Types of an exact sum: integers and decimals (DuckDB, Postgres and Trino spellings). */
+const EXACT_SUM = /^(HUGEINT|UHUGEINT|BIGINT|UBIGINT|INTEGER|INT|INT[1248]|SMALLINT|TINYINT|UINTEGER|USMALLINT|UTINYINT|DECIMAL|NUMERIC)\b/i;
+
+/**
+ * Why an average measure cannot be re-aggregated exactly from a rollup's sum and count: the base
+ * divides its exact sum by its count (average.ts), so the rollup's sum must be exact too (an
+ * integer or decimal column; a float sum depends on the order of addition, which differs between
+ * the paths, even run to run), and the division must run on the same kind of engine.
+ */
+function averageProblem(r: BuiltRollup, measure: string, sameEngine: boolean): string | undefined {
+  const column = measurePartColumn(measure, 'sum');
+  const type = r.columnTypes?.[column];
+  if (type === undefined) return `its record does not say the type of ${column}, so an average from it cannot be proven exact`;
+  if (!EXACT_SUM.test(type.trim())) return `the sum of '${measure}' is a ${type}: a float sum depends on the order of addition, so an average from it is not the base's to the last bit`;
+  if (!sameEngine) return `its store is another kind of engine than the base tables', which may convert the sum of '${measure}' to a double differently in the last bit`;
   return undefined;
 }
 

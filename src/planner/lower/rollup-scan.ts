@@ -22,6 +22,7 @@ import { lowerExpression } from '../expression.js';
 import { type PlanNode, type Shift, shiftFitsGrain } from '../plan.js';
 import { type Bounds, bucket, offsetGrain } from '../time.js';
 import type { Lowering } from './context.js';
+import { averageOf } from './average.js';
 import { cumulativeFromPeriodValues } from './cumulative.js';
 import { conjunctsOf, type Output, ts } from './output.js';
 
@@ -106,6 +107,10 @@ function partsScan(cx: Lowering, node: Extract<PlanNode, { kind: 'simple' }>, ro
     case 'min':
     case 'max':
       value = { t: 'aggregate', agg: measure.agg, arg: part(measure.agg) };
+      break;
+    case 'average':
+      // The base's own formula over the same exact sum and count (average.ts).
+      value = averageOf({ t: 'aggregate', agg: 'sum', arg: part('sum') }, { t: 'castCount', arg: { t: 'aggregate', agg: 'sum', arg: part('count') } });
       break;
     default:
       throw new TallyError('UNSUPPORTED', `measure '${measure.name}' (${measure.agg}) has no parts in a rollup`);
