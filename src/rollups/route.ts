@@ -5,12 +5,15 @@
  * A leaf is where a metric reads rows: a simple metric's measure, or a metric kept finished in a
  * rollup (a distinct count, a cumulative window, a conversion). A measure leaf is served from a
  * rollup's parts when the measure's parts are there and every key and filter of the leaf is a
- * column of the rollup; the parts are then re-aggregated (SUM of sums and counts, MIN, MAX) by
+ * column of the rollup; the parts are then re-aggregated (SUM of sums and counts, MIN, MAX; an
+ * average as SUM(sum) / SUM(count), the base's own formula, from an exact sum only) by
  * src/planner/lower/rollup-scan.ts, and everything above the leaf stays the same plan. A finished
- * metric is served at exactly the rollup's grain and dimensions, or for a cumulative metric at a
- * coarser grain read off its per-bucket values (period_agg, the same rule the base applies). A
- * request is answered from rollups only when every leaf is (all-or-nothing); one refused leaf and
- * the whole request reads the base tables.
+ * metric is served at exactly the rollup's grain and dimensions; a cumulative metric (Tally's
+ * semantics) at any grain made of the rollup's buckets, read off its value per bucket by the rule
+ * the base applies (cumulative.ts: the period's own first or last day, or all its days; a bucket
+ * without a row is one whose window held no rows). A request is answered from rollups only when
+ * every leaf is (all-or-nothing); one refused leaf and the whole request reads the base tables.
+ * A restricted caller is told only whether rollups answered (routingForRestrictedCaller).
  *
  * Cube's pre-aggregation matching and Looker's aggregate awareness route the same way; the rules
  * here refuse whatever could change a number (MetricFlow has no rollups to compare with).
@@ -79,7 +82,11 @@ export function routingForRestrictedCaller(routing: RollupRouting): RollupRoutin
 /** How a leaf reads a rollup. */
 export type LeafRoute =
   | { kind: 'parts'; rollup: BuiltRollup; parts: MeasurePart[] }
-  /** `exact`: the stored value per row; `period`: coarser periods of a cumulative metric, per its period_agg. */
+  /**
+   * `exact`: the stored value per row; `period`: a cumulative metric read off its value per bucket
+   * by the base's rule (cumulativeFromPeriodValues): coarser periods per its period_agg, and at
+   * the bucket grain every bucket of the answer.
+   */
   | { kind: 'finished'; rollup: BuiltRollup; mode: 'exact' | 'period' };
 
 /**

@@ -4,10 +4,12 @@
  * and the node's value, so everything above it (spines, windows, ratios, derived formulas,
  * combining) is the same plan:
  * - parts: the measure's stored parts re-aggregated by the request's keys (SUM of sums and
- *   counts, MIN of minimums, MAX of maximums), with the leaf's filters on the rollup's columns;
+ *   counts, MIN of minimums, MAX of maximums, an average as average.ts defines it), with the
+ *   leaf's filters on the rollup's columns;
  * - a finished metric at exactly the rollup's grain and dimensions: its stored value per row;
- * - a cumulative metric at a coarser grain: the value on the first or last bucket of each period,
- *   or the average of its buckets (period_agg), as lowerCumulative picks it from its base periods.
+ * - a cumulative metric: its stored value per day read by lowerCumulative's own rule
+ *   (cumulativeFromPeriodValues): the period's first or last day, or all its days (period_agg),
+ *   a day without a row counting as empty.
  */
 import { GRAIN_ORDER, type Window } from '../../definitions/schema.js';
 import { TallyError } from '../../errors.js';
