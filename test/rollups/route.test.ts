@@ -134,7 +134,11 @@ describe('routing refuses what would differ, and the request falls through to th
     { what: 'a distinct count at a coarser grain', request: { metrics: ['dau'], groupBy: ['metric_time.month', 'user.country'], from: '2025-01-01', to: '2025-06-30' }, reason: /only at exactly its grain/ },
     { what: 'a cumulative metric whose periods need days beyond the covered range', request: { metrics: ['mau'], groupBy: ['metric_time.month', 'user.country'], from: '2025-11-01', to: '2026-01-31' }, reason: /not within \[2024-01-01, 2026-01-01\)/ },
     { what: 'a cumulative metric in another time zone', request: { metrics: ['mau'], groupBy: ['metric_time.month', 'user.country'], from: '2025-01-01', to: '2025-06-30', timeZone: 'Asia/Seoul' }, reason: /cut in UTC; the request is in Asia\/Seoul/ },
+    // The base drops rows before the windows (other countries' January rows stay in February's
+    // windows); finished values could only drop whole days of a country: they differ (checked
+    // with the refusal switched off: 278 rows against the base's 450 by day).
     { what: 'a cumulative metric with a filter mixing metric_time and a dimension', request: { metrics: ['mau'], groupBy: ['metric_time.month', 'user.country'], where: "user.country = 'US' OR metric_time.day < '2025-02-01'", from: '2025-01-01', to: '2025-06-30' }, reason: /names metric_time and a dimension together/ },
+    { what: 'the same filter at exactly the rollup grain', request: { metrics: ['mau'], groupBy: ['metric_time.day', 'user.country'], where: "user.country = 'US' OR metric_time.day < '2025-02-01'", from: '2025-01-01', to: '2025-03-31' }, reason: /names metric_time and a dimension together/ },
     { what: 'a distinct count over fewer dimensions', request: { metrics: ['dau'], groupBy: ['metric_time.day'], from: '2025-01-01', to: '2025-01-31' }, reason: /does not group by user\.country/ },
     { what: 'a filter on a dimension the rollup lacks', request: { metrics: ['searches'], groupBy: ['metric_time.month'], where: "event.event_type = 'search'", from: '2025-01-01', to: '2025-06-30' }, reason: /a filter reads 'event\.event_type'/ },
     { what: 'a group-by the rollup lacks', request: { metrics: ['searches'], groupBy: ['metric_time.month', 'event.event_type'], from: '2025-01-01', to: '2025-06-30' }, reason: /groups by 'event\.event_type'/ },
