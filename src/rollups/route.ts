@@ -27,7 +27,7 @@ import { formatTime, parseTime, truncate } from '../query/time.js';
 import { buildPlan, type MeasureUse, type Plan, type PlanNode, type Shift } from '../planner/plan.js';
 import { baseGrain, type Bounds, nests } from '../planner/time.js';
 import { conjunctsOf } from '../planner/lower/output.js';
-import { type BuiltRollup, type MeasurePart, measurePartColumn } from './types.js';
+import { type BuiltRollup, finishedMetricColumn, type MeasurePart, measurePartColumn } from './types.js';
 
 /** What the audit record says about a rollup that answered. */
 export interface RollupUse {
@@ -278,6 +278,13 @@ export class RollupRouter {
     // the answer; a day the rollup holds no row for is a day whose window held none (empty).
     const problem = node.kind === 'cumulative' ? coarserPeriodProblem(this.graph, plan, r, grains as Grain[]) : 'not cumulative';
     if (!exact && problem) return node.kind === 'cumulative' ? `${what} ${problem}` : `${what} is kept only at exactly its grain (${r.grain}); the request asks metric_time at ${grains.join(', ')}`;
+    if (!exact && node.kind === 'cumulative' && node.periodAgg === 'average') {
+      // The mean of the days' values is a sum of them: exact for integers and decimals only.
+      const column = finishedMetricColumn(node.metric);
+      const type = r.columnTypes?.[column];
+      if (type === undefined) return `${what} is averaged over each period's days; its record does not say the type of ${column}, so the average cannot be proven exact`;
+      if (!EXACT_SUM.test(type.trim())) return `${what} is averaged over each period's days; its values are ${type}, whose sum depends on the order of addition`;
+    }
     const mode: 'exact' | 'period' = problem ? 'exact' : 'period';
     if (node.kind === 'cumulative') {
       // A filter mixing metric_time with a dimension restricts the rows before the windows (base);

@@ -1,7 +1,8 @@
 /**
  * Readings for the average tests (route-average*.test.ts): an average of decimals with cents, one
  * of integers near 2^53 whose sums pass 2^63, one of floats, with a ratio and a derived metric over
- * them, and a rollup by day, site and kind that keeps them all.
+ * them, cumulative means over the days of a period (of decimals, of floats), and a rollup by day,
+ * site and kind that keeps them all.
  */
 export const DEFINITIONS = `
 semantic_models:
@@ -20,6 +21,7 @@ semantic_models:
       - { name: score_avg, agg: average, expr: score }
       - { name: amount_total, agg: sum, expr: amount }
       - { name: reading_count, agg: count, expr: id }
+      - { name: score_total, agg: sum, expr: score }
 metrics:
   - { name: amount_avg, type: simple, measure: amount_avg }
   - { name: big_avg, type: simple, measure: big_avg }
@@ -28,9 +30,11 @@ metrics:
   - { name: readings, type: simple, measure: reading_count }
   - { name: amount_per_reading, type: ratio, numerator: amount_total, denominator: readings }
   - { name: avg_spread, type: derived, expr: "amount_avg - big_avg", metrics: [amount_avg, big_avg] }
+  - { name: amount_7d_mean, type: cumulative, measure: amount_total, window: 7 days, period_agg: average }
+  - { name: score_7d_mean, type: cumulative, measure: score_total, window: 7 days, period_agg: average }
 rollups:
   - name: readings_daily
-    metrics: [amount_avg, big_avg, score_avg, amount_per_reading, avg_spread]
+    metrics: [amount_avg, big_avg, score_avg, amount_per_reading, avg_spread, amount_7d_mean, score_7d_mean]
     dimensions: [reading.site, reading.kind]
     grain: day
     partition: month

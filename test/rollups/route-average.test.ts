@@ -42,12 +42,12 @@ afterAll(async () => {
   await base?.close();
 });
 
-async function bothWays(request: RequestInput, rowFilters: Expression[] = []): Promise<{ base: Awaited<ReturnType<typeof runQuery>>; routed: Awaited<ReturnType<typeof runQuery>> }> {
+/** Both answers; equal bit for bit, except `floats` (sums of doubles, not even the base repeats them: compared to 1e-12). */
+async function bothWays(request: RequestInput, rowFilters: Expression[] = [], floats: string[] = []): Promise<{ base: Awaited<ReturnType<typeof runQuery>>; routed: Awaited<ReturnType<typeof runQuery>> }> {
   const plain = await runQuery(project, base, request, { rowFilters });
   const routed = await runQuery(project, base, request, { rowFilters, rollups: rollups.source });
   expect(routed.columns).toEqual(plain.columns);
-  // Exact: doubles compared bit for bit.
-  expectSameRows(routed.rows, plain.rows);
+  expectSameRows(routed.rows, plain.rows, { doubles: floats });
   return { base: plain, routed };
 }
 
@@ -98,9 +98,22 @@ describe('averages from a rollup’s sum and count', () => {
   });
 
   it('refuses an average of floats: the sum depends on the order of addition', async () => {
-    const { routed } = await bothWays({ metrics: ['score_avg'], groupBy: ['metric_time.month'], from: '2025-01-01', to: '2025-12-31' });
+    const { routed } = await bothWays({ metrics: ['score_avg'], groupBy: ['metric_time.month'], from: '2025-01-01', to: '2025-12-31' }, [], ['score_avg']);
     expect(routed.rollups?.served).toBe(false);
     expect(routed.rollups?.reason).toMatch(/the sum of 'score_avg' is a DOUBLE: a float sum depends on the order of addition/);
+  });
+
+  it('a cumulative metric averaged over each period’s days: served over decimal values, refused over floats', async () => {
+    for (const dims of [[], ['reading.site', 'reading.kind']]) {
+      const decimals = await bothWays({ metrics: ['amount_7d_mean'], groupBy: ['metric_time.month', ...dims], from: '2025-01-01', to: '2025-12-31' });
+      expect(decimals.routed.rollups?.served, decimals.routed.rollups?.reason).toBe(dims.length > 0);
+      const floats = await bothWays({ metrics: ['score_7d_mean'], groupBy: ['metric_time.month', ...dims], from: '2025-01-01', to: '2025-12-31' }, [], ['score_7d_mean']);
+      expect(floats.routed.rollups?.served).toBe(false);
+      if (dims.length) expect(floats.routed.rollups?.reason).toMatch(/averaged over each period's days; its values are DOUBLE, whose sum depends on the order of addition/);
+    }
+    // By day there is nothing to average: the stored values are the answer.
+    const daily = await bothWays({ metrics: ['score_7d_mean'], groupBy: ['metric_time.day', 'reading.site', 'reading.kind'], from: '2025-03-01', to: '2025-03-31' }, [], ['score_7d_mean']);
+    expect(daily.routed.rollups?.served, daily.routed.rollups?.reason).toBe(true);
   });
 
   it('refuses where the build record does not say the sum’s type, or the store is another kind of engine', () => {

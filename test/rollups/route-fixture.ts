@@ -175,6 +175,9 @@ export async function openRouteFixture(events = 8_000): Promise<RouteFixture> {
     });
   }
   await store.query('DETACH src');
+  // The column types, as a store reports them with its build records (RollupStore.list).
+  const types = await store.query("SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'main'");
+  for (const b of built) b.columnTypes = Object.fromEntries(types.rows.filter((r) => r[0] === b.table).map((r) => [String(r[1]), String(r[2])]));
   const source: RollupSource = { engine: store, built, fingerprint: (name) => built.find((b) => b.name === name)?.fingerprint };
   return {
     dir,
