@@ -95,7 +95,7 @@ export const HAND_ROLLUPS: HandRollup[] = [
     name: 'activity_sparse',
     dimensions: [],
     parts: [],
-    finished: ['wau', 'mau', 'average_dau'],
+    finished: ['wau', 'mau', 'average_dau', 'revenue_mtd'],
     sparse: true,
   },
   {

@@ -56,7 +56,7 @@ function expectedServed(metric: string, grain: string, dims: string[], filtering
   // period's own last day (or the average over its days, a day without a row counting as empty),
   // by the base's rule. Without dimensions from activity_sparse, which has no country to filter.
   if (CUMULATIVE_BY_COUNTRY.has(metric)) return countryAndPlan || country || (dims.length === 0 && filtering === 'none');
-  if (metric === 'revenue_mtd') return country;
+  if (metric === 'revenue_mtd') return country || (dims.length === 0 && filtering === 'none');
   // The conversion is kept by plan only: a filter on the country cannot be applied to it.
   if (metric === 'signup_to_paid_order_7d') return grain === 'day' && exactly(['user.plan']) && filtering === 'none';
   throw new Error(`no expectation for metric '${metric}'`);
