@@ -19,7 +19,7 @@ import type { Expression } from '../../query/expression.js';
 import { parseReference } from '../../query/references.js';
 import type { LeafRoute } from '../../rollups/route.js';
 import { finishedMetricColumn, finishedPresenceColumn, measurePartColumn, rollupColumnOf, rollupTimeColumn } from '../../rollups/types.js';
-import { type Cte, type Select, type SelectColumn, type SqlExpr, and, col, num } from '../../sql/ast.js';
+import { type Cte, type Select, type SelectColumn, type SqlExpr, and, col } from '../../sql/ast.js';
 import { lowerExpression } from '../expression.js';
 import { type PlanNode, type Shift, shiftFitsGrain } from '../plan.js';
 import { type Bounds, bucket, offsetGrain } from '../time.js';
@@ -169,10 +169,10 @@ function finishedScan(cx: Lowering, node: LeafNode, route: Extract<LeafRoute, { 
 }
 
 /**
- * A cumulative metric at periods coarser than the rollup's buckets (days): its stored value per
- * day and group, read by the base's own rule (cumulativeFromPeriodValues, cumulative.ts): the
- * value on each period's first or last day, or the average over all its days, where a day the
- * rollup holds no row for counts as empty (its window held no rows), as in the base.
+ * A cumulative metric from its stored value per day and group, read by the base's own rule
+ * (cumulativeFromPeriodValues, cumulative.ts): at coarser periods the value on each period's
+ * first or last day, or the average over all its days; by day alone every day of the answer; a
+ * day the rollup holds no row for counts as empty (its window held no rows), as in the base.
  */
 function finishedPeriods(cx: Lowering, node: LeafNode, route: Extract<LeafRoute, { kind: 'finished' }>, bounds: Bounds): Output {
   if (node.kind !== 'cumulative' || !bounds.start || !bounds.end) throw new TallyError('UNSUPPORTED', `metric '${node.metric}' is kept only at the rollup's grain`);
