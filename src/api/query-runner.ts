@@ -8,6 +8,7 @@ import type { AccessControl, Caller } from '../access/control.js';
 import { compileRequest, type CompiledQuery, type RollupOptions } from '../compile.js';
 import type { SemanticGraph } from '../definitions/graph.js';
 import { definitionFingerprint } from '../rollups/fingerprint.js';
+import { routingForRestrictedCaller } from '../rollups/route.js';
 import type { RollupStore } from '../rollups/store.js';
 import type { BuiltRollup } from '../rollups/types.js';
 import type { Engine, ResultSet } from '../engines/engine.js';
@@ -87,10 +88,12 @@ export class QueryRunner {
     // answer computed by older definitions, or for a caller who sees other rows, is never served.
     const rollups = options.rollups !== false ? await this.rollupOptions(project) : undefined;
     const key = `${project.version}\0${JSON.stringify(request)}\0${JSON.stringify(filters)}\0${JSON.stringify(rowFilters)}\0${rollups ? rollups.built.map((b) => `${b.name}@${b.builtAt}@${b.fingerprint}`).join(',') : 'base'}`;
+    // A restricted caller is not told why rollups did not answer (other rollups, covered ranges).
+    const restricted = access.policy !== undefined && !caller.unrestricted;
     const answered = this.results?.get(key);
     if (answered) {
       if (log) log.rows += answered.rows.length;
-      return answered;
+      return restricted ? this.forRestricted(answered, log) : answered;
     }
     const compiled = this.compile(key, project, request, filters, rowFilters, rollups);
     const engine = compiled.rollups?.served && this.rollups.store ? this.rollups.store.engine : this.engine;
@@ -112,7 +115,18 @@ export class QueryRunner {
     }
     const answer = answerOf(project, compiled, result);
     this.results?.set(key, answer);
-    return answer;
+    return restricted ? this.forRestricted(answer, log) : answer;
+  }
+
+  /** The answer as a restricted caller sees it: rollup refusal reasons go to the log only. */
+  private forRestricted(answer: QueryResult, log: RequestLog | undefined): QueryResult {
+    const routing = answer.rollups;
+    if (!routing) return answer;
+    if (!routing.served && routing.reason !== undefined) {
+      if (log) (log.rollupRefusals ??= []).push(routing.reason);
+      else this.logger.info({ rollupRefusal: routing.reason }, 'rollups did not answer a restricted caller');
+    }
+    return { ...answer, rollups: routingForRestrictedCaller(routing) };
   }
 
   /** Forgets answers and compiled SQL (after the definitions changed). */

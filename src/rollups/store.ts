@@ -137,12 +137,29 @@ class SqlRollupStore implements RollupStore {
 
   async list(): Promise<BuiltRollup[]> {
     const result = await this.engine.query(`SELECT record FROM ${this.records} ORDER BY name`);
-    return result.rows.map((r) => JSON.parse(String(r[0])) as BuiltRollup);
+    return this.withColumnTypes(result.rows.map((r) => JSON.parse(String(r[0])) as BuiltRollup));
   }
 
   async get(name: string): Promise<BuiltRollup | undefined> {
     const result = await this.engine.query(`SELECT record FROM ${this.records} WHERE name = ${this.literal(name)}`);
-    return result.rows.length ? (JSON.parse(String(result.rows[0][0])) as BuiltRollup) : undefined;
+    return result.rows.length ? (await this.withColumnTypes([JSON.parse(String(result.rows[0][0])) as BuiltRollup]))[0] : undefined;
+  }
+
+  /** The records with their tables' column types as the store has them now (BuiltRollup.columnTypes). */
+  private async withColumnTypes(records: BuiltRollup[]): Promise<BuiltRollup[]> {
+    if (records.length === 0) return records;
+    const result = await this.engine.query(`SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = ${this.literal(this.schema)}`);
+    const byTable = new Map<string, Record<string, string>>();
+    for (const [table, name, type] of result.rows) {
+      const columns = byTable.get(String(table)) ?? {};
+      columns[String(name)] = String(type);
+      byTable.set(String(table), columns);
+    }
+    return records.map((r) => {
+      const { columnTypes: _written, ...record } = r;
+      const columns = byTable.get(r.table.split('.').pop() ?? '');
+      return columns ? { ...record, columnTypes: columns } : record;
+    });
   }
 
   async tableColumns(table: string): Promise<StoreColumn[] | undefined> {

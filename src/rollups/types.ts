@@ -63,6 +63,12 @@ export interface BuiltRollup {
     builtAt: string;
   }[];
   /**
+   * The store's type of each column of the table (`m__amount__sum` → `DECIMAL(38,2)`), as the store
+   * reports it when build records are read (RollupStore.list), never as written by the build:
+   * routing serves an average only from an exact (integer or decimal) sum.
+   */
+  columnTypes?: Record<string, string>;
+  /**
    * The newest time of each source model (its freshness time dimension, 'YYYY-MM-DD HH:MM:SS' UTC),
    * by model name, measured when the build started (src/rollups/freshness.ts). `refresh.on_freshness`
    * refreshes the rollup when it moves. Absent in records written before it existed (then due).
