@@ -57,8 +57,8 @@ async function readings(): Promise<DuckDBEngine> {
   return engine;
 }
 
-async function serve(dir: string, engine: DuckDBEngine, store: ServedRollupStore): Promise<string> {
-  const server = new TallyServer({ projectDir: dir, engine, rollupStore: store, cache: false, log: () => undefined });
+async function serve(dir: string, engine: DuckDBEngine, store: ServedRollupStore, cached = false): Promise<string> {
+  const server = new TallyServer({ projectDir: dir, engine, rollupStore: store, cache: cached ? { ttlMs: 600_000, maxEntries: 100 } : false, log: () => undefined });
   closing.push(() => server.close());
   return server.listen(0, '127.0.0.1');
 }
@@ -131,6 +131,26 @@ describe('a server sees builds at once', () => {
 });
 
 describe("a server's background checks", () => {
+  it('with the answer and response caches on, an identical request is not answered from a response kept before a range was found stale', async () => {
+    const dir = await projectDir('rollups:\n  store: engine\n  schema: tally_rollups\n');
+    const engine = await readings();
+    const checks = new SourceChecks();
+    const served = await openServedRollupStore(dir, engine, checks);
+    const url = await serve(dir, engine, served, true);
+    const buildStore = await openRollupStore({ store: 'engine', schema: 'tally_rollups' }, engine);
+    const scheduler = new RollupScheduler({ project: () => loadProject(dir), engine, store: buildStore, checks, records: () => served.list(), onBuilt: () => served.changed() });
+    await scheduler.refreshNow(undefined, 'test');
+    await scheduler.observe();
+    expect((await ask(url, '2025-01-01', '2025-04-01')).rollup?.served).toBe(true);
+    expect((await ask(url, '2025-01-01', '2025-04-01')).rollup?.served).toBe(true);
+
+    await engine.query('UPDATE readings SET amount = 5.55 WHERE id = 5');
+    await scheduler.verify();
+    const after = await ask(url, '2025-01-01', '2025-04-01');
+    expect(after.rollup?.served).toBe(false);
+    expect(text(after)).toEqual(await hand(engine, '2025-01-01', '2025-05-01'));
+  });
+
   it('sees checks another process keeps in the checks file (tally rollup status --verify) on the next request', async () => {
     const dir = await projectDir();
     const engine = await readings();
