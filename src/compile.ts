@@ -69,7 +69,7 @@ export function compileRequest(graph: SemanticGraph, input: RequestInput, option
   const request = resolveSavedQuery(graph, parseRequest(input));
   const plan = buildPlan(graph, request, options.filters, options.rowFilters);
   const header = `-- Tally ${graph.version}: ${request.metrics.join(', ')}${request.groupBy.length ? ` by ${request.groupBy.join(', ')}` : ''}\n`;
-  const routed = options.rollups ? routeToRollups(graph, plan, options.rollups) : undefined;
+  const routed = options.rollups ? routeToRollups(graph, plan, options.rollups, dialect) : undefined;
   const statement = routed?.statement ?? lowerPlan(graph, plan, { sortedAggregatesApart: dialect.sortedAggregatesApart });
   const target = routed?.statement ? routed.dialect : dialect;
   const from = routed?.routing.served ? routed.routing.rollups.map((r) => `-- from rollup ${r.name} (table ${r.table}), built ${r.builtAt} from version ${r.version}, fingerprint ${r.fingerprint}\n`).join('') : '';
@@ -83,7 +83,7 @@ export function compileRequest(graph: SemanticGraph, input: RequestInput, option
     // Row filters are the access policy's business, not part of what the caller asked.
     lineage: lineageOf(graph, request.metrics, { groupBy: request.groupBy, filters: plan.where.filter((f) => !plan.rowFilters.includes(f)) }),
     version: graph.version,
-    warnings: deprecationWarnings(graph, request.metrics),
+    warnings: [...deprecationWarnings(graph, request.metrics), ...(routed?.routing.served ? routed.routing.rollups.flatMap((r) => (r.warnings ?? []).map((w) => `rollup ${r.name}: ${w}`)) : [])],
     rollups: routed?.routing,
   };
 }
@@ -93,10 +93,10 @@ export function compileRequest(graph: SemanticGraph, input: RequestInput, option
  * (all-or-nothing), and the routing either way. A leaf that cannot be routed is lowered for the
  * base tables meanwhile, so every refusal is recorded; that statement is then thrown away.
  */
-function routeToRollups(graph: SemanticGraph, plan: Plan, options: RollupOptions): { statement?: Statement; dialect: Dialect; routing: RollupRouting } {
+function routeToRollups(graph: SemanticGraph, plan: Plan, options: RollupOptions, base: Dialect): { statement?: Statement; dialect: Dialect; routing: RollupRouting } {
   const dialect = typeof options.dialect === 'string' ? dialectByName(options.dialect) : (options.dialect ?? dialectByName('duckdb'));
   const { usable, unusable } = usableRollups(options.built, options.fingerprint, options.database);
-  const router = new RollupRouter(graph, usable, unusable);
+  const router = new RollupRouter(graph, usable, unusable, dialect.name === base.name);
   if (usable.length === 0 || plan.outputs.length === 0) return { dialect, routing: router.report() };
   let statement: Statement | undefined;
   try {
