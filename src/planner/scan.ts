@@ -50,6 +50,25 @@ export function byName(a: string, b: string): number {
   return order;
 }
 
+/** A model's projection built for a scan: its columns (name and definition SQL) and the FROM item. */
+interface Projection {
+  columns: [string, string][];
+  item: FromItem;
+}
+/** Projections of a statement by alias, then model name (see ScanBuilder.projections). */
+export type Projections = Map<string, Map<string, Projection[]>>;
+
+/** Names sorted by `byName` in place (an insertion sort: projections have a few columns, and Array#sort allocates). */
+function sortedByName(names: string[]): string[] {
+  for (let i = 1; i < names.length; i++) {
+    const name = names[i];
+    let j = i - 1;
+    for (; j >= 0 && byName(names[j], name) > 0; j--) names[j + 1] = names[j];
+    names[j + 1] = name;
+  }
+  return names;
+}
+
 /** 0 for `_`, then digits, then lower-case letters; -1 for any other character. */
 function collationRank(c: number): number {
   if (c >= 97 && c <= 122) return c - 86; // a-z: 11..36
@@ -96,6 +115,12 @@ export class ScanBuilder {
    * listing dimension values) also keeps the joined models' rows that nothing links to.
    */
   joinType: 'left' | 'full' = 'left';
+  /**
+   * Projections already built for other scans of the same statement, by model, alias and columns:
+   * a dimension model joined by many metrics' scans is one FROM item (rendered once). Absent: each
+   * scan builds its own.
+   */
+  projections?: Projections;
   /** Relations joined only for access-policy row filters: LEFT joined, so they remove rows and never add any. */
   private readonly restricting = new Set<Relation>();
 
@@ -327,16 +352,26 @@ export class ScanBuilder {
   }
 
   private relationItem(rel: Relation): FromItem {
-    const names = [...rel.columns.keys()].sort(byName);
+    let alike: Projection[] | undefined;
+    if (this.projections) {
+      let byModel = this.projections.get(rel.alias);
+      if (!byModel) this.projections.set(rel.alias, (byModel = new Map()));
+      alike = byModel.get(rel.model.name);
+      if (!alike) byModel.set(rel.model.name, (alike = []));
+      // The same columns with the same definitions (in any order: the projection sorts them).
+      for (const p of alike) {
+        if (p.columns.length === rel.columns.size && p.columns.every(([name, sql]) => rel.columns.get(name) === sql)) return p.item;
+      }
+    }
+    const names = sortedByName([...rel.columns.keys()]);
     const columns: SelectColumn[] = names.map((name) => ({ expr: { t: 'definition', sql: rel.columns.get(name) as string }, alias: name }));
     if (columns.length === 0) columns.push({ expr: { t: 'definition', sql: '1' }, alias: '_row' });
     const source: FromItem = rel.model.def.table
       ? { t: 'table', name: rel.model.def.table, alias: 'source' }
       : { t: 'sql', sql: rel.model.def.sql ?? '', alias: 'source' };
-    return {
-      t: 'query',
-      alias: rel.alias,
-      query: { t: 'select', columns, from: source },
-    };
+    const item: FromItem = { t: 'query', alias: rel.alias, query: { t: 'select', columns, from: source } };
+    alike?.push({ columns: [...rel.columns], item });
+    return item;
   }
+
 }

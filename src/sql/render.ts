@@ -36,6 +36,8 @@ const SIMPLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 
 class Renderer {
   private readonly ids: Map<string, string>;
+  /** Subqueries in FROM already rendered in this statement, with the depth they were rendered at. */
+  private readonly items = new Map<FromItem, { depth: number; text: string }>();
 
   constructor(private readonly d: Dialect) {
     let ids = quoted.get(d);
@@ -107,8 +109,14 @@ class Renderer {
         return `${f.name} AS ${this.id(f.alias)}`;
       case 'sql':
         return `(\n${indentText(f.sql.trim(), pad + INDENT)}\n${pad}) AS ${this.id(f.alias)}`;
-      case 'query':
-        return `(\n${this.query(f.query, depth + 1)}\n${pad}) AS ${this.id(f.alias)}`;
+      case 'query': {
+        // The statement's scans share the FROM items of models they read alike: rendered once.
+        const done = this.items.get(f);
+        if (done?.depth === depth) return done.text;
+        const text = `(\n${this.query(f.query, depth + 1)}\n${pad}) AS ${this.id(f.alias)}`;
+        this.items.set(f, { depth, text });
+        return text;
+      }
       case 'cte':
         return f.alias ? `${this.id(f.name)} AS ${this.id(f.alias)}` : this.id(f.name);
       case 'series':
