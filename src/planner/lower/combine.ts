@@ -38,9 +38,11 @@ export function combine(cx: Lowering, inputs: Output[], outputs: (max: (o: Outpu
   };
   // Each branch names only its own value; the union fills the others with NULL by name, so the
   // SQL grows with the number of metrics, not with its square.
+  // The key columns are the same in every branch: one set of them (the tree is never changed once built).
+  const keys = cx.keyColumns(undefined);
   const branches: Select[] = inputs.map((o) => ({
     t: 'select',
-    columns: [...cx.keyColumns(undefined), ...(o.column === '' ? [] : [{ expr: col(undefined, o.column), alias: columnName(o) }])],
+    columns: o.column === '' ? [...keys] : [...keys, { expr: col(undefined, o.column), alias: columnName(o) }],
     from: { t: 'cte', name: o.cte },
   }));
   const columns = [...cx.plan.keys.map((k) => k.column), ...valueColumns.map((_, i) => `__v${i}`)];
