@@ -189,7 +189,9 @@ export function distinctSweep(cx: Lowering, node: Cumulative, rowsCte: string, b
   const period = col('period', 'start');
   return {
     t: 'select',
-    columns: [{ expr: period, alias: periodAlias }, ...otherKeys.map((k) => ({ expr: col('r', k.column), alias: k.column })), { expr: col('r', '__active'), alias: node.id }],
+    // The running sum of ±1 is typed as a sum (DuckDB: HUGEINT, Postgres: NUMERIC); a count of
+    // members is typed as COUNT(DISTINCT …) types it, as on the window-join path and for dau.
+    columns: [{ expr: period, alias: periodAlias }, ...otherKeys.map((k) => ({ expr: col('r', k.column), alias: k.column })), { expr: { t: 'castCount', arg: col('r', '__active') }, alias: node.id }],
     from: series,
     joins: [
       {
