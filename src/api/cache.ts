@@ -28,6 +28,12 @@ export class TtlCache<V> {
     return entry.value;
   }
 
+  /** The value kept for `key` if it has not expired, without counting a hit or refreshing its place. */
+  peek(key: string, now = Date.now()): V | undefined {
+    const entry = this.entries.get(key);
+    return entry && entry.expires > now ? entry.value : undefined;
+  }
+
   set(key: string, value: V, now = Date.now()): void {
     this.entries.delete(key);
     this.entries.set(key, { value, expires: now + this.options.ttlMs });

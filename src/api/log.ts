@@ -35,6 +35,8 @@ export interface RequestLog {
   error?: string;
   /** The engine's own error text (may hold data: only ever logged). */
   engineError?: string;
+  /** Why rollups did not answer, where the caller is told only that they did not (a restricted caller). */
+  rollupRefusals?: string[];
 }
 
 /**

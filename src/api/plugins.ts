@@ -6,13 +6,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { createInMemoryCache, useResponseCache } from '@graphql-yoga/plugin-response-cache';
-import type { GraphQLError } from 'graphql';
+import type { ExecutionResult, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Authenticator } from '../access/authenticate.js';
 import { type Caller, TRUSTED_CALLER } from '../access/control.js';
 import { TallyError } from '../errors.js';
-import type { CacheOptions } from './cache.js';
+import { type CacheOptions, TtlCache } from './cache.js';
 import type { Limits } from './limits.js';
 import type { Logger, RequestLog } from './log.js';
 import { MAX_VARIABLE_NESTING, nestingOf } from './request-guards.js';
@@ -107,33 +106,54 @@ export function requestLog(requests: RequestEntries, logger: Logger): Plugin {
 }
 
 /**
- * Whole responses for repeated identical requests, so that a dashboard's refresh skips execution.
- * Keyed by definitions version (`version()` is read per request: a reload changes it), the
- * caller's credentials (authentication still runs first) and the document with its variables;
- * responses with errors are never kept.
+ * Whole responses for repeated identical requests, so that a dashboard's refresh skips parsing,
+ * validation and execution. Keyed by definitions version (`version()` is read per request: a
+ * reload changes it), the caller's credentials (authentication still runs first) and the document
+ * with its variables; responses with errors are never kept. A kept response carries its key as
+ * ETag: a request with that key in If-None-Match gets 304 while the response is kept.
+ *
+ * Tally's own rather than @graphql-yoga/plugin-response-cache: that plugin rewrites every
+ * document to select __typename everywhere and deep-copies every result to collect entities for
+ * invalidation by mutations, which Tally has none of; on a miss that cost ~0.15 ms per request
+ * (bench/api.ts), more than the rest of the server's own work besides compiling.
  */
 export function responseCache(options: CacheOptions, version: () => string): Plugin {
-  return useResponseCache({
-    cache: createInMemoryCache({ max: options.maxEntries }),
-    ttl: options.ttlMs,
-    session: (request) => {
-      const credentials = `${request.headers.get('authorization') ?? ''}\0${request.headers.get('x-api-key') ?? ''}`;
-      return credentials === '\0' ? null : createHash('sha256').update(credentials).digest('hex');
+  const kept = new TtlCache<ExecutionResult>(options);
+  /** The key of each operation that missed, by its context: its result is kept once it has none of errors. */
+  const missed = new WeakMap<object, string>();
+  return {
+    onRequest: ({ request, endResponse, fetchAPI }) => {
+      const etag = request.headers.get('if-none-match');
+      if (!etag) return;
+      const lastModified = (kept.peek(etag)?.extensions?.http as { headers?: Record<string, string> } | undefined)?.headers?.['Last-Modified'];
+      if (lastModified === undefined) return;
+      const since = request.headers.get('if-modified-since');
+      if (since !== null && !(new Date(since).getTime() >= new Date(lastModified).getTime())) return;
+      endResponse(new fetchAPI.Response(null, { status: 304, headers: { ETag: etag, 'Last-Modified': lastModified } }));
     },
-    // Runs even for requests that variableNesting refuses: those get a key that never matches,
-    // rather than a JSON.stringify that would overflow the stack.
-    buildResponseCacheKey: ({ documentString, variableValues, operationName, sessionId }) =>
-      nestingOf(variableValues, MAX_VARIABLE_NESTING) > MAX_VARIABLE_NESTING
-        ? `refused:${randomUUID()}`
-        : createHash('sha256')
-            .update([version(), sessionId ?? '', operationName ?? '', documentString, JSON.stringify(variableValues ?? {})].join('\0'))
-            .digest('hex'),
-    // Read (and removed) by requestLog, which logs whether the response was a cache hit.
-    includeExtensionMetadata: true,
-    // The plugin would add `id` to selections to track entities; here a selected field is a
-    // group-by, so the document must stay exactly as the client wrote it.
-    idFields: [],
-  }) as Plugin;
+    onParams: ({ params, request, context, setResult }) => {
+      // Variables that checkVariables refuses are nested too deep to stringify: never a key.
+      if (nestingOf(params.variables, MAX_VARIABLE_NESTING) > MAX_VARIABLE_NESTING) return;
+      const credentials = `${request.headers.get('authorization') ?? ''}\0${request.headers.get('x-api-key') ?? ''}`;
+      const session = credentials === '\0' ? '' : createHash('sha256').update(credentials).digest('hex');
+      const key = createHash('sha256')
+        .update([version(), session, params.operationName ?? '', params.query ?? '', JSON.stringify(params.variables ?? {})].join('\0'))
+        .digest('hex');
+      const hit = kept.get(key);
+      // Read (and removed) by requestLog, which logs whether the response was a cache hit.
+      if (hit) setResult({ ...hit, extensions: { ...hit.extensions, responseCache: { hit: true } } });
+      else missed.set(context, key);
+    },
+    onExecutionResult: ({ result, context }) => {
+      const key = missed.get(context);
+      if (key === undefined || !result || !('data' in result || 'errors' in result) || (result.errors?.length ?? 0) > 0 || result.data == null) return;
+      missed.delete(context);
+      const extensions = (result.extensions ??= {}) as Record<string, unknown>;
+      const http = (extensions.http ??= {}) as { headers?: Record<string, string> };
+      http.headers = { ...http.headers, ETag: key, 'Last-Modified': new Date().toUTCString() };
+      kept.set(key, result);
+    },
+  };
 }
 
 /** GraphQL documents deeper, wider or longer than the limits are refused (REQUEST_TOO_LARGE) before they run. */

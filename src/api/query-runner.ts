@@ -8,7 +8,10 @@ import type { AccessControl, Caller } from '../access/control.js';
 import { compileRequest, type CompiledQuery, type RollupOptions } from '../compile.js';
 import type { SemanticGraph } from '../definitions/graph.js';
 import { definitionFingerprint } from '../rollups/fingerprint.js';
+import { routingForRestrictedCaller } from '../rollups/route.js';
 import type { RollupStore } from '../rollups/store.js';
+import type { ServedRollupStore } from '../rollups/source.js';
+import { buildIdentity } from '../rollups/verify.js';
 import type { BuiltRollup } from '../rollups/types.js';
 import type { Engine, ResultSet } from '../engines/engine.js';
 import { TallyError } from '../errors.js';
@@ -50,8 +53,8 @@ export class QueryRunner {
   private readonly inFlight = new Map<string, SharedRun>();
   /** Every run not yet ended: cancelled on close. */
   private readonly running = new Set<SharedRun>();
-  /** The rollup store's build records, as last read. */
-  private rollupBuilds?: { at: number; built: BuiltRollup[] };
+  /** The rollup store's build records as last read, the store's stamp then, and their part of answer keys. */
+  private rollupBuilds?: { stamp: string; built: BuiltRollup[]; key: string };
   private readonly rollupFingerprints = new WeakMap<SemanticGraph, Map<string, string>>();
 
   constructor(
@@ -61,7 +64,7 @@ export class QueryRunner {
     private readonly logger: Logger,
     cache: CacheOptions | false,
     /** Where requests are answered from rollups that provably give the base answer (src/rollups/route.ts). */
-    private readonly rollups: { store?: Pick<RollupStore, 'engine' | 'list'>; database?: string } = {},
+    private readonly rollups: { store?: Pick<RollupStore, 'engine' | 'list'> & Partial<Pick<ServedRollupStore, 'stamp'>>; database?: string } = {},
   ) {
     if (cache) this.results = new TtlCache(cache);
   }
@@ -85,12 +88,15 @@ export class QueryRunner {
     const request: RequestInput = input.limit !== undefined && input.limit <= maxRows ? input : { ...input, limit: maxRows + 1 };
     // Requests are keyed by definitions version, the request and the caller's row filters: an
     // answer computed by older definitions, or for a caller who sees other rows, is never served.
-    const rollups = options.rollups !== false ? await this.rollupOptions(project) : undefined;
-    const key = `${project.version}\0${JSON.stringify(request)}\0${JSON.stringify(filters)}\0${JSON.stringify(rowFilters)}\0${rollups ? rollups.built.map((b) => `${b.name}@${b.builtAt}@${b.fingerprint}`).join(',') : 'base'}`;
+    const offered = options.rollups !== false ? await this.rollupOptions(project) : undefined;
+    const rollups = offered?.options;
+    const key = `${project.version}\0${JSON.stringify(request)}\0${JSON.stringify(filters)}\0${JSON.stringify(rowFilters)}\0${offered ? offered.key : 'base'}`;
+    // A restricted caller is not told why rollups did not answer (other rollups, covered ranges).
+    const restricted = access.policy !== undefined && !caller.unrestricted;
     const answered = this.results?.get(key);
     if (answered) {
       if (log) log.rows += answered.rows.length;
-      return answered;
+      return restricted ? this.forRestricted(answered, log) : answered;
     }
     const compiled = this.compile(key, project, request, filters, rowFilters, rollups);
     const engine = compiled.rollups?.served && this.rollups.store ? this.rollups.store.engine : this.engine;
@@ -112,7 +118,18 @@ export class QueryRunner {
     }
     const answer = answerOf(project, compiled, result);
     this.results?.set(key, answer);
-    return answer;
+    return restricted ? this.forRestricted(answer, log) : answer;
+  }
+
+  /** The answer as a restricted caller sees it: rollup refusal reasons go to the log only. */
+  private forRestricted(answer: QueryResult, log: RequestLog | undefined): QueryResult {
+    const routing = answer.rollups;
+    if (!routing) return answer;
+    if (!routing.served && routing.reason !== undefined) {
+      if (log) (log.rollupRefusals ??= []).push(routing.reason);
+      else this.logger.info({ rollupRefusal: routing.reason }, 'rollups did not answer a restricted caller');
+    }
+    return { ...answer, rollups: routingForRestrictedCaller(routing) };
   }
 
   /** Forgets answers and compiled SQL (after the definitions changed). */
@@ -127,22 +144,30 @@ export class QueryRunner {
   }
 
   /**
-   * What routing needs to answer from rollups: the build records (re-read at most every few
-   * seconds, so that a build elsewhere is seen) and the fingerprints the served definitions give.
+   * What routing needs to answer from rollups: the build records with their stale ranges, and the
+   * fingerprints the served definitions give. Records are re-read only when the store's stamp
+   * moves (a build by this server or another process, a staleness check: src/rollups/source.ts
+   * ServedRollupStore.stamp), or every 5 seconds for a store without one.
    */
-  private async rollupOptions(project: Project): Promise<RollupOptions | undefined> {
+  private async rollupOptions(project: Project): Promise<{ options: RollupOptions; key: string } | undefined> {
     const store = this.rollups.store;
     if (!store || project.graph.rollups.size === 0) return undefined;
-    if (!this.rollupBuilds || this.rollupBuilds.at < Date.now() - 5_000) this.rollupBuilds = { at: Date.now(), built: await store.list() };
+    const stamp = store.stamp ? store.stamp() : String(Math.floor(Date.now() / 5_000));
+    if (this.rollupBuilds?.stamp !== stamp) {
+      const built = await store.list();
+      // An answer is keyed by the builds it may read and what is known stale in them.
+      this.rollupBuilds = { stamp, built, key: built.map((b) => `${b.name}@${buildIdentity(b)}@${JSON.stringify(b.stale ?? [])}`).join(',') };
+    }
     // Nothing built yet (an embedded store whose file does not exist is not even open): the base tables.
-    if (this.rollupBuilds.built.length === 0) return undefined;
+    const read = this.rollupBuilds;
+    if (read.built.length === 0) return undefined;
     let fingerprints = this.rollupFingerprints.get(project.graph);
     if (!fingerprints) {
       fingerprints = new Map([...project.graph.rollups.keys()].map((name) => [name, definitionFingerprint(project.graph, name)]));
       this.rollupFingerprints.set(project.graph, fingerprints);
     }
     const current = fingerprints;
-    return { built: this.rollupBuilds.built, fingerprint: (name) => current.get(name), dialect: store.engine.dialect, database: this.rollups.database };
+    return { options: { built: read.built, fingerprint: (name) => current.get(name), dialect: store.engine.dialect, database: this.rollups.database }, key: read.key };
   }
 
   private compile(key: string, project: Project, request: RequestInput, filters: Expression[], rowFilters: Expression[], rollups?: RollupOptions): CompiledQuery {

@@ -26,7 +26,13 @@ export const RowScalar = new GraphQLScalarType({
   description: 'One result row as a JSON object keyed by column name; big integers and DECIMALs are strings, as in Decimal.',
   serialize(value) {
     if (!value || typeof value !== 'object') throw new GraphQLError('a Row is an object');
-    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v]));
+    const row = value as Record<string, unknown>;
+    // Copied only when a value needs it: exactAsText has already made the exact metrics text, so
+    // most rows go out as they are (a copy per row costs more than the answer's own encoding).
+    for (const k in row) {
+      if (typeof row[k] === 'bigint') return Object.fromEntries(Object.entries(row).map(([name, v]) => [name, typeof v === 'bigint' ? v.toString() : v]));
+    }
+    return row;
   },
   parseValue() {
     throw new GraphQLError('Row is an output type');

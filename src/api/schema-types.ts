@@ -21,6 +21,7 @@ import { deprecationNotice } from '../deprecation.js';
 import type { SemanticGraph } from '../definitions/graph.js';
 import { GRAINS, type Grain } from '../definitions/schema.js';
 import type { QueryResult } from '../run.js';
+import type { RollupUse } from '../rollups/route.js';
 import { answerHealthField } from './health-schema.js';
 import { camel, enumName, pascal } from './names.js';
 import { cellText, isFloatMetric } from './resolvers.js';
@@ -207,6 +208,9 @@ export function buildResultTypes(rowType: GraphQLObjectType<Record<string, unkno
               version: { type: nonNull(GraphQLString), description: 'Content hash of the definitions it was built from (the current ones).' },
               commit: { type: GraphQLString },
               fingerprint: { type: nonNull(GraphQLString), description: 'Hash of the rollup and every definition it reads.' },
+              freshnessCheckedAt: { type: GraphQLString, description: "When its sources' freshness was last compared with this build (ISO-8601); null: not since it was built.", resolve: (r: RollupUse) => r.checkedAt?.freshness },
+              verifiedAt: { type: GraphQLString, description: "When its partitions' source fingerprints were last compared with this build (ISO-8601); null: not since it was built.", resolve: (r: RollupUse) => r.checkedAt?.fingerprints },
+              warnings: { type: listOf(GraphQLString), description: 'What could not be checked about its freshness (also in the answer’s warnings).', resolve: (r: RollupUse) => r.warnings ?? [] },
             },
           }),
         ),

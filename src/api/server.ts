@@ -27,6 +27,7 @@ import { serveCatalogAsset } from '../web/assets.js';
 import { type ApiContext, buildSchema } from './schema.js';
 import { DataHealth } from '../checks/health.js';
 import type { RollupStore } from '../rollups/store.js';
+import type { ServedRollupStore } from '../rollups/source.js';
 import type { StateStore } from '../checks/state.js';
 import { readExperiment } from '../experiments/readout.js';
 import { experimentsOf } from '../experiments/validate.js';
@@ -62,7 +63,7 @@ export interface ServerOptions {
    * The rollup store (src/rollups/store.ts): a request is answered from it where a built rollup
    * provably gives the base answer (src/rollups/route.ts), unless it asks `rollups: false`.
    */
-  rollupStore?: Pick<RollupStore, 'engine' | 'list'>;
+  rollupStore?: Pick<RollupStore, 'engine' | 'list'> & Partial<Pick<ServedRollupStore, 'stamp'>>;
   /** Which database `engine` reads (src/rollups/source.ts databaseIdentity): rollups built from another are not used. */
   database?: string;
   /** Called after a reload that changed the definitions (`tally serve --watch` runs the checks then). */
@@ -120,7 +121,8 @@ export class TallyServer {
         armor(this.limits),
         checkVariables(MAX_VARIABLE_NESTING),
         errorCodes(),
-        ...(cache ? [responseCache(cache, () => this.served.project.version)] : []),
+        // Keyed also by the rollup store's stamp: a new build or a range found stale changes the answer.
+        ...(cache ? [responseCache(cache, () => `${this.served.project.version}\0${options.rollupStore?.stamp?.() ?? ''}`)] : []),
       ],
       // Browsers let other sites' pages read answers only from the origins listed (none by default).
       cors: (request) => {

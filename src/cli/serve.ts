@@ -52,7 +52,11 @@ export function serveCommand(program: Command, projectDir: () => string): void {
       const stateStore = openStateStore(stateConfigOf(config, projectDir()));
       // Answers come from built rollups where they provably equal the base answer (src/rollups/route.ts).
       const { openServedRollupStore, databaseIdentity } = await lazy.rollupSource();
-      const rollupStore = await openServedRollupStore(projectDir(), engine);
+      // Staleness checks of built rollups (src/rollups/verify.ts), kept beside the store for `tally rollup status`.
+      const { SourceChecks, checksPathOf } = await import('../rollups/verify.js');
+      const { rollupStoreConfigOf } = await lazy.config();
+      const rollupChecks = new SourceChecks(checksPathOf(rollupStoreConfigOf(config, projectDir()), projectDir()));
+      const rollupStore = await openServedRollupStore(projectDir(), engine, rollupChecks);
       // Data checks on tally.yml's schedule and after a --watch reload (src/checks/schedule.ts).
       let scheduler: InstanceType<typeof CheckScheduler> | undefined;
       const server = new TallyServer({
@@ -79,10 +83,15 @@ export function serveCommand(program: Command, projectDir: () => string): void {
         schedules: config.rollupSchedules,
         records: () => rollupStore.list(),
         source: databaseIdentity(target),
+        checks: rollupChecks,
+        // A refresh by this server is answered from at once (the next request reads the new records).
+        onBuilt: () => rollupStore.changed(),
         log: (l) => logger.info(l),
         onProbe: (probes) => logger.debug(`rollup freshness probe: ${probes.map((p) => `${p.rollup}: ${p.reason}`).join('; ') || 'no rollup refreshed on freshness'}`),
       });
-      if (rollupScheduler.restart()) logger.info(`rollups are refreshed on their schedules and when their sources' freshness moves; next look at ${rollupScheduler.nextRun()?.toISOString() ?? 'never'}`);
+      // Staleness is known from the start, not only after the first tick.
+      void rollupScheduler.observe();
+      if (rollupScheduler.restart()) logger.info(`rollups are refreshed on their schedules and when their sources' freshness moves, and checked for stale ranges (freshness every minute, partition source fingerprints every 10 minutes); next look at ${rollupScheduler.nextRun()?.toISOString() ?? 'never'}`);
       const url = await server.listen(o.port, o.host);
       const { graph, version } = server.project;
       logger.info({ url, version, metrics: graph.metrics.size }, `Tally serves ${graph.metrics.size} metrics (definitions ${version}) at ${url}`);

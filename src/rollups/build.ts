@@ -26,7 +26,7 @@ import { parseRequest } from '../query/request.js';
 import { add, formatTime, parseTime } from '../query/time.js';
 import { renderStatement } from '../sql/render.js';
 import { definitionFingerprint, unknownRollupError } from './fingerprint.js';
-import { measureSourceFreshness } from './freshness.js';
+import { changeReach, measureSourceFreshness } from './freshness.js';
 import { leafMeasuresOf } from '../definitions/leaves.js';
 import { openRollupStoreForBuild, type RollupStore, type StoreColumn, storeType } from './store.js';
 import { type BuiltRollup, finishedMetricColumn, finishedPresenceColumn, measurePartColumn, type RollupDefinition, rollupColumnOf, rollupTimeColumn } from './types.js';
@@ -90,7 +90,7 @@ export function rollupTable(store: Pick<RollupStore, 'schema'>, name: string): s
 }
 
 /** A partition of the source: its first bucket (wall-clock, ISO) and fingerprint. */
-interface SourcePartition {
+export interface SourcePartition {
   start: string;
   end: string;
   fingerprint: string;
@@ -125,13 +125,17 @@ async function buildOne(project: Project, engine: Engine, store: RollupStore, ro
 
   const kept = new Map((full ? [] : (previous?.partitions ?? [])).map((p) => [p.start, p]));
   const trailing = new Set(sources.slice(Math.max(0, sources.length - rollup.refresh.trailingPartitions)).map((p) => p.start));
+  // A changed partition's rows are also read by later partitions' windows (or all, for conversions): those are rebuilt too (freshness.ts changeReach).
+  const reach = changeReach(graph, rollup);
+  const firstChange = [...sources.filter((s) => kept.has(s.start) && kept.get(s.start)?.sourceFingerprint !== s.fingerprint).map((s) => s.start), ...[...kept.keys()].filter((start) => !sources.some((s) => s.start === start))].sort()[0];
+  const reached = (start: string): boolean => firstChange !== undefined && (reach === 'all' || (reach === 'onward' && start > firstChange));
   const partitions: BuiltRollup['partitions'] = [];
   let index = 0;
   const total = sources.length + [...kept.keys()].filter((start) => !sources.some((s) => s.start === start)).length;
   for (const source of sources) {
     index += 1;
     const before = kept.get(source.start);
-    const why = full ? 'full build' : !before ? 'new partition' : before.sourceFingerprint !== source.fingerprint ? 'source rows changed' : trailing.has(source.start) ? `one of the newest ${rollup.refresh.trailingPartitions}` : undefined;
+    const why = full ? 'full build' : !before ? 'new partition' : before.sourceFingerprint !== source.fingerprint ? 'source rows changed' : reached(source.start) ? `a finished window or conversion reads the changed partition ${firstChange}` : trailing.has(source.start) ? `one of the newest ${rollup.refresh.trailingPartitions}` : undefined;
     if (!why && before) {
       partitions.push(before);
       emit({ kind: 'partition', rollup: rollup.name, partition: source.start, action: 'keep', reason: 'unchanged', index, total });
@@ -205,7 +209,7 @@ export function rollupKeys(rollup: Pick<RollupDefinition, 'grain' | 'dimensions'
  * measure the rollup reads, the rows read and its parts (or, without parts, its least and
  * greatest value), at the partition grain, computed by the planner like any other request.
  */
-async function sourcePartitions(graph: SemanticGraph, engine: Engine, rollup: RollupDefinition): Promise<SourcePartition[]> {
+export async function sourcePartitions(graph: SemanticGraph, engine: Engine, rollup: RollupDefinition): Promise<SourcePartition[]> {
   const measures = [...new Set([...rollup.measures.map((m) => graph.measures.get(m.name)), ...rollup.finishedMetrics.flatMap((m) => leafMeasuresOf(graph, m))])].filter((m) => m !== undefined);
   const columns: PartColumn[] = measures.flatMap((measure, i) => {
     const parts = rollup.measures.find((m) => m.name === measure.name)?.parts ?? ['min', 'max'];

@@ -29,16 +29,29 @@ export function rollupSourceModels(graph: SemanticGraph, rollup: RollupDefinitio
 
 /**
  * The newest time of each source model of `rollup` ('YYYY-MM-DD HH:MM:SS', UTC), measured now on
- * `engine`; a model without rows, or whose scan failed, is left out.
+ * `engine` (through `health`, which may remember a model's time for a while when several rollups
+ * are looked at together); a model without rows, or whose scan failed, is left out.
  */
-export async function measureSourceFreshness(graph: SemanticGraph, engine: Engine, rollup: RollupDefinition): Promise<Record<string, string>> {
-  const health = new DataHealth(engine, undefined, { ttlMs: 0 });
+export async function measureSourceFreshness(graph: SemanticGraph, engine: Engine, rollup: RollupDefinition, health = new DataHealth(engine, undefined, { ttlMs: 0 })): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const model of rollupSourceModels(graph, rollup)) {
     const latest = await health.dataAsOf(graph, model);
     if (latest !== undefined) out[model.name] = latest;
   }
   return out;
+}
+
+/**
+ * How far a change of source rows in one partition reaches into a rollup's stored values: its own
+ * partition (parts, and finished simple metrics), every later one too (a finished cumulative
+ * window reads back), or all of them (a conversion counts later events for earlier bases; an
+ * offset or another finished metric, conservatively). Staleness checks (verify.ts) mark that far,
+ * and an incremental build (build.ts) rebuilds that far.
+ */
+export function changeReach(graph: SemanticGraph, rollup: RollupDefinition): 'partition' | 'onward' | 'all' {
+  const types = rollup.finishedMetrics.map((m) => graph.metrics.get(m)?.def.type);
+  if (types.every((t) => t === 'simple')) return 'partition';
+  return types.every((t) => t === 'simple' || t === 'cumulative') ? 'onward' : 'all';
 }
 
 /** What a freshness probe found for one rollup. */

@@ -5,12 +5,15 @@
  * A leaf is where a metric reads rows: a simple metric's measure, or a metric kept finished in a
  * rollup (a distinct count, a cumulative window, a conversion). A measure leaf is served from a
  * rollup's parts when the measure's parts are there and every key and filter of the leaf is a
- * column of the rollup; the parts are then re-aggregated (SUM of sums and counts, MIN, MAX) by
+ * column of the rollup; the parts are then re-aggregated (SUM of sums and counts, MIN, MAX; an
+ * average as SUM(sum) / SUM(count), the base's own formula, from an exact sum only) by
  * src/planner/lower/rollup-scan.ts, and everything above the leaf stays the same plan. A finished
- * metric is served at exactly the rollup's grain and dimensions, or for a cumulative metric at a
- * coarser grain read off its per-bucket values (period_agg, the same rule the base applies). A
- * request is answered from rollups only when every leaf is (all-or-nothing); one refused leaf and
- * the whole request reads the base tables.
+ * metric is served at exactly the rollup's grain and dimensions; a cumulative metric (Tally's
+ * semantics) at any grain made of the rollup's buckets, read off its value per bucket by the rule
+ * the base applies (cumulative.ts: the period's own first or last day, or all its days; a bucket
+ * without a row is one whose window held no rows). A request is answered from rollups only when
+ * every leaf is (all-or-nothing); one refused leaf and the whole request reads the base tables.
+ * A restricted caller is told only whether rollups answered (routingForRestrictedCaller).
  *
  * Cube's pre-aggregation matching and Looker's aggregate awareness route the same way; the rules
  * here refuse whatever could change a number (MetricFlow has no rollups to compare with).
@@ -22,8 +25,9 @@ import { parseReference, type TimeSpec } from '../query/references.js';
 import { parseRequest } from '../query/request.js';
 import { formatTime, parseTime, truncate } from '../query/time.js';
 import { buildPlan, type MeasureUse, type Plan, type PlanNode, type Shift } from '../planner/plan.js';
-import { type Bounds, nests } from '../planner/time.js';
-import type { BuiltRollup, MeasurePart } from './types.js';
+import { baseGrain, type Bounds, nests } from '../planner/time.js';
+import { conjunctsOf } from '../planner/lower/output.js';
+import { type BuiltRollup, finishedMetricColumn, type MeasurePart, measurePartColumn } from './types.js';
 
 /** What the audit record says about a rollup that answered. */
 export interface RollupUse {
@@ -36,6 +40,10 @@ export interface RollupUse {
   commit?: string;
   /** Fingerprint of its definition and everything it reads; equal to the current definitions'. */
   fingerprint: string;
+  /** Doubts about its freshness that could not be checked cheaply (also in the answer's warnings). */
+  warnings?: string[];
+  /** When the build was last compared with its sources: their freshness, and its partitions' fingerprints (ISO instants). */
+  checkedAt?: { freshness?: string; fingerprints?: string };
 }
 
 /** How one leaf of the request was decided. */
@@ -61,10 +69,28 @@ export interface RollupRouting {
   unusable: { name: string; reason: string }[];
 }
 
+/** What a restricted caller is told when rollups do not answer its request (see routingForRestrictedCaller). */
+export const RESTRICTED_REFUSAL = 'not answered from a rollup; answered from the base tables';
+
+/**
+ * The routing as a restricted caller (an access role, row filters; src/access) may see it: which
+ * rollups answered when they did (its own answer's audit record), and otherwise only that none
+ * did. Refusal reasons name other rollups, what they keep and the ranges they cover (so the range
+ * of data behind them), which such a caller may not learn: the server logs them instead.
+ */
+export function routingForRestrictedCaller(routing: RollupRouting): RollupRouting {
+  if (routing.served) return { served: true, rollups: routing.rollups, leaves: routing.leaves.map((l) => ({ leaf: l.leaf, rollup: l.rollup })), unusable: [] };
+  return { served: false, rollups: [], leaves: routing.leaves.map((l) => ({ leaf: l.leaf, refused: [RESTRICTED_REFUSAL] })), reason: RESTRICTED_REFUSAL, unusable: [] };
+}
+
 /** How a leaf reads a rollup. */
 export type LeafRoute =
   | { kind: 'parts'; rollup: BuiltRollup; parts: MeasurePart[] }
-  /** `exact`: the stored value per row; `period`: coarser periods of a cumulative metric, per its period_agg. */
+  /**
+   * `exact`: the stored value per row; `period`: a cumulative metric read off its value per bucket
+   * by the base's rule (cumulativeFromPeriodValues): coarser periods per its period_agg, and at
+   * the bucket grain every bucket of the answer.
+   */
   | { kind: 'finished'; rollup: BuiltRollup; mode: 'exact' | 'period' };
 
 /**
@@ -97,9 +123,9 @@ export function partsOf(agg: string): { parts?: MeasurePart[]; why?: string } {
     case 'max':
       return { parts: ['max'] };
     case 'average':
-      // SUM(sum) / SUM(count) is the same number, but not always the same double as the engine's
-      // AVG (which divides in its own order): one bit off is not "the base answer".
-      return { why: 'an average re-aggregated from its sum and count can differ from the engine’s AVG in the last bit; only a finished value would be exact' };
+      // The base computes an average as SUM / COUNT too (src/planner/lower/average.ts): from the
+      // same exact sum and count, the same double (routing also checks that the sum is exact).
+      return { parts: ['sum', 'count'] };
     case 'count_distinct':
       return { why: 'a distinct count cannot be added up; only a finished value at exactly the rollup’s grain and dimensions serves it' };
     default:
@@ -118,10 +144,16 @@ export class RollupRouter {
   private failure?: string;
   private readonly standalone = new Map<string, string>();
 
+  /**
+   * `sameEngine`: whether the rollup store is the same kind of engine as the one the base request
+   * would run on (DuckDB and DuckDB): only then is a value converted to a double the same way on
+   * both paths (an average's exact sum).
+   */
   constructor(
     private readonly graph: SemanticGraph,
     readonly usable: BuiltRollup[],
     readonly unusable: { name: string; reason: string }[] = [],
+    private readonly sameEngine = true,
   ) {}
 
   /**
@@ -206,6 +238,10 @@ export class RollupRouter {
     if (!parts) return why ?? 'no parts';
     const kept = r.measures.find((m) => m.name === measure.name);
     if (!kept || !parts.every((p) => kept.parts.includes(p))) return `keeps no ${parts.join(' and ')} of measure '${measure.name}'`;
+    if (measure.agg === 'average') {
+      const problem = averageProblem(r, measure.name, this.sameEngine);
+      if (problem) return problem;
+    }
     const common = commonProblem(plan, r, bounds, shifts);
     if (common) return common;
     for (const k of plan.keys) {
@@ -240,12 +276,28 @@ export class RollupRouter {
     if (plan.timeKeys.length === 0) return `${what} is kept per ${r.grain}; the request has no metric_time group-by`;
     const grains = plan.timeKeys.map((k) => grainOf(k.time));
     if (grains.some((g) => g === undefined)) return 'metric_time is not at a standard grain';
-    const mode: 'exact' | 'period' = 'exact';
-    if (!grains.every((g) => g === r.grain)) {
-      // A cumulative metric's coarser periods read the period's own last (or first) day, and an
-      // average counts days without rows as 0 (cumulative.ts); the rollup keeps only the days
-      // that have a row, so coarser periods are refused until they are derived by that rule.
-      return `${what} is kept only at exactly its grain (${r.grain}); the request asks metric_time at ${grains.join(', ')}`;
+    const exact = grains.length === 1 && grains[0] === r.grain;
+    // A cumulative metric is read off its values per day by the base's own rule: at a coarser
+    // grain the period's own first or last day, or all its days; alone at its grain every day of
+    // the answer; a day the rollup holds no row for is a day whose window held none (empty).
+    const problem = node.kind === 'cumulative' ? coarserPeriodProblem(this.graph, plan, r, grains as Grain[]) : 'not cumulative';
+    if (!exact && problem) return node.kind === 'cumulative' ? `${what} ${problem}` : `${what} is kept only at exactly its grain (${r.grain}); the request asks metric_time at ${grains.join(', ')}`;
+    if (!exact && node.kind === 'cumulative' && node.periodAgg === 'average') {
+      // The mean of the days' values is a sum of them: exact for integers and decimals only.
+      const column = finishedMetricColumn(node.metric);
+      const type = r.columnTypes?.[column];
+      if (type === undefined) return `${what} is averaged over each period's days; its record does not say the type of ${column}, so the average cannot be proven exact`;
+      if (!EXACT_SUM.test(type.trim())) return `${what} is averaged over each period's days; its values are ${type}, whose sum depends on the order of addition`;
+    }
+    const mode: 'exact' | 'period' = problem ? 'exact' : 'period';
+    if (node.kind === 'cumulative') {
+      // A filter mixing metric_time with a dimension restricts the rows before the windows (base);
+      // on finished values it would drop whole days of a group instead.
+      const mixed = plan.where.flatMap(conjunctsOf).find((f) => {
+        const kinds = new Set(collectRefs(f).map((x) => parseReference(this.graph, x.ref).kind === 'metric_time'));
+        return kinds.size > 1;
+      });
+      if (mixed) return `a filter names metric_time and a dimension together, which restricts the rows inside each window; ${what} is kept after its windows`;
     }
     // The finished value was computed with the metric's own filters only: the leaf may add the
     // request's filters (on the rollup's columns, which are all group-bys here), nothing else.
@@ -286,6 +338,37 @@ function filtersOfLeaf(node: PlanNode): Expression[] {
   }
 }
 
+/**
+ * Why a rollup's per-bucket values of a cumulative metric cannot give its coarser periods: they
+ * are read off values at the base grain (a day, baseGrain), which must be the rollup's grain;
+ * only Tally's reading (the period's own days) is derived, and only over generated periods.
+ */
+function coarserPeriodProblem(graph: SemanticGraph, plan: Plan, r: BuiltRollup, grains: Grain[]): string | undefined {
+  if (graph.semantics !== 'tally') return `is kept per ${r.grain}; with semantics: metricflow a coarser period reads the first or last day that has rows, which routing does not derive`;
+  const base = baseGrain(plan.timeKeys.map((k) => k.time));
+  if (base !== r.grain) return `is kept per ${r.grain}; metric_time at ${grains.join(', ')} is read off values per ${base}`;
+  if (graph.timeSpines.has(base)) return `is kept per ${r.grain}; the base reads the days of each period from the time spine table, which the rollup store does not hold`;
+  return undefined;
+}
+
+/** Types of an exact sum: integers and decimals (DuckDB, Postgres and Trino spellings). */
+const EXACT_SUM = /^(HUGEINT|UHUGEINT|BIGINT|UBIGINT|INTEGER|INT|INT[1248]|SMALLINT|TINYINT|UINTEGER|USMALLINT|UTINYINT|DECIMAL|NUMERIC)\b/i;
+
+/**
+ * Why an average measure cannot be re-aggregated exactly from a rollup's sum and count: the base
+ * divides its exact sum by its count (average.ts), so the rollup's sum must be exact too (an
+ * integer or decimal column; a float sum depends on the order of addition, which differs between
+ * the paths, even run to run), and the division must run on the same kind of engine.
+ */
+function averageProblem(r: BuiltRollup, measure: string, sameEngine: boolean): string | undefined {
+  const column = measurePartColumn(measure, 'sum');
+  const type = r.columnTypes?.[column];
+  if (type === undefined) return `its record does not say the type of ${column}, so an average from it cannot be proven exact`;
+  if (!EXACT_SUM.test(type.trim())) return `the sum of '${measure}' is a ${type}: a float sum depends on the order of addition, so an average from it is not the base's to the last bit`;
+  if (!sameEngine) return `its store is another kind of engine than the base tables', which may convert the sum of '${measure}' to a double differently in the last bit`;
+  return undefined;
+}
+
 /** What every route needs: no offsets, the same time zone, a range aligned to the grain and covered. */
 function commonProblem(plan: Plan, r: BuiltRollup, bounds: Bounds, shifts: Shift[]): string | undefined {
   if (shifts.length) return 'the leaf is read through an offset (another period), which routing does not follow';
@@ -299,6 +382,10 @@ function commonProblem(plan: Plan, r: BuiltRollup, bounds: Bounds, shifts: Shift
   const to = wallClock(r.coveredTo);
   if (!from || !to) return `its covered range (${r.coveredFrom}, ${r.coveredTo}) is not readable`;
   if (bounds.start < from || bounds.end > to) return `the range [${formatTime(bounds.start)}, ${formatTime(bounds.end)}) is not within ${coveredText(r)}`;
+  // Source rows known to have changed since the build (src/rollups/verify.ts): the base tables answer.
+  const { start, end } = bounds;
+  const stale = r.stale?.find((s) => end > (wallClock(s.start) ?? start) && (s.end === undefined || start < (wallClock(s.end) ?? end)));
+  if (stale) return `its rows from ${stale.start}${stale.end ? ` to ${stale.end}` : ' on'} are stale (${stale.reason}); the base tables answer until it is rebuilt`;
   return undefined;
 }
 
@@ -345,5 +432,5 @@ function short(fingerprint: string): string {
 }
 
 function useOf(r: BuiltRollup): RollupUse {
-  return { name: r.name, table: r.table, builtAt: r.builtAt, version: r.version, commit: r.commit, fingerprint: r.fingerprint };
+  return { name: r.name, table: r.table, builtAt: r.builtAt, version: r.version, commit: r.commit, fingerprint: r.fingerprint, ...(r.warnings?.length ? { warnings: r.warnings } : {}), ...(r.checkedAt ? { checkedAt: r.checkedAt } : {}) };
 }

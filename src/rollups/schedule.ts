@@ -11,6 +11,12 @@
  * A refresh that is due while one is still going is skipped, not queued. Each refresh is an
  * incremental build into the project's store (buildRollups), published when done; `onBuilt` tells
  * the server, which then reads the new store.
+ *
+ * Staleness (src/rollups/verify.ts), when given `checks`: every rollup's sources' freshness is
+ * compared with its build on `observeSchedule` (default every minute: one MAX per source model),
+ * and every partition's source fingerprint is recomputed on `verifySchedule` (default every 10
+ * minutes: a scan of the sources), so that rows added or edited since a build make the affected
+ * ranges read the base tables until the next build, whatever the rollup's refresh rule.
  */
 import { existsSync } from 'node:fs';
 import { Cron } from 'croner';
@@ -20,6 +26,9 @@ import type { Project } from '../project.js';
 import { loadConfig, rollupStoreConfigOf } from '../config.js';
 import { buildRollups, type BuildOptions } from './build.js';
 import { type FreshnessProbe, probeFreshness } from './freshness.js';
+import { DataHealth } from '../checks/health.js';
+import { definitionFingerprint } from './fingerprint.js';
+import { checkFreshness, freshnessCheck, type SourceCheck, type SourceChecks, verifyFingerprints } from './verify.js';
 import { openRollupStore } from './store.js';
 import type { BuiltRollup, RollupDefinition } from './types.js';
 
@@ -47,6 +56,12 @@ export interface RollupSchedulerOptions {
    */
   records?: () => Promise<BuiltRollup[]>;
   log?: (line: string) => void;
+  /** Where staleness checks are kept (see the module comment); without it none are made. */
+  checks?: SourceChecks;
+  /** Cron of the freshness comparison of every built rollup (default every minute). */
+  observeSchedule?: string;
+  /** Cron of the verification of every built rollup's partition fingerprints (default every 10 minutes). */
+  verifySchedule?: string;
 }
 
 /**
@@ -69,6 +84,12 @@ export function rollupCron(rollup: RollupDefinition, schedules: Record<string, s
 /** Every 5 minutes: the freshness probe of on_freshness rollups that have no schedule. */
 export const DEFAULT_FRESHNESS_PROBE = '*/5 * * * *';
 
+/** Every minute: the staleness check by source freshness (one MAX per source model). */
+export const DEFAULT_OBSERVE_SCHEDULE = '* * * * *';
+
+/** Every 10 minutes: the staleness check by partition source fingerprints (a scan of the sources). */
+export const DEFAULT_VERIFY_SCHEDULE = '*/10 * * * *';
+
 /** Whether a project has anything for a RollupScheduler to do: a rollup with a schedule or refreshed on freshness. */
 export function hasScheduledRollups(project: Project): boolean {
   return [...project.graph.rollups.values()].some((r) => r.refresh.schedule !== undefined || r.refresh.onFreshness);
@@ -77,6 +98,7 @@ export function hasScheduledRollups(project: Project): boolean {
 export class RollupScheduler {
   private readonly crons: Cron[] = [];
   private running?: Promise<BuiltRollup[] | undefined>;
+  private verifying?: Promise<SourceCheck[]>;
   private closed = false;
 
   constructor(private readonly options: RollupSchedulerOptions) {}
@@ -101,6 +123,11 @@ export class RollupScheduler {
       const reason = `${probe ? 'freshness probe' : 'schedule'} ${cron}`;
       this.crons.push(new Cron(cron, { timezone: this.options.timeZone ?? 'UTC', protect: true }, () => void (probe ? this.refreshIfMoved(names, reason) : this.refreshNow(names, reason))));
     }
+    if (this.options.checks && this.options.project().graph.rollups.size > 0) {
+      const zone = { timezone: this.options.timeZone ?? 'UTC', protect: true };
+      this.crons.push(new Cron(this.options.observeSchedule ?? DEFAULT_OBSERVE_SCHEDULE, zone, () => void this.observe()));
+      this.crons.push(new Cron(this.options.verifySchedule ?? DEFAULT_VERIFY_SCHEDULE, zone, () => void this.verify()));
+    }
   }
 
   /**
@@ -109,7 +136,8 @@ export class RollupScheduler {
    */
   restart(): boolean {
     this.stop();
-    if (this.closed || !hasScheduledRollups(this.options.project())) return false;
+    const project = this.options.project();
+    if (this.closed || !(hasScheduledRollups(project) || (this.options.checks && project.graph.rollups.size > 0))) return false;
     this.start();
     return true;
   }
@@ -141,6 +169,18 @@ export class RollupScheduler {
     }
     if (this.closed) return { probes };
     this.options.onProbe?.(probes);
+    // What the probe saw is also a staleness check: until the refresh is published, the moved ranges read the base tables.
+    try {
+      const project = this.options.project();
+      const built = new Map((await this.records(project)).map((r) => [r.name, r]));
+      for (const probe of probes) {
+        const record = built.get(probe.rollup);
+        const definition = project.graph.rollups.get(probe.rollup);
+        if (record && definition) this.options.checks?.record(probe.rollup, freshnessCheck(project.graph, definition, record, probe.now));
+      }
+    } catch (e) {
+      log(`rollup staleness (${reason}) could not be recorded: ${(e as Error).message}`);
+    }
     const moved = probes.filter((p) => p.moved);
     if (!moved.length) return { probes };
     const records = await this.refreshNow(
@@ -148,6 +188,52 @@ export class RollupScheduler {
       `${reason}: ${moved.map((p) => `${p.rollup} (${p.reason})`).join('; ')}`,
     );
     return { probes, ...(records ? { records } : {}) };
+  }
+
+  /**
+   * Compares each built rollup's sources' freshness now with what its build recorded (all, or
+   * `names`) and keeps the checks; resolves to them. Builds from other definitions are skipped
+   * (routing never uses them).
+   */
+  async observe(names?: string[]): Promise<SourceCheck[]> {
+    const health = new DataHealth(this.options.engine, undefined, { ttlMs: 30_000 });
+    return this.check(names, 'freshness', (project, definition, built) => checkFreshness(project.graph, this.options.engine, definition, built, health));
+  }
+
+  /**
+   * Recomputes each built rollup's partition source fingerprints (all, or `names`) and keeps the
+   * checks: a partition whose source rows were edited since its build reads the base tables
+   * until rebuilt. A verification still going is not started again (resolves to no checks).
+   */
+  verify(names?: string[]): Promise<SourceCheck[]> {
+    if (this.verifying) return Promise.resolve([]);
+    this.verifying = this.check(names, 'verification', (project, definition, built) => verifyFingerprints(project.graph, this.options.engine, definition, built)).finally(() => (this.verifying = undefined));
+    return this.verifying;
+  }
+
+  private async check(names: string[] | undefined, what: string, one: (project: Project, definition: RollupDefinition, built: BuiltRollup) => Promise<SourceCheck>): Promise<SourceCheck[]> {
+    const checks = this.options.checks;
+    if (!checks || this.closed) return [];
+    const log = (line: string): void => void (this.closed ? undefined : this.options.log?.(line));
+    const out: SourceCheck[] = [];
+    try {
+      const project = this.options.project();
+      for (const built of await this.records(project)) {
+        const definition = project.graph.rollups.get(built.name);
+        if (!definition || (names && !names.includes(built.name)) || built.fingerprint !== definitionFingerprint(project.graph, built.name)) continue;
+        const check = await one(project, definition, built);
+        if (this.closed) return out;
+        const was = checks.all[built.name]?.[check.kind];
+        checks.record(built.name, check);
+        out.push(check);
+        if (check.stale.length && JSON.stringify(was?.build === check.build ? was.stale : []) !== JSON.stringify(check.stale)) {
+          log(`rollup ${built.name} is stale (${what}): ${check.stale.map((s) => `from ${s.start}${s.end ? ` to ${s.end}` : ' on'}: ${s.reason}`).join('; ')}; those ranges read the base tables until it is rebuilt`);
+        }
+      }
+    } catch (e) {
+      log(`rollup staleness (${what}) could not be checked: ${(e as Error).message}`);
+    }
+    return out;
   }
 
   private async records(project: Project): Promise<BuiltRollup[]> {
@@ -173,6 +259,8 @@ export class RollupScheduler {
         const known = names?.filter((n) => project.graph.rollups.has(n));
         const records = await buildRollups(project, this.options.engine, { ...(known ? { names: known } : {}), ...(this.options.store ? { store: this.options.store } : {}), ...(this.options.source ? { source: this.options.source } : {}) });
         if (!this.closed) this.options.onBuilt?.(records);
+        // The new builds compared with their sources at once: rows that arrived while building are seen.
+        if (!this.closed && this.options.checks) void this.observe(records.map((r) => r.name));
         log(`rollups (${reason}): ${records.map((r) => `${r.name} ${r.partitions.length} partitions`).join(', ')}`);
         return records;
       } catch (e) {

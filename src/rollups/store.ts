@@ -49,16 +49,19 @@ const NAME = /^[a-z_][a-z0-9_]*$/;
 
 /**
  * Opens the store a config names: the DuckDB file (created when missing), or a schema of `engine`
- * (then required). The schema and the build records table are created when missing.
+ * (then required). The schema and the build records table are created when missing. `readOnly`
+ * (an embedded file that exists, for readers: a server, `tally rollup status`, `tally query`)
+ * opens the file so that any number of processes can read it at once; nothing is created, and a
+ * file without build records lists none.
  */
-export async function openRollupStore(config: RollupStoreConfig, engine?: Engine): Promise<RollupStore> {
+export async function openRollupStore(config: RollupStoreConfig, engine?: Engine, options: { readOnly?: boolean } = {}): Promise<RollupStore> {
   if (!NAME.test(config.schema)) throw new TallyError('INVALID_REQUEST', `rollup schema '${config.schema}' is not a plain lower-case name`);
   let store: SqlRollupStore;
   if (config.store === 'duckdb') {
     if (config.path !== ':memory:') mkdirSync(dirname(config.path), { recursive: true });
     let own: DuckDBEngine;
     try {
-      own = await DuckDBEngine.open({ path: config.path });
+      own = await DuckDBEngine.open({ path: config.path, ...(options.readOnly && config.path !== ':memory:' ? { readOnly: true, mustExist: true } : {}) });
     } catch (e) {
       throw new TallyError('ENGINE_UNAVAILABLE', `cannot open the rollup store '${config.path}' (${e instanceof TallyError ? e.message : 'unknown error'}); another process may hold it, retry shortly`);
     }
@@ -68,7 +71,8 @@ export async function openRollupStore(config: RollupStoreConfig, engine?: Engine
     if (engine.name === 'trino') throw new TallyError('UNSUPPORTED', 'rollups in a Trino schema are not supported yet; use the default DuckDB rollup store');
     store = new SqlRollupStore(engine, config.schema, false);
   }
-  await store.setUp();
+  if (options.readOnly && config.store === 'duckdb' && config.path !== ':memory:') await store.lookUp();
+  else await store.setUp();
   return store;
 }
 
@@ -130,19 +134,46 @@ class SqlRollupStore implements RollupStore {
     return this.engine.dialect.stringLiteral(value);
   }
 
+  /** False when a store opened read-only has no build records table (nothing was ever built in it). */
+  private hasRecords = true;
+
+  async lookUp(): Promise<void> {
+    const found = await this.engine.query(`SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ${this.literal(this.schema)} AND table_name = 'rollup_builds'`);
+    this.hasRecords = Number(found.rows[0]?.[0] ?? 0) > 0;
+  }
+
   async setUp(): Promise<void> {
     await this.engine.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
     await this.engine.query(`CREATE TABLE IF NOT EXISTS ${this.records} (name VARCHAR(200), record TEXT)`);
   }
 
   async list(): Promise<BuiltRollup[]> {
+    if (!this.hasRecords) return [];
     const result = await this.engine.query(`SELECT record FROM ${this.records} ORDER BY name`);
-    return result.rows.map((r) => JSON.parse(String(r[0])) as BuiltRollup);
+    return this.withColumnTypes(result.rows.map((r) => JSON.parse(String(r[0])) as BuiltRollup));
   }
 
   async get(name: string): Promise<BuiltRollup | undefined> {
+    if (!this.hasRecords) return undefined;
     const result = await this.engine.query(`SELECT record FROM ${this.records} WHERE name = ${this.literal(name)}`);
-    return result.rows.length ? (JSON.parse(String(result.rows[0][0])) as BuiltRollup) : undefined;
+    return result.rows.length ? (await this.withColumnTypes([JSON.parse(String(result.rows[0][0])) as BuiltRollup]))[0] : undefined;
+  }
+
+  /** The records with their tables' column types as the store has them now (BuiltRollup.columnTypes). */
+  private async withColumnTypes(records: BuiltRollup[]): Promise<BuiltRollup[]> {
+    if (records.length === 0) return records;
+    const result = await this.engine.query(`SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = ${this.literal(this.schema)}`);
+    const byTable = new Map<string, Record<string, string>>();
+    for (const [table, name, type] of result.rows) {
+      const columns = byTable.get(String(table)) ?? {};
+      columns[String(name)] = String(type);
+      byTable.set(String(table), columns);
+    }
+    return records.map((r) => {
+      const { columnTypes: _written, ...record } = r;
+      const columns = byTable.get(r.table.split('.').pop() ?? '');
+      return columns ? { ...record, columnTypes: columns } : record;
+    });
   }
 
   async tableColumns(table: string): Promise<StoreColumn[] | undefined> {

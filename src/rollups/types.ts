@@ -63,11 +63,28 @@ export interface BuiltRollup {
     builtAt: string;
   }[];
   /**
+   * The store's type of each column of the table (`m__amount__sum` → `DECIMAL(38,2)`), as the store
+   * reports it when build records are read (RollupStore.list), never as written by the build:
+   * routing serves an average only from an exact (integer or decimal) sum.
+   */
+  columnTypes?: Record<string, string>;
+  /**
    * The newest time of each source model (its freshness time dimension, 'YYYY-MM-DD HH:MM:SS' UTC),
    * by model name, measured when the build started (src/rollups/freshness.ts). `refresh.on_freshness`
    * refreshes the rollup when it moves. Absent in records written before it existed (then due).
    */
   sourceFreshness?: Record<string, string>;
+  /**
+   * Never stored: attached where the record is read for routing (src/rollups/verify.ts). Ranges of
+   * bucket starts, [start, end) (end absent: open), whose source rows are known to differ from what
+   * the build read (a source's freshness moved past it, or a partition's source fingerprint no
+   * longer matches); a request whose range meets one is not answered from this rollup.
+   */
+  stale?: { start: string; end?: string; reason: string }[];
+  /** Never stored: doubts that could not be checked cheaply; an answer from this rollup carries them as warnings. */
+  warnings?: string[];
+  /** Never stored: when this build was last compared with its sources (ISO instants): their freshness, and every partition's fingerprint. */
+  checkedAt?: { freshness?: string; fingerprints?: string };
 }
 
 /** `user.country` → `user__country`: the column a dimension reference is kept in. */

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openRollupStore } from '../../src/index.js';
+import { DuckDBEngine, openRollupStore } from '../../src/index.js';
 import { seedDemoDatabase } from '../../src/seed/demo.js';
 import { ROOT } from './helpers.js';
 
@@ -41,7 +41,7 @@ describe('tally rollup', () => {
     const before = await tally('rollup', 'status');
     expect(before.code).toBe(0);
     const lines = before.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^ROLLUP\s+BUILT AT\s+VERSION\s+PARTITIONS\s+ROWS\s+COVERED\s+STATUS$/);
+    expect(lines[0]).toMatch(/^ROLLUP\s+BUILT AT\s+VERSION\s+PARTITIONS\s+ROWS\s+COVERED\s+CHECKED\s+STATUS$/);
     expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['orders_daily', 'activity_daily', 'conversion_monthly', 'conversion_monthly_by_plan']);
     for (const line of lines.slice(1)) expect(line).toMatch(/stale: never built; run tally rollup build$/);
     expect(existsSync(join(dir, '.tally/rollups.duckdb'))).toBe(false);
@@ -68,8 +68,8 @@ describe('tally rollup', () => {
 
     const after = await tally('rollup', 'status', 'orders_daily', 'conversion_monthly');
     const [, orders, conversion] = after.stdout.trim().split('\n');
-    expect(orders).toMatch(new RegExp(`^orders_daily\\s+\\S+Z\\s+[0-9a-f]{12}\\s+${partitions}\\s+${rows}\\s+\\[${from}, 2026-01-01\\)\\s+current$`));
-    expect(conversion).toMatch(/^conversion_monthly\s+-\s+-\s+-\s+-\s+-\s+stale: never built/);
+    expect(orders).toMatch(new RegExp(`^orders_daily\\s+\\S+Z\\s+[0-9a-f]{12}\\s+${partitions}\\s+${rows}\\s+\\[${from}, 2026-01-01\\)\\s+freshness not checked, fingerprints not verified\\s+current$`));
+    expect(conversion).toMatch(/^conversion_monthly\s+-\s+-\s+-\s+-\s+-\s+-\s+stale: never built/);
 
     const json = JSON.parse((await tally('rollup', 'status', '--json', 'orders_daily')).stdout) as { name: string; stale: boolean; built: { partitions: unknown[] } }[];
     expect(json).toMatchObject([{ name: 'orders_daily', stale: false }]);
@@ -98,6 +98,41 @@ describe('tally rollup', () => {
       await held.close().catch(() => undefined);
     }
   }, 120_000);
+
+  it('status compares freshness, and with --verify partition fingerprints; tally query then reads the base tables for the stale month', async () => {
+    const fresh = await tally('rollup', 'status', 'orders_daily', '--db', db);
+    expect(fresh.code).toBe(0);
+    expect(fresh.stdout.split('\n')[1]).toMatch(/freshness \S+Z, fingerprints not verified\s+current$/);
+    // An old paid order's amount edited in place: its month's fingerprint changes, the newest order time does not.
+    const engine = await DuckDBEngine.open({ path: db });
+    let month: string;
+    let hand: string;
+    try {
+      const [row] = (await engine.query("SELECT order_id, strftime(date_trunc('month', ordered_at), '%Y-%m-%d') FROM orders WHERE status = 'paid' ORDER BY ordered_at, order_id LIMIT 1 OFFSET 5")).rows;
+      month = String(row[1]);
+      await engine.query(`UPDATE orders SET amount = amount + 1000 WHERE order_id = ${String(row[0])}`);
+      const sum = await engine.query(`SELECT CAST(SUM(amount) AS VARCHAR) FROM orders WHERE status IN ('paid', 'shipped') AND ordered_at >= DATE '${month}' AND ordered_at < DATE '${month}' + INTERVAL 1 MONTH`);
+      hand = String(sum.rows[0][0]);
+    } finally {
+      await engine.close();
+    }
+    expect((await tally('rollup', 'status', 'orders_daily', '--db', db)).stdout.split('\n')[1]).toMatch(/current$/);
+    const verified = await tally('rollup', 'status', 'orders_daily', '--db', db, '--verify');
+    expect(verified.code).toBe(0);
+    expect(verified.stdout.split('\n')[1]).toMatch(new RegExp(`fingerprints \\S+Z\\s+stale: source rows changed since the build: from ${month} to \\d{4}-\\d{2}-01 \\(the source rows of partition ${month} changed`));
+    // `tally query` reads what --verify kept: that month reads the base tables, and its answer is the hand-written sum.
+    const query = await tally('query', '-m', 'revenue', '-g', 'metric_time.month', '--from', month, '--to', month, '--db', db, '--format', 'json');
+    expect(query.code).toBe(0);
+    const answer = JSON.parse(query.stdout) as { rows: { revenue: unknown }[]; rollups?: { served: boolean; reason?: string } };
+    expect(answer.rollups?.served).toBe(false);
+    expect(answer.rollups?.reason).toContain(`orders_daily: its rows from ${month} to`);
+    expect(answer.rows.map((r) => Number(r.revenue))).toEqual([Number(hand)]);
+    // A rebuild takes the edit in; the rollup serves the month again, with the same number.
+    expect((await tally('rollup', 'build', 'orders_daily', '--db', db)).code).toBe(0);
+    const rebuilt = JSON.parse((await tally('query', '-m', 'revenue', '-g', 'metric_time.month', '--from', month, '--to', month, '--db', db, '--format', 'json')).stdout) as typeof answer;
+    expect(rebuilt.rollups?.served).toBe(true);
+    expect(rebuilt.rows.map((r) => Number(r.revenue))).toEqual([Number(hand)]);
+  }, 180_000);
 
   it('refuses an unknown rollup with the nearest name', async () => {
     const result = await tally('rollup', 'status', 'orders_dialy');

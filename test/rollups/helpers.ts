@@ -40,7 +40,8 @@ export async function builtDemo(project: Project, options: { events: number; see
   const base = await DuckDBEngine.open({ path: file, readOnly: true });
   const store = await openRollupStore({ store: 'duckdb', path: ':memory:', schema: 'tally_rollups' });
   await buildRollups(project, base, { store });
-  const rollups = await rollupSourceOf(project, store);
+  // As openRollupSource opens it: each build compared with its sources' freshness (nothing changed since).
+  const rollups = await rollupSourceOf(project, store, undefined, { freshness: base });
   return {
     base,
     store,

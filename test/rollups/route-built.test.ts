@@ -78,7 +78,8 @@ describe('routing to built rollups', () => {
     // revenue is kept by order status too: its parts add up over it.
     expect(routed.rollups?.served, routed.rollups?.reason).toBe(true);
     const record = rollups.source.built.find((b) => b.name === 'activity_daily');
-    expect(routed.rollups?.rollups.find((r) => r.name === 'activity_daily')).toEqual({ name: 'activity_daily', table: record?.table, builtAt: record?.builtAt, version: project.version, fingerprint: record?.fingerprint });
+    expect(routed.rollups?.rollups.find((r) => r.name === 'activity_daily')).toEqual({ name: 'activity_daily', table: record?.table, builtAt: record?.builtAt, version: project.version, fingerprint: record?.fingerprint, checkedAt: { freshness: record?.checkedAt?.freshness } });
+    expect(routed.warnings).toEqual([]);
     expectSameRows(routed.rows, (await runQuery(project, base, request)).rows);
   });
 });

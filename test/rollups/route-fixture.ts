@@ -30,6 +30,8 @@ interface HandRollup {
   /** Parts per model: SELECT of the keys (metric_time__day, dimension columns) and part columns from src.* tables. */
   parts: { sql: string; measures: { name: string; parts: MeasurePart[] }[] }[];
   finished: string[];
+  /** Finished rows whose value is 0 are left out: a rollup that keeps only the days whose window holds rows. */
+  sparse?: boolean;
 }
 
 /** Keys of a row: the day in UTC and the user's country and plan (from the user the row belongs to). */
@@ -89,6 +91,14 @@ export const HAND_ROLLUPS: HandRollup[] = [
     finished: ['dau', 'wau', 'mau', 'average_dau', 'revenue_mtd'],
   },
   {
+    // No dimensions, and no row for a day whose window is empty: such a day must still read as 0.
+    name: 'activity_sparse',
+    dimensions: [],
+    parts: [],
+    finished: ['wau', 'mau', 'average_dau', 'revenue_mtd'],
+    sparse: true,
+  },
+  {
     name: 'signups_by_plan_daily',
     dimensions: ['user.plan'],
     parts: [
@@ -134,7 +144,7 @@ export async function openRouteFixture(events = 8_000): Promise<RouteFixture> {
     for (const m of r.finished) {
       const sql = compileRequest(project.graph, { metrics: [m], groupBy: ['metric_time.day', ...r.dimensions], from: COVERED.from, to: '2025-12-31' }).sql;
       const renamed = `SELECT ${['"metric_time.day" AS metric_time__day', ...r.dimensions.map((d) => `"${d}" AS ${d.replace(/\./g, '__')}`), `"${m}" AS metric__${m}`, `TRUE AS present__${m}`].join(', ')} FROM (${sql})`;
-      await store.query(`CREATE TABLE memory.main.${r.name}_f_${m} AS ${renamed}`);
+      await store.query(`CREATE TABLE memory.main.${r.name}_f_${m} AS ${renamed}${r.sparse ? ` WHERE "${m}" <> 0` : ''}`);
       sources.push({ name: `${r.name}_f_${m}`, columns: [`metric__${m}`, `present__${m}`] });
     }
     await store.query('USE memory');
@@ -165,6 +175,9 @@ export async function openRouteFixture(events = 8_000): Promise<RouteFixture> {
     });
   }
   await store.query('DETACH src');
+  // The column types, as a store reports them with its build records (RollupStore.list).
+  const types = await store.query("SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'main'");
+  for (const b of built) b.columnTypes = Object.fromEntries(types.rows.filter((r) => r[0] === b.table).map((r) => [String(r[1]), String(r[2])]));
   const source: RollupSource = { engine: store, built, fingerprint: (name) => built.find((b) => b.name === name)?.fingerprint };
   return {
     dir,

@@ -15,6 +15,7 @@ import type { GroupKey, MeasureUse, Plan, PlanNode, Shift } from '../plan.js';
 import { type ColumnReference, type Projections, ScanBuilder } from '../scan.js';
 import type { Bounds } from '../time.js';
 import type { RollupRouter } from '../../rollups/route.js';
+import { averageAggregate } from './average.js';
 import { metricFilter } from './metric-filter.js';
 import { isDateKey, type Output } from './output.js';
 
@@ -161,8 +162,9 @@ export class Lowering {
     return scan;
   }
 
-  /** A measure's aggregation over `arg`, with its percentile options. */
+  /** A measure's aggregation over `arg`, with its percentile options; an average as its sum over its count (average.ts). */
   aggregate(measure: MeasureUse['measure'], arg: SqlExpr): SqlExpr {
+    if (measure.agg === 'average') return averageAggregate(arg);
     return { t: 'aggregate', agg: measure.agg, arg, percentile: measure.def.percentile, discrete: measure.def.discrete, approximate: measure.def.approximate };
   }
 }

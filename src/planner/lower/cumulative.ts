@@ -46,12 +46,8 @@ export function lowerCumulative(cx: Lowering, node: Extract<PlanNode, { kind: 'c
   if (!shifts.length && bounds.start && node.window) rowBounds.start = sweep ? sweepRowsStart(cx, node, base, bounds.start) : add(add(bounds.start, 1, base), -node.window.count, node.window.grain);
   if (!shifts.length && bounds.start && node.grainToDate) rowBounds.start = truncate(bounds.start, node.grainToDate);
   // A filter on the time alone picks the periods shown; rows outside it still fall in their windows.
-  const probe = cx.newScan(measure, purpose);
-  if (measure.timeDimension) probe.leafTime = { dimension: measure.timeDimension, expr: num(0) };
-  const conjuncts = node.use.filters.flatMap(conjunctsOf);
-  const onTime = (f: Expression): boolean => collectRefs(f).every((r) => probe.isLeafTime(parseReference(cx.graph, r.ref)));
-  const periodFilters = conjuncts.filter(onTime);
-  const use: MeasureUse = { ...node.use, filters: conjuncts.filter((f) => !onTime(f)) };
+  const { periodFilters, rowFilters } = splitPeriodFilters(cx, node);
+  const use: MeasureUse = { ...node.use, filters: rowFilters };
   const { scan, keys, time } = leafScan(cx, use, rowBounds, purpose, { keys: 'without_time' });
   if (!time) throw new Error('cumulative without time');
   const rows: Select = {
@@ -87,13 +83,7 @@ export function lowerCumulative(cx: Lowering, node: Extract<PlanNode, { kind: 'c
       : windowJoin(cx, node, rowsCte, base, series, periodAlias, otherKeys, shifts);
   const describe = node.window ? `the ${node.window.count} ${node.window.grain}(s) ending at each ${base}` : node.grainToDate ? `the ${node.grainToDate} to date at each ${base}` : `all time up to each ${base}`;
   const period = col('period', 'start');
-  const periodConditions = periodFilters.map((f) =>
-    lowerExpression(f, (text) => {
-      const ref = parseReference(cx.graph, text);
-      const spec = ref.kind === 'metric_time' || ref.kind === 'dimension' ? ref.time : undefined;
-      return spec ? bucket(spec, period) : period;
-    }),
-  );
+  const periodConditions = periodConditionsOf(cx, periodFilters, period);
   if (periodConditions.length) windowQuery.where = and([...(windowQuery.where ? [windowQuery.where] : []), ...periodConditions]);
   const windowCte = cx.addCte(direct && !everyDay ? node.id : `${node.id}_by_${base}`, windowQuery, `${node.metric}: ${measure.agg} of ${measure.name} over ${describe}`);
   if (direct && !everyDay) return { cte: windowCte, column: node.id };
@@ -156,6 +146,65 @@ export function lowerCumulative(cx: Lowering, node: Extract<PlanNode, { kind: 'c
     where: { t: 'binary', op: '=', left: col('ranked', '__rank'), right: num(1) },
   };
   return { cte: cx.addCte(node.id, q, `${node.metric}: the value on the ${node.periodAgg} ${base} with a value of each ${what}`), column: node.id };
+}
+
+/**
+ * The leaf's filters split as the base applies them: those on the time alone (metric_time, the
+ * measure's own time dimension) pick the periods shown, the others restrict the rows read.
+ */
+export function splitPeriodFilters(cx: Lowering, node: Extract<PlanNode, { kind: 'cumulative' }>): { periodFilters: Expression[]; rowFilters: Expression[] } {
+  const { measure } = node.use;
+  const probe = cx.newScan(measure, `metric '${node.metric}'`);
+  if (measure.timeDimension) probe.leafTime = { dimension: measure.timeDimension, expr: num(0) };
+  const conjuncts = node.use.filters.flatMap(conjunctsOf);
+  const onTime = (f: Expression): boolean => collectRefs(f).every((r) => probe.isLeafTime(parseReference(cx.graph, r.ref)));
+  return { periodFilters: conjuncts.filter(onTime), rowFilters: conjuncts.filter((f) => !onTime(f)) };
+}
+
+/** Filters on the time alone as conditions on a base period (`period`, a timestamp). */
+function periodConditionsOf(cx: Lowering, filters: Expression[], period: SqlExpr): SqlExpr[] {
+  return filters.map((f) =>
+    lowerExpression(f, (text) => {
+      const ref = parseReference(cx.graph, text);
+      const spec = ref.kind === 'metric_time' || ref.kind === 'dimension' ? ref.time : undefined;
+      return spec ? bucket(spec, period) : period;
+    }),
+  );
+}
+
+/**
+ * A cumulative metric at coarser periods read off its finished values per base period (a
+ * rollup's days, src/planner/lower/rollup-scan.ts) by the rule lowerCumulative applies to the
+ * window's values (valueOfPeriod, the same code): `dailyValues` yields `__period` (a base period,
+ * as a timestamp), the other keys by column and the metric's value, one row per group and period
+ * whose window holds rows (a period without one reads as empty). The periods are the answer's
+ * base periods over `bounds` (both ends; a generated series: the caller refuses time spine
+ * tables), cut by the filters on the time alone, as in the base.
+ */
+export function cumulativeFromPeriodValues(cx: Lowering, node: Extract<PlanNode, { kind: 'cumulative' }>, bounds: Required<Bounds>, dailyValues: Select, source: string): Output {
+  const timeKeys = cx.timeKeysOf(node.use.measure);
+  const otherKeys = cx.plan.keys.filter((k) => !timeKeys.includes(k));
+  const base: Grain = baseGrain(timeKeys.map((k) => k.time));
+  const generated = periods(cx.graph, base, 'period', bounds, { start: ts(bounds.start), stop: ts(add(bounds.end, -1, base)) });
+  const series: FromItem = { t: 'cte', name: cx.addCte(`${node.id}_days`, { t: 'select', columns: [{ expr: col('period', 'start'), alias: 'start' }], from: generated }, `${node.metric}: the ${base}s of the answer`), alias: 'period' };
+  const period = col('period', 'start');
+  const periodConditions = periodConditionsOf(cx, splitPeriodFilters(cx, node).periodFilters, period);
+  const windowCte = cx.addCte(`${node.id}_by_${base}`, dailyValues, `${node.metric}: its value at each ${base}, from ${source}`);
+  const direct = timeKeys.length === 1 && isExactly(timeKeys[0].time, base) ? timeKeys[0] : undefined;
+  if (!direct) return valueOfPeriod(cx, node, { windowCte, series, periodConditions, timeKeys, otherKeys, base });
+  // At the base grain as lowerCumulative answers it: alone, every period of the answer (a period
+  // without a row empty); with other keys, the rows there are.
+  const w = (c: string): SqlExpr => col('w', c);
+  const q: Select = otherKeys.length
+    ? { t: 'select', columns: [...otherKeys.map((k) => ({ expr: w(k.column), alias: k.column })), { expr: w('__period'), alias: direct.column }, { expr: w(node.id), alias: node.id }], from: { t: 'cte', name: windowCte, alias: 'w' } }
+    : {
+        t: 'select',
+        columns: [{ expr: period, alias: direct.column }, { expr: w(node.id), alias: node.id }],
+        from: series,
+        joins: [{ type: 'left', item: { t: 'cte', name: windowCte, alias: 'w' }, on: eq(w('__period'), period) }],
+        where: and(periodConditions),
+      };
+  return { cte: cx.addCte(node.id, q, `${node.metric}: every ${base} of the answer, its value or none`), column: node.id };
 }
 
 /** What valueOfPeriod reads: the window's values per base period, and the periods they are shown at. */

@@ -4,10 +4,12 @@
  * and the node's value, so everything above it (spines, windows, ratios, derived formulas,
  * combining) is the same plan:
  * - parts: the measure's stored parts re-aggregated by the request's keys (SUM of sums and
- *   counts, MIN of minimums, MAX of maximums), with the leaf's filters on the rollup's columns;
+ *   counts, MIN of minimums, MAX of maximums, an average as average.ts defines it), with the
+ *   leaf's filters on the rollup's columns;
  * - a finished metric at exactly the rollup's grain and dimensions: its stored value per row;
- * - a cumulative metric at a coarser grain: the value on the first or last bucket of each period,
- *   or the average of its buckets (period_agg), as lowerCumulative picks it from its base periods.
+ * - a cumulative metric: its stored value per day read by lowerCumulative's own rule
+ *   (cumulativeFromPeriodValues): the period's first or last day, or all its days (period_agg),
+ *   a day without a row counting as empty.
  */
 import { GRAIN_ORDER, type Window } from '../../definitions/schema.js';
 import { TallyError } from '../../errors.js';
@@ -17,11 +19,13 @@ import type { Expression } from '../../query/expression.js';
 import { parseReference } from '../../query/references.js';
 import type { LeafRoute } from '../../rollups/route.js';
 import { finishedMetricColumn, finishedPresenceColumn, measurePartColumn, rollupColumnOf, rollupTimeColumn } from '../../rollups/types.js';
-import { type Cte, type Select, type SelectColumn, type SqlExpr, and, col, num } from '../../sql/ast.js';
+import { type Cte, type Select, type SelectColumn, type SqlExpr, and, col } from '../../sql/ast.js';
 import { lowerExpression } from '../expression.js';
 import { type PlanNode, type Shift, shiftFitsGrain } from '../plan.js';
 import { type Bounds, bucket, offsetGrain } from '../time.js';
 import type { Lowering } from './context.js';
+import { averageOf } from './average.js';
+import { cumulativeFromPeriodValues } from './cumulative.js';
 import { conjunctsOf, type Output, ts } from './output.js';
 
 const ROLLUP = 'rollup';
@@ -106,6 +110,10 @@ function partsScan(cx: Lowering, node: Extract<PlanNode, { kind: 'simple' }>, ro
     case 'max':
       value = { t: 'aggregate', agg: measure.agg, arg: part(measure.agg) };
       break;
+    case 'average':
+      // The base's own formula over the same exact sum and count (average.ts).
+      value = averageOf({ t: 'aggregate', agg: 'sum', arg: part('sum') }, { t: 'castCount', arg: { t: 'aggregate', agg: 'sum', arg: part('count') } });
+      break;
     default:
       throw new TallyError('UNSUPPORTED', `measure '${measure.name}' (${measure.agg}) has no parts in a rollup`);
   }
@@ -161,36 +169,25 @@ function finishedScan(cx: Lowering, node: LeafNode, route: Extract<LeafRoute, { 
 }
 
 /**
- * A cumulative metric at periods coarser than the rollup's buckets: the value of the first or
- * last bucket of each period, or the average of its buckets, per period_agg (lowerCumulative's rule).
+ * A cumulative metric from its stored value per day and group, read by the base's own rule
+ * (cumulativeFromPeriodValues, cumulative.ts): at coarser periods the value on each period's
+ * first or last day, or the average over all its days; by day alone every day of the answer; a
+ * day the rollup holds no row for counts as empty (its window held no rows), as in the base.
  */
 function finishedPeriods(cx: Lowering, node: LeafNode, route: Extract<LeafRoute, { kind: 'finished' }>, bounds: Bounds): Output {
-  if (node.kind !== 'cumulative') throw new TallyError('UNSUPPORTED', `metric '${node.metric}' is kept only at the rollup's grain`);
-  const keys = keyColumns(cx, route);
-  const value = col(ROLLUP, finishedMetricColumn(node.metric));
-  const where = withValue(conditions(cx, route, bounds, cx.plan.where), node);
-  const what = cx.plan.timeKeys.map((k) => k.text).join(', ');
-  if (node.periodAgg === 'average') {
-    const q: Select = { t: 'select', columns: [...keys, { expr: { t: 'aggregate', agg: 'average', arg: value }, alias: node.id }], from: from(route), where, groupBy: keys.map((k) => k.expr) };
-    return { cte: cx.addCte(node.id, q, `${node.metric}: average of the ${route.rollup.grain} values in each ${what}, from rollup ${route.rollup.name}`), column: node.id };
-  }
-  const ranked: Select = {
+  if (node.kind !== 'cumulative' || !bounds.start || !bounds.end) throw new TallyError('UNSUPPORTED', `metric '${node.metric}' is kept only at the rollup's grain`);
+  const timeKeys = cx.timeKeysOf(node.use.measure);
+  const values: Select = {
     t: 'select',
     columns: [
-      ...keys,
-      { expr: value, alias: node.id },
-      { expr: { t: 'window', fn: 'row_number', partitionBy: keys.map((k) => k.expr), orderBy: [{ expr: bucketTime(route), desc: node.periodAgg === 'last' }] }, alias: '__rank' },
+      ...cx.plan.keys.filter((k) => !timeKeys.includes(k)).map((k) => ({ expr: col(ROLLUP, rollupColumnOf(k.text)), alias: k.column })),
+      { expr: bucketTime(route), alias: '__period' },
+      { expr: col(ROLLUP, finishedMetricColumn(node.metric)), alias: node.id },
     ],
     from: from(route),
-    where,
+    where: withValue(conditions(cx, route, bounds, cx.plan.where), node),
   };
-  const q: Select = {
-    t: 'select',
-    columns: [...cx.keyColumns('ranked'), { expr: col('ranked', node.id), alias: node.id }],
-    from: { t: 'query', query: ranked, alias: 'ranked' },
-    where: { t: 'binary', op: '=', left: col('ranked', '__rank'), right: num(1) },
-  };
-  return { cte: cx.addCte(node.id, q, `${node.metric}: the value on the ${node.periodAgg} ${route.rollup.grain} of each ${what}, from rollup ${route.rollup.name}`), column: node.id };
+  return cumulativeFromPeriodValues(cx, node, { start: bounds.start, end: bounds.end }, values, `rollup ${route.rollup.name}`);
 }
 
 /**

@@ -4,7 +4,7 @@ WITH
   `cte_mean_order` AS (
     SELECT
       DATETIME_TRUNC(CAST(`order_stats`.`placed_at` AS DATETIME), MONTH) AS `metric_time__month`,
-      AVG(CAST(`order_stats`.`mean_amount` AS FLOAT64)) AS `mean_order`,
+      CAST(SUM(`order_stats`.`mean_amount`) AS FLOAT64) / NULLIF(COUNT(`order_stats`.`mean_amount`), 0) AS `mean_order`,
       SUM(CASE WHEN `order_stats`.`paid_flags` THEN 1 WHEN NOT (`order_stats`.`paid_flags`) THEN 0 END) AS `paid_count`,
       MIN(`order_stats`.`smallest_amount`) AS `smallest_order`,
       MAX(`order_stats`.`largest_amount`) AS `largest_order`,

@@ -4,7 +4,7 @@ WITH
   "cte_mean_order" AS (
     SELECT
       date_trunc('month', CAST("order_stats"."placed_at" AS TIMESTAMP)) AS "metric_time__month",
-      AVG("order_stats"."mean_amount") AS "mean_order",
+      CAST(SUM("order_stats"."mean_amount") AS DOUBLE) / NULLIF(COUNT("order_stats"."mean_amount"), 0) AS "mean_order",
       SUM(CAST("order_stats"."paid_flags" AS INTEGER)) AS "paid_count",
       MIN("order_stats"."smallest_amount") AS "smallest_order",
       MAX("order_stats"."largest_amount") AS "largest_order",

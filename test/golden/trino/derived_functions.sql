@@ -5,7 +5,7 @@ WITH
     SELECT
       date_trunc('year', CAST("order_stats"."placed_at" AS TIMESTAMP(6))) AS "metric_time__year",
       MAX("order_stats"."largest_amount") AS "largest_order",
-      AVG(CAST("order_stats"."mean_amount" AS DOUBLE)) AS "mean_order",
+      CAST(SUM("order_stats"."mean_amount") AS DOUBLE) / NULLIF(COUNT("order_stats"."mean_amount"), 0) AS "mean_order",
       COUNT(DISTINCT "order_stats"."buyers") AS "buyer_count"
     FROM (
       SELECT
