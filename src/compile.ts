@@ -70,7 +70,7 @@ export function compileRequest(graph: SemanticGraph, input: RequestInput, option
   const plan = buildPlan(graph, request, options.filters, options.rowFilters);
   const header = `-- Tally ${graph.version}: ${request.metrics.join(', ')}${request.groupBy.length ? ` by ${request.groupBy.join(', ')}` : ''}\n`;
   const routed = options.rollups ? routeToRollups(graph, plan, options.rollups, dialect) : undefined;
-  const statement = routed?.statement ?? lowerPlan(graph, plan, { sortedAggregatesApart: dialect.sortedAggregatesApart });
+  const statement = routed?.statement ?? routed?.baseStatement ?? lowerPlan(graph, plan, { sortedAggregatesApart: dialect.sortedAggregatesApart });
   const target = routed?.statement ? routed.dialect : dialect;
   const from = routed?.routing.served ? routed.routing.rollups.map((r) => `-- from rollup ${r.name} (table ${r.table}), built ${r.builtAt} from version ${r.version}, fingerprint ${r.fingerprint}\n`).join('') : '';
   return {
@@ -91,9 +91,11 @@ export function compileRequest(graph: SemanticGraph, input: RequestInput, option
 /**
  * The plan lowered with its leaves routed to rollups: the statement when every leaf is served
  * (all-or-nothing), and the routing either way. A leaf that cannot be routed is lowered for the
- * base tables meanwhile, so every refusal is recorded; that statement is then thrown away.
+ * base tables meanwhile, so every refusal is recorded. When no leaf at all was served, that
+ * statement is the base statement (`baseStatement`, when lowered with the same options as the base
+ * dialect's), so it is not lowered a second time; otherwise it is thrown away.
  */
-function routeToRollups(graph: SemanticGraph, plan: Plan, options: RollupOptions, base: Dialect): { statement?: Statement; dialect: Dialect; routing: RollupRouting } {
+function routeToRollups(graph: SemanticGraph, plan: Plan, options: RollupOptions, base: Dialect): { statement?: Statement; baseStatement?: Statement; dialect: Dialect; routing: RollupRouting } {
   const dialect = typeof options.dialect === 'string' ? dialectByName(options.dialect) : (options.dialect ?? dialectByName('duckdb'));
   const { usable, unusable } = usableRollups(options.built, options.fingerprint, options.database);
   const router = new RollupRouter(graph, usable, unusable, dialect.name === base.name);
@@ -107,5 +109,7 @@ function routeToRollups(graph: SemanticGraph, plan: Plan, options: RollupOptions
     router.fail(`routing stopped: ${e.message}`);
   }
   const routing = router.report();
-  return { statement: routing.served ? statement : undefined, dialect, routing };
+  if (routing.served) return { statement, dialect, routing };
+  const baseAlike = statement !== undefined && routing.leaves.every((l) => l.rollup === undefined) && Boolean(dialect.sortedAggregatesApart) === Boolean(base.sortedAggregatesApart);
+  return { baseStatement: baseAlike ? statement : undefined, dialect, routing };
 }

@@ -147,4 +147,18 @@ describe('distinct sweep equals the windowed COUNT(DISTINCT) by definition', () 
     // Rows reach back a quarter before the day after the first day: 2024-11-02.
     expect(sql).toContain("TIMESTAMP '2024-11-02 00:00:00'");
   });
+
+  it('the count is typed as COUNT(DISTINCT) is (BIGINT), not as the running sum that computes it (HUGEINT)', async () => {
+    const typeOf = async (sql: string, column: string): Promise<unknown> => (await sqlRows(engine, `DESCRIBE ${sql}`)).find((r) => r.column_name === column)?.column_type;
+    const truth = await typeOf('SELECT COUNT(DISTINCT member) AS n FROM visits', 'n');
+    expect(truth).toBe('BIGINT');
+    for (const request of [
+      { metrics: ['visitors_3d'], groupBy: ['metric_time.day'] },
+      { metrics: ['visitors_1m'], groupBy: ['metric_time.month', 'visit.region'] },
+      { metrics: ['visitors_5h', 'visitors_3d'], groupBy: ['metric_time.hour'], from: '2025-02-27 00:00', to: '2025-03-01 23:00' },
+    ] satisfies RequestInput[]) {
+      const sql = compileRequest(project.graph, request).sql;
+      for (const metric of request.metrics) expect([metric, await typeOf(sql, metric)]).toEqual([metric, truth]);
+    }
+  });
 });

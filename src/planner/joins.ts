@@ -20,18 +20,22 @@ export interface ResolvedColumn {
 
 type Target = Extract<Reference, { kind: 'dimension' | 'entity' }>;
 
-/** Join paths found, per graph: a path depends only on the model and the reference. */
-const resolvedByGraph = new WeakMap<SemanticGraph, Map<string, ResolvedColumn>>();
+/** Join paths found, per graph, model name and reference text: a path depends only on the model and the reference. */
+const resolvedByGraph = new WeakMap<SemanticGraph, { count: number; byModel: Map<string, Map<string, ResolvedColumn>> }>();
 
 export function resolveFrom(graph: SemanticGraph, base: Model, ref: Target, purpose: string): ResolvedColumn {
   let resolved = resolvedByGraph.get(graph);
-  if (!resolved) resolvedByGraph.set(graph, (resolved = new Map()));
-  const key = `${base.name}\0${ref.text}`;
-  const hit = resolved.get(key);
+  if (!resolved) resolvedByGraph.set(graph, (resolved = { count: 0, byModel: new Map() }));
+  let ofModel = resolved.byModel.get(base.name);
+  if (!ofModel) resolved.byModel.set(base.name, (ofModel = new Map()));
+  const hit = ofModel.get(ref.text);
   if (hit) return hit;
   // Failures are not kept: their messages name the purpose that asked.
   const found = findPath(graph, base, ref, purpose);
-  if (resolved.size < 100_000) resolved.set(key, found);
+  if (resolved.count < 100_000) {
+    ofModel.set(ref.text, found);
+    resolved.count++;
+  }
   return found;
 }
 

@@ -20,7 +20,7 @@ import {
   windowUnit,
 } from '../definitions/schema.js';
 import { didYouMean, TallyError } from '../errors.js';
-import type { Expression } from '../query/expression.js';
+import { type Expression, expressionsKey } from '../query/expression.js';
 import { parseExpressionCached } from '../query/parse-cache.js';
 import { typecheckFilter } from '../query/typecheck.js';
 import { parseReference, type Reference, type TimeSpec } from '../query/references.js';
@@ -313,7 +313,7 @@ class NodeBuilder {
     const def = metric.def;
     const own = def.filter ? [parseDefinitionFilter(def.filter, name)] : [];
     const all = [...filters, ...own];
-    const signature = all.length ? JSON.stringify({ name, all }) : name;
+    const signature = all.length ? `${name}\0${expressionsKey(all)}` : name;
     return this.memo(signature, () => this.make(def, all), preferred);
   }
 

@@ -9,7 +9,7 @@ import { GRAIN_ORDER } from '../definitions/schema.js';
 import { TallyError } from '../errors.js';
 import type { Expression } from '../query/expression.js';
 import { parseReference, type Reference, type TimeSpec } from '../query/references.js';
-import { type FromItem, type Join, type Select, type SqlExpr, and, col } from '../sql/ast.js';
+import { type FromItem, type Join, type Select, type SelectColumn, type SqlExpr, and, col } from '../sql/ast.js';
 import { lowerExpression } from './expression.js';
 import { resolveFrom } from './joins.js';
 import { bucket } from './time.js';
@@ -26,10 +26,78 @@ interface Relation {
   /** column name → definition SQL */
   columns: Map<string, string>;
   join?: { parentAlias: string; hop: JoinHop };
+  /** Relations joined from this one, by the hop's entity and then the model it reaches. */
+  children?: Map<string, Map<string, Relation>>;
+}
+
+const collator = new Intl.Collator();
+
+/**
+ * The order of a projection's columns: the same as `a.localeCompare(b)` (the default collation),
+ * computed directly for the names definitions use (lower-case letters, digits and `_`, where
+ * that collation is `_` < digits < letters, character by character, a prefix first), and by the
+ * collator for any other name.
+ */
+export function byName(a: string, b: string): number {
+  const n = a.length > b.length ? a.length : b.length;
+  let order = 0;
+  for (let i = 0; i < n; i++) {
+    const x = i < a.length ? collationRank(a.charCodeAt(i)) : -1;
+    const y = i < b.length ? collationRank(b.charCodeAt(i)) : -1;
+    if ((x < 0 && i < a.length) || (y < 0 && i < b.length)) return collator.compare(a, b);
+    if (order === 0 && x !== y) order = x < y ? -1 : 1;
+  }
+  return order;
+}
+
+/** A model's projection built for a scan: its columns (name and definition SQL) and the FROM item. */
+interface Projection {
+  columns: [string, string][];
+  item: FromItem;
+}
+/** Projections of a statement by alias, then model name (see ScanBuilder.projections). */
+export type Projections = Map<string, Map<string, Projection[]>>;
+
+/** Names sorted by `byName` in place (an insertion sort: projections have a few columns, and Array#sort allocates). */
+function sortedByName(names: string[]): string[] {
+  for (let i = 1; i < names.length; i++) {
+    const name = names[i];
+    let j = i - 1;
+    for (; j >= 0 && byName(names[j], name) > 0; j--) names[j + 1] = names[j];
+    names[j + 1] = name;
+  }
+  return names;
+}
+
+/** 0 for `_`, then digits, then lower-case letters; -1 for any other character. */
+function collationRank(c: number): number {
+  if (c >= 97 && c <= 122) return c - 86; // a-z: 11..36
+  if (c >= 48 && c <= 57) return c - 47; // 0-9: 1..10
+  return c === 95 ? 0 : -1;
+}
+
+/** What a model's dimensions say about how it is joined (read once per model: definitions do not change). */
+interface JoinTraits {
+  partitions: Dimension[];
+  validityStart?: Dimension;
+  validityEnd?: Dimension;
+}
+const joinTraits = new WeakMap<Model, JoinTraits>();
+function joinTraitsOf(model: Model): JoinTraits {
+  let traits = joinTraits.get(model);
+  if (!traits) {
+    const dims = [...model.dimensions.values()];
+    traits = { partitions: dims.filter((d) => d.def.is_partition), validityStart: dims.find((d) => d.def.validity === 'start'), validityEnd: dims.find((d) => d.def.validity === 'end') };
+    joinTraits.set(model, traits);
+  }
+  return traits;
 }
 
 export class ScanBuilder {
-  private readonly relations = new Map<string, Relation>();
+  /** Every relation in the order it was first used, the base model first. */
+  private readonly relations: Relation[] = [];
+  /** The relations by alias (aliases are unique in a scan). */
+  private readonly aliases = new Map<string, Relation>();
   private readonly base: Relation;
   private readonly conditions: SqlExpr[] = [];
   private readonly extraJoins: Join[] = [];
@@ -47,6 +115,12 @@ export class ScanBuilder {
    * listing dimension values) also keeps the joined models' rows that nothing links to.
    */
   joinType: 'left' | 'full' = 'left';
+  /**
+   * Projections already built for other scans of the same statement, by model, alias and columns:
+   * a dimension model joined by many metrics' scans is one FROM item (rendered once). Absent: each
+   * scan builds its own.
+   */
+  projections?: Projections;
   /** Relations joined only for access-policy row filters: LEFT joined, so they remove rows and never add any. */
   private readonly restricting = new Set<Relation>();
 
@@ -58,24 +132,27 @@ export class ScanBuilder {
     private readonly timeZone: string,
   ) {
     this.base = { alias: model.name, model, columns: new Map() };
-    this.relations.set('', this.base);
+    this.relations.push(this.base);
+    this.aliases.set(this.base.alias, this.base);
   }
 
   /** A column of the base model or of a model reached through `hops`. */
   private use(hops: JoinHop[], column: string, sql: string): SqlExpr {
     let parent = this.base;
-    let key = '';
     let path = '';
     for (const hop of hops) {
       // Two models can hold the same entity (customer_id): the relation is the entity path and the model.
-      key = `${key}.${hop.entity}>${hop.to.name}`;
       path = path ? `${path}.${hop.entity}` : hop.entity;
-      let rel = this.relations.get(key);
+      let byModel = parent.children?.get(hop.entity);
+      if (!byModel) (parent.children ??= new Map()).set(hop.entity, (byModel = new Map()));
+      let rel = byModel.get(hop.to.name);
       if (!rel) {
         let alias = path.replace(/\./g, '__');
-        while ([...this.relations.values()].some((r) => r.alias === alias)) alias += '_';
+        while (this.aliases.has(alias)) alias += '_';
         rel = { alias, model: hop.to, columns: new Map(), join: { parentAlias: parent.alias, hop } };
-        this.relations.set(key, rel);
+        byModel.set(hop.to.name, rel);
+        this.relations.push(rel);
+        this.aliases.set(alias, rel);
         parent.columns.set(hop.entity, hop.fromExpr);
         rel.columns.set(hop.entity, hop.toExpr);
       }
@@ -133,9 +210,9 @@ export class ScanBuilder {
    * on data holding only the allowed rows (a FULL join would add the joined model's own rows).
    */
   restrictBy(refs: ColumnReference[]): void {
-    const before = new Set(this.relations.values());
+    const before = this.relations.length;
     for (const r of refs) this.reference(r);
-    for (const rel of this.relations.values()) if (!before.has(rel)) this.restricting.add(rel);
+    for (const rel of this.relations.slice(before)) this.restricting.add(rel);
   }
 
   /** A dimension or entity reference (not metric_time) resolved from the base model. */
@@ -204,14 +281,19 @@ export class ScanBuilder {
   /** FROM, joins and WHERE for a SELECT over these rows. */
   build(): Pick<Select, 'from' | 'joins' | 'where'> {
     // Conditions first: they may add columns to any relation's projection.
-    const conditions = new Map<Relation, SqlExpr[]>();
-    for (const rel of this.relations.values()) {
+    const conditions: SqlExpr[][] = [];
+    for (const rel of this.relations) {
       if (!rel.join) continue;
       const { parentAlias, hop } = rel.join;
       const on: SqlExpr[] = [{ t: 'binary', op: '=', left: col(parentAlias, hop.entity), right: col(rel.alias, hop.entity) }];
-      conditions.set(rel, [...on, ...this.partitionConditions(rel), ...this.validityConditions(rel)]);
+      on.push(...this.partitionConditions(rel), ...this.validityConditions(rel));
+      conditions.push(on);
     }
-    const joins: Join[] = [...conditions].map(([rel, on]) => ({ type: this.restricting.has(rel) ? 'left' : this.joinType, item: this.relationItem(rel), on: and(on) }));
+    const joins: Join[] = [];
+    for (let i = 1; i < this.relations.length; i++) {
+      const rel = this.relations[i];
+      joins.push({ type: this.restricting.has(rel) ? 'left' : this.joinType, item: this.relationItem(rel), on: and(conditions[i - 1]) });
+    }
     joins.push(...this.extraJoins);
     const baseItem = this.relationItem(this.base);
     if (this.driver) {
@@ -226,8 +308,7 @@ export class ScanBuilder {
    */
   private partitionConditions(rel: Relation): SqlExpr[] {
     const out: SqlExpr[] = [];
-    for (const d of rel.model.dimensions.values()) {
-      if (!d.def.is_partition) continue;
+    for (const d of joinTraitsOf(rel.model).partitions) {
       let ancestor = this.parentOf(rel);
       while (ancestor && !ancestor.model.dimensions.get(d.name)?.def.is_partition) ancestor = this.parentOf(ancestor);
       const theirs = ancestor?.model.dimensions.get(d.name);
@@ -243,7 +324,7 @@ export class ScanBuilder {
 
   private parentOf(rel: Relation): Relation | undefined {
     const parent = rel.join?.parentAlias;
-    return parent === undefined ? undefined : [...this.relations.values()].find((r) => r.alias === parent);
+    return parent === undefined ? undefined : this.aliases.get(parent);
   }
 
   /**
@@ -251,9 +332,7 @@ export class ScanBuilder {
    * valid at the time of the measure's row: start <= time < end, where a NULL end is open.
    */
   private validityConditions(rel: Relation): SqlExpr[] {
-    const dims = [...rel.model.dimensions.values()];
-    const start = dims.find((d) => d.def.validity === 'start');
-    const end = dims.find((d) => d.def.validity === 'end');
+    const { validityStart: start, validityEnd: end } = joinTraitsOf(rel.model);
     if (!start && !end) return [];
     if (!this.leafTime) {
       throw new TallyError('INVALID_REQUEST', `${this.purpose} joins '${rel.model.name}', whose rows are valid over time, but has no time to pick a version with`);
@@ -273,24 +352,26 @@ export class ScanBuilder {
   }
 
   private relationItem(rel: Relation): FromItem {
-    const columns = [...rel.columns.entries()]
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([name, sql]) => ({ name, sql }));
-    if (columns.length === 0) columns.push({ name: '_row', sql: '1' });
+    let alike: Projection[] | undefined;
+    if (this.projections) {
+      let byModel = this.projections.get(rel.alias);
+      if (!byModel) this.projections.set(rel.alias, (byModel = new Map()));
+      alike = byModel.get(rel.model.name);
+      if (!alike) byModel.set(rel.model.name, (alike = []));
+      // The same columns with the same definitions (in any order: the projection sorts them).
+      for (const p of alike) {
+        if (p.columns.length === rel.columns.size && p.columns.every(([name, sql]) => rel.columns.get(name) === sql)) return p.item;
+      }
+    }
+    const names = sortedByName([...rel.columns.keys()]);
+    const columns: SelectColumn[] = names.map((name) => ({ expr: { t: 'definition', sql: rel.columns.get(name) as string }, alias: name }));
+    if (columns.length === 0) columns.push({ expr: { t: 'definition', sql: '1' }, alias: '_row' });
     const source: FromItem = rel.model.def.table
       ? { t: 'table', name: rel.model.def.table, alias: 'source' }
       : { t: 'sql', sql: rel.model.def.sql ?? '', alias: 'source' };
-    return {
-      t: 'query',
-      alias: rel.alias,
-      query: {
-        t: 'select',
-        columns: columns.map((c) => ({
-          expr: { t: 'definition', sql: c.sql },
-          alias: c.name,
-        })),
-        from: source,
-      },
-    };
+    const item: FromItem = { t: 'query', alias: rel.alias, query: { t: 'select', columns, from: source } };
+    alike?.push({ columns: [...rel.columns], item });
+    return item;
   }
+
 }

@@ -108,3 +108,27 @@ export function collectRefs(expr: Expression, out: { ref: string; position: numb
   }
   return out;
 }
+
+/** Keys already computed, per expression object (expressions are plain data, never changed once built). */
+const keys = new WeakMap<Expression, string>();
+
+/**
+ * A string that is equal for equal expressions and different otherwise: the expression's JSON,
+ * computed once per expression object. The planner keys its memos by it (one plan node per metric
+ * and filters), so that many metrics under the same filters do not serialise them again each.
+ */
+export function expressionKey(e: Expression): string {
+  let key = keys.get(e);
+  if (key === undefined) {
+    key = JSON.stringify(e);
+    keys.set(e, key);
+  }
+  return key;
+}
+
+/** The key of a list of expressions: the same string as JSON.stringify(list). */
+export function expressionsKey(list: readonly Expression[]): string {
+  let out = '[';
+  for (let i = 0; i < list.length; i++) out += (i > 0 ? ',' : '') + expressionKey(list[i]);
+  return out + ']';
+}

@@ -68,4 +68,10 @@ export interface Dialect {
    * (Postgres resolves UNION column types pairwise, so NULL ∪ NULL becomes text); absent: NULL.
    */
   typedNull?(scalarQuery: string): string;
+  /**
+   * What follows a column's type in CREATE TABLE for a small table read whole and often (a
+   * rollup, src/rollups/store.ts), where the default storage is slow to read for that type;
+   * absent or undefined: nothing.
+   */
+  fastScanStorage?(type: string): string | undefined;
 }

@@ -8,12 +8,15 @@ import { TallyError } from '../errors.js';
 
 export function renderStatement(statement: Statement, dialect: Dialect): string {
   const r = new Renderer(dialect);
-  const parts: string[] = [];
+  // Built by concatenation, which V8 keeps as a rope until the end, rather than by joining arrays
+  // at every level (each join copies everything below it again).
+  let out = '';
   if (statement.ctes.length > 0) {
-    parts.push('WITH\n' + statement.ctes.map((c) => r.cte(c)).join(',\n'));
+    out = 'WITH\n';
+    for (let i = 0; i < statement.ctes.length; i++) out += (i > 0 ? ',\n' : '') + r.cte(statement.ctes[i]);
+    out += '\n';
   }
-  parts.push(r.query(statement.body, 0));
-  return parts.join('\n') + '\n';
+  return out + r.query(statement.body, 0) + '\n';
 }
 
 const INDENT = '  ';
@@ -33,6 +36,8 @@ const SIMPLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 
 class Renderer {
   private readonly ids: Map<string, string>;
+  /** Subqueries in FROM already rendered in this statement, with the depth they were rendered at. */
+  private readonly items = new Map<FromItem, { depth: number; text: string }>();
 
   constructor(private readonly d: Dialect) {
     let ids = quoted.get(d);
@@ -49,9 +54,14 @@ class Renderer {
     if (q.t === 'union_all') {
       const pad = padOf(depth);
       const byName = q.byName;
-      if (byName && this.d.unionByName) return q.queries.map((s) => this.query(s, depth)).join(`\n${pad}UNION ALL BY NAME\n`);
-      const branches = byName ? q.queries.map((b, i) => padBranch(b, byName.columns, i === 0 ? (byName.firstBranchNull ?? {}) : {})) : q.queries;
-      return branches.map((s) => this.query(s, depth)).join(`\n${pad}UNION ALL\n`);
+      const positional = byName !== undefined && !this.d.unionByName;
+      const separator = byName && !positional ? `\n${pad}UNION ALL BY NAME\n` : `\n${pad}UNION ALL\n`;
+      let out = '';
+      for (let i = 0; i < q.queries.length; i++) {
+        const branch = positional ? padBranch(q.queries[i], byName.columns, i === 0 ? (byName.firstBranchNull ?? {}) : {}) : q.queries[i];
+        out += (i > 0 ? separator : '') + this.query(branch, depth);
+      }
+      return out;
     }
     return this.select(q, depth);
   }
@@ -59,23 +69,23 @@ class Renderer {
   private select(s: Select, depth: number): string {
     const pad = padOf(depth);
     const inner = pad + INDENT;
-    const lines: string[] = [];
-    const cols = s.columns.map((c) => {
+    let out = `${pad}SELECT${s.distinct ? ' DISTINCT' : ''}\n`;
+    for (let i = 0; i < s.columns.length; i++) {
+      const c = s.columns[i];
       const e = this.expr(c.expr, depth + 1);
-      return c.expr.t === 'column' && c.expr.name === c.alias ? e : `${e} AS ${this.id(c.alias)}`;
-    });
-    lines.push(`${pad}SELECT${s.distinct ? ' DISTINCT' : ''}`);
-    lines.push(cols.map((c) => inner + c).join(',\n'));
-    if (s.from) lines.push(`${pad}FROM ${this.from(s.from, depth)}`);
-    for (const j of s.joins ?? []) lines.push(pad + this.join(j, depth));
-    if (s.where) lines.push(`${pad}WHERE ${this.expr(s.where, depth + 1)}`);
-    if (s.groupBy && s.groupBy.length > 0) {
-      lines.push(`${pad}GROUP BY ${s.groupBy.map((g) => this.expr(g, depth + 1)).join(', ')}`);
+      out += (i > 0 ? ',\n' : '') + inner + (c.expr.t === 'column' && c.expr.name === c.alias ? e : `${e} AS ${this.id(c.alias)}`);
     }
-    if (s.having) lines.push(`${pad}HAVING ${this.expr(s.having, depth + 1)}`);
-    if (s.orderBy && s.orderBy.length > 0) lines.push(`${pad}ORDER BY ${this.order(s.orderBy, depth)}`);
-    if (s.limit !== undefined) lines.push(`${pad}LIMIT ${Math.trunc(s.limit)}`);
-    return lines.join('\n');
+    if (s.from) out += `\n${pad}FROM ${this.from(s.from, depth)}`;
+    if (s.joins) for (const j of s.joins) out += '\n' + pad + this.join(j, depth);
+    if (s.where) out += `\n${pad}WHERE ${this.expr(s.where, depth + 1)}`;
+    if (s.groupBy && s.groupBy.length > 0) {
+      out += `\n${pad}GROUP BY `;
+      for (let i = 0; i < s.groupBy.length; i++) out += (i > 0 ? ', ' : '') + this.expr(s.groupBy[i], depth + 1);
+    }
+    if (s.having) out += `\n${pad}HAVING ${this.expr(s.having, depth + 1)}`;
+    if (s.orderBy && s.orderBy.length > 0) out += `\n${pad}ORDER BY ${this.order(s.orderBy, depth)}`;
+    if (s.limit !== undefined) out += `\n${pad}LIMIT ${Math.trunc(s.limit)}`;
+    return out;
   }
 
   private order(items: OrderItem[], depth: number): string {
@@ -99,8 +109,14 @@ class Renderer {
         return `${f.name} AS ${this.id(f.alias)}`;
       case 'sql':
         return `(\n${indentText(f.sql.trim(), pad + INDENT)}\n${pad}) AS ${this.id(f.alias)}`;
-      case 'query':
-        return `(\n${this.query(f.query, depth + 1)}\n${pad}) AS ${this.id(f.alias)}`;
+      case 'query': {
+        // The statement's scans share the FROM items of models they read alike: rendered once.
+        const done = this.items.get(f);
+        if (done?.depth === depth) return done.text;
+        const text = `(\n${this.query(f.query, depth + 1)}\n${pad}) AS ${this.id(f.alias)}`;
+        this.items.set(f, { depth, text });
+        return text;
+      }
       case 'cte':
         return f.alias ? `${this.id(f.name)} AS ${this.id(f.alias)}` : this.id(f.name);
       case 'series':

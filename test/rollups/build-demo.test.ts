@@ -105,6 +105,27 @@ describe('a built rollup', () => {
     const stored = await store.engine.query('SELECT COUNT(*) FROM tally_rollups.orders_daily');
     expect(record.partitions.reduce((n, p) => n + p.rows, 0)).toBe(stored.rows[0][0]);
   });
+
+  it('keeps 128-bit columns (DECIMAL(38,2) sums, HUGEINT values) uncompressed, which DuckDB scans fast', async () => {
+    await store.engine.query('CHECKPOINT');
+    const segments: Row[] = [];
+    for (const table of ['orders_daily', 'activity_daily']) {
+      segments.push(
+        ...(await sqlRows(
+          store.engine,
+          `SELECT '${table}.' || c.column_name AS col, c.data_type AS type, s.compression AS compression
+             FROM pragma_storage_info('tally_rollups.${table}') s JOIN information_schema.columns c ON c.column_name = s.column_name
+            WHERE c.table_schema = 'tally_rollups' AND c.table_name = '${table}' AND s.segment_type <> 'VALIDITY'`,
+        )),
+      );
+    }
+    const wide = segments.filter((s) => s.type === 'HUGEINT' || /^DECIMAL\((19|[23]\d),/.test(String(s.type)));
+    // order_amount's and searches' sums and mau's values are 128-bit (DuckDB widens SUM to HUGEINT / DECIMAL(38,s)).
+    expect(new Set(wide.map((s) => s.col))).toEqual(new Set(['orders_daily.m__order_amount__sum', 'activity_daily.m__searches__sum', 'activity_daily.metric__mau']));
+    expect(wide.filter((s) => s.compression !== 'Uncompressed' && s.compression !== 'Constant')).toEqual([]);
+    // Narrower columns keep DuckDB's compression.
+    expect(segments.some((s) => s.col === 'orders_daily.m__order_count__count' && s.compression === 'BitPacking')).toBe(true);
+  });
 });
 
 describe('the example rollups (metrics/rollups.yml)', () => {

@@ -18,18 +18,31 @@ export function combine(cx: Lowering, inputs: Output[], outputs: (max: (o: Outpu
     return { t: 'select', columns: [...cx.keyColumns(undefined, final), ...outputs((o) => filled(o, col(undefined, o.column)))], from: { t: 'cte', name: inputs[0].cte } };
   }
   const valueColumns = inputs.filter((o) => o.column !== '').map((o) => `${o.cte}.${o.column}`);
-  const columnName = (o: Output): string => `__v${valueColumns.indexOf(`${o.cte}.${o.column}`)}`;
+  // Each value's first position and first owner, looked up by name (not searched: a request of
+  // many metrics would search the list once per metric).
+  const firstIndex = new Map<string, number>();
+  const firstOwner = new Map<string, Output>();
+  valueColumns.forEach((v, i) => {
+    if (!firstIndex.has(v)) firstIndex.set(v, i);
+  });
+  for (const o of inputs) {
+    const v = `${o.cte}.${o.column}`;
+    if (!firstOwner.has(v)) firstOwner.set(v, o);
+  }
+  const columnName = (o: Output): string => `__v${firstIndex.get(`${o.cte}.${o.column}`) ?? -1}`;
   // The first branch's NULLs carry the type of the value they stand for: Postgres and Redshift
   // resolve a UNION's column types pairwise, and NULL with NULL would become text.
   const missingValue = (v: string, branch: number): SqlExpr => {
-    const owner = inputs.find((o) => `${o.cte}.${o.column}` === v);
+    const owner = firstOwner.get(v);
     return branch === 0 && owner ? { t: 'nullOf', cte: owner.cte, column: owner.column } : NULL;
   };
   // Each branch names only its own value; the union fills the others with NULL by name, so the
   // SQL grows with the number of metrics, not with its square.
+  // The key columns are the same in every branch: one set of them (the tree is never changed once built).
+  const keys = cx.keyColumns(undefined);
   const branches: Select[] = inputs.map((o) => ({
     t: 'select',
-    columns: [...cx.keyColumns(undefined), ...(o.column === '' ? [] : [{ expr: col(undefined, o.column), alias: columnName(o) }])],
+    columns: o.column === '' ? [...keys] : [...keys, { expr: col(undefined, o.column), alias: columnName(o) }],
     from: { t: 'cte', name: o.cte },
   }));
   const columns = [...cx.plan.keys.map((k) => k.column), ...valueColumns.map((_, i) => `__v${i}`)];

@@ -12,7 +12,7 @@ import type { Expression } from '../../query/expression.js';
 import { parseReference } from '../../query/references.js';
 import { type Cte, type OrderItem, type Select, type SelectColumn, type SqlExpr, type Statement, col, num } from '../../sql/ast.js';
 import type { GroupKey, MeasureUse, Plan, PlanNode, Shift } from '../plan.js';
-import { type ColumnReference, ScanBuilder } from '../scan.js';
+import { type ColumnReference, type Projections, ScanBuilder } from '../scan.js';
 import type { Bounds } from '../time.js';
 import type { RollupRouter } from '../../rollups/route.js';
 import { averageAggregate } from './average.js';
@@ -26,6 +26,8 @@ export interface SharedCtes {
   metricFilters: Map<string, { cte: string; key: string; out: Output }>;
   /** CTEs shared by key (see Lowering.sharedCte). */
   byKey: Map<string, string>;
+  /** Model projections shared by the statement's scans (see ScanBuilder.projections). */
+  projections: Projections;
 }
 
 /** What the target dialect needs from the shape of the SQL (see Dialect). */
@@ -55,7 +57,7 @@ export class Lowering {
     shared?: SharedCtes,
     readonly options: LowerOptions = {},
   ) {
-    this.shared = shared ?? { ctes: [], names: new Set(), metricFilters: new Map(), byKey: new Map() };
+    this.shared = shared ?? { ctes: [], names: new Set(), metricFilters: new Map(), byKey: new Map(), projections: new Map() };
     this.ctes = this.shared.ctes;
     this.cteNames = this.shared.names;
   }
@@ -156,6 +158,7 @@ export class Lowering {
   newScan(measure: Measure, purpose: string): ScanBuilder {
     const scan = new ScanBuilder(this.graph, measure.model, purpose, this.plan.timeZone);
     scan.metrics = (ref, s) => metricFilter(this, ref, s);
+    scan.projections = this.shared.projections;
     return scan;
   }
 

@@ -12,6 +12,7 @@
  * are dates, which sort and compare faster than timestamps.
  */
 import { GRAIN_ORDER, type Grain, type Window } from '../../definitions/schema.js';
+import { expressionsKey } from '../../query/expression.js';
 import { add, addClamped } from '../../query/time.js';
 import { type FromItem, type Select, type SqlExpr, and, col, num } from '../../sql/ast.js';
 import type { GroupKey, PlanNode, Shift } from '../plan.js';
@@ -79,7 +80,7 @@ const useKeys = new WeakMap<Cumulative, string>();
 function useKey(node: Cumulative): string {
   let key = useKeys.get(node);
   if (key === undefined) {
-    key = `${node.use.measure.model.name}.${node.use.measure.name}|${JSON.stringify(node.use.filters)}`;
+    key = `${node.use.measure.model.name}.${node.use.measure.name}|${expressionsKey(node.use.filters)}`;
     useKeys.set(node, key);
   }
   return key;
@@ -188,7 +189,9 @@ export function distinctSweep(cx: Lowering, node: Cumulative, rowsCte: string, b
   const period = col('period', 'start');
   return {
     t: 'select',
-    columns: [{ expr: period, alias: periodAlias }, ...otherKeys.map((k) => ({ expr: col('r', k.column), alias: k.column })), { expr: col('r', '__active'), alias: node.id }],
+    // The running sum of ±1 is typed as a sum (DuckDB: HUGEINT, Postgres: NUMERIC); a count of
+    // members is typed as COUNT(DISTINCT …) types it, as on the window-join path and for dau.
+    columns: [{ expr: period, alias: periodAlias }, ...otherKeys.map((k) => ({ expr: col('r', k.column), alias: k.column })), { expr: { t: 'castCount', arg: col('r', '__active') }, alias: node.id }],
     from: series,
     joins: [
       {

@@ -16,7 +16,7 @@ import { TallyError } from '../../errors.js';
 import { collectRefs } from '../../query/expression.js';
 import { add } from '../../query/time.js';
 import type { Expression } from '../../query/expression.js';
-import { parseReference } from '../../query/references.js';
+import { parseReference, type TimeSpec } from '../../query/references.js';
 import type { LeafRoute } from '../../rollups/route.js';
 import { finishedMetricColumn, finishedPresenceColumn, measurePartColumn, rollupColumnOf, rollupTimeColumn } from '../../rollups/types.js';
 import { type Cte, type Select, type SelectColumn, type SqlExpr, and, col } from '../../sql/ast.js';
@@ -26,7 +26,7 @@ import { type Bounds, bucket, offsetGrain } from '../time.js';
 import type { Lowering } from './context.js';
 import { averageOf } from './average.js';
 import { cumulativeFromPeriodValues } from './cumulative.js';
-import { conjunctsOf, type Output, ts } from './output.js';
+import { conjunctsOf, NULL, type Output, ts } from './output.js';
 
 const ROLLUP = 'rollup';
 
@@ -58,11 +58,19 @@ function bucketTime(route: LeafRoute): SqlExpr {
   return { t: 'castTimestamp', arg: col(ROLLUP, rollupTimeColumn(route.rollup.grain)) };
 }
 
+/**
+ * metric_time at `spec` from the rollup's buckets (`time`, a timestamp): a bucket at the rollup's
+ * own grain is already its truncation, so it is read as stored, not truncated row by row.
+ */
+function timeKey(route: LeafRoute, spec: TimeSpec | undefined, time: SqlExpr): SqlExpr {
+  return !spec || (spec.kind === 'grain' && spec.grain === route.rollup.grain) ? time : bucket(spec, time);
+}
+
 /** The request's keys on the rollup's columns: metric_time bucketed from the rollup's buckets, dimensions as stored. */
 function keyColumns(cx: Lowering, route: LeafRoute): SelectColumn[] {
   const time = bucketTime(route);
   return cx.plan.keys.map((k) => ({
-    expr: k.ref.kind === 'metric_time' ? bucket(k.time ?? { kind: 'grain', grain: route.rollup.grain }, time) : col(ROLLUP, rollupColumnOf(k.text)),
+    expr: k.ref.kind === 'metric_time' ? timeKey(route, k.time, time) : col(ROLLUP, rollupColumnOf(k.text)),
     alias: k.column,
   }));
 }
@@ -90,33 +98,39 @@ function from(route: LeafRoute): Select['from'] {
   return { t: 'table', name: route.rollup.table, alias: ROLLUP };
 }
 
-/** Scans of a rollup per statement (keyed by its CTE list): leaves with the same rollup, filters and bounds share one. */
-const sharedScans = new WeakMap<Cte[], Map<string, { select: Select; cte: Cte }>>();
+/**
+ * Scans of a rollup per statement (keyed by its CTE list): leaves with the same rollup, filters
+ * and bounds share one.
+ */
+const sharedScans = new WeakMap<Cte[], Map<string, PartsScan>>();
+
+/** The column of the rollup's own buckets in a two-level scan's inner step. */
+const BUCKET = '__bucket';
 
 /** A measure re-aggregated from its parts; leaves of one rollup with the same filters share one scan. */
 function partsScan(cx: Lowering, node: Extract<PlanNode, { kind: 'simple' }>, route: Extract<LeafRoute, { kind: 'parts' }>, bounds: Bounds): Output {
   const { measure } = node.use;
-  const part = (p: 'sum' | 'count' | 'min' | 'max'): SqlExpr => col(ROLLUP, measurePartColumn(measure.name, p));
-  let value: SqlExpr;
-  switch (measure.agg) {
-    case 'sum':
-      value = { t: 'aggregate', agg: 'sum', arg: part('sum') };
-      break;
-    case 'count':
-      // A sum of counts widens (DuckDB's SUM(BIGINT) is a HUGEINT): typed back as the engine types COUNT.
-      value = { t: 'castCount', arg: { t: 'aggregate', agg: 'sum', arg: part('count') } };
-      break;
-    case 'min':
-    case 'max':
-      value = { t: 'aggregate', agg: measure.agg, arg: part(measure.agg) };
-      break;
-    case 'average':
-      // The base's own formula over the same exact sum and count (average.ts).
-      value = averageOf({ t: 'aggregate', agg: 'sum', arg: part('sum') }, { t: 'castCount', arg: { t: 'aggregate', agg: 'sum', arg: part('count') } });
-      break;
-    default:
-      throw new TallyError('UNSUPPORTED', `measure '${measure.name}' (${measure.agg}) has no parts in a rollup`);
-  }
+  const part = (p: Part): SqlExpr => col(ROLLUP, measurePartColumn(measure.name, p));
+  // The leaf's value from its parts re-aggregated (`read`: SUM of sums and counts, MIN, MAX).
+  const valueOf = (read: (p: Part) => SqlExpr): SqlExpr => {
+    switch (measure.agg) {
+      case 'sum':
+        return read('sum');
+      case 'count':
+        // A sum of counts widens (DuckDB's SUM(BIGINT) is a HUGEINT): typed back as the engine types COUNT.
+        return { t: 'castCount', arg: read('count') };
+      case 'min':
+      case 'max':
+        return read(measure.agg);
+      case 'average':
+        // The base's own formula over the same exact sum and count (average.ts).
+        return averageOf(read('sum'), { t: 'castCount', arg: read('count') });
+      default:
+        throw new TallyError('UNSUPPORTED', `measure '${measure.name}' (${measure.agg}) has no parts in a rollup`);
+    }
+  };
+  const parts: Part[] = [];
+  valueOf((p) => (parts.push(p), NULL));
   // A row of the rollup belongs to the measure only where its count of non-null values is not
   // NULL (types.ts); a rollup built without one falls back to a count of the same model's rows,
   // then to the part itself.
@@ -129,24 +143,76 @@ function partsScan(cx: Lowering, node: Extract<PlanNode, { kind: 'simple' }>, ro
   const signature = JSON.stringify([route.rollup.name, node.use.filters, bounds.start, bounds.end, present]);
   let scans = sharedScans.get(cx.ctes);
   if (!scans) sharedScans.set(cx.ctes, (scans = new Map()));
-  const shared = scans.get(signature);
-  if (shared) {
-    shared.select.columns.push({ expr: value, alias: node.id });
-    shared.cte.comment = `${shared.cte.comment}; ${node.metric}: ${measure.agg} of ${measure.name}`;
-    return { cte: shared.cte.name, column: node.id };
+  let scan = scans.get(signature);
+  let name: string;
+  if (!scan) {
+    const where = and([...conditions(cx, route, bounds, node.use.filters), { t: 'isNull', arg: present, negated: true }]);
+    const steps = bucketsFirst(cx, route) ? bucketsFirstScan(cx, route, where) : oneStepScan(cx, route, where);
+    name = cx.addCte(node.id, steps.query, `${node.metric}: ${measure.agg} of ${measure.name}, re-aggregated from rollup ${route.rollup.name}`);
+    const cte = cx.ctes.find((c) => c.name === name);
+    scan = { ...steps, cte };
+    if (cte) scans.set(signature, scan);
+  } else {
+    name = scan.cte?.name ?? '';
+    if (scan.cte) scan.cte.comment = `${scan.cte.comment}; ${node.metric}: ${measure.agg} of ${measure.name}`;
   }
-  const keys = keyColumns(cx, route);
-  const query: Select = {
-    t: 'select',
-    columns: [...keys, { expr: value, alias: node.id }],
-    from: from(route),
-    where: and([...conditions(cx, route, bounds, node.use.filters), { t: 'isNull', arg: present, negated: true }]),
-    groupBy: keys.map((k) => k.expr),
-  };
-  const name = cx.addCte(node.id, query, `${node.metric}: ${measure.agg} of ${measure.name}, re-aggregated from rollup ${route.rollup.name}`);
-  const cte = cx.ctes.find((c) => c.name === name);
-  if (cte) scans.set(signature, { select: query, cte });
+  const { inner, query } = scan;
+  if (inner) {
+    // The buckets' parts first (one column per part), then the request's periods from those.
+    for (const p of new Set(parts)) inner.columns.push({ expr: { t: 'aggregate', agg: again(p), arg: part(p) }, alias: `${node.id}__${p}` });
+    query.columns.push({ expr: valueOf((p) => ({ t: 'aggregate', agg: again(p), arg: col(undefined, `${node.id}__${p}`) })), alias: node.id });
+  } else {
+    query.columns.push({ expr: valueOf((p) => ({ t: 'aggregate', agg: again(p), arg: part(p) })), alias: node.id });
+  }
   return { cte: name, column: node.id };
+}
+
+/** A stored part of a measure. */
+type Part = 'sum' | 'count' | 'min' | 'max';
+
+/** How a part re-aggregates: sums and counts add up, minimums and maximums take MIN / MAX again. */
+function again(p: Part): 'sum' | 'min' | 'max' {
+  return p === 'min' || p === 'max' ? p : 'sum';
+}
+
+/** A parts scan (its leaves add their values): `query` is the CTE's, `inner` its first step when it has two. */
+interface PartsScan {
+  query: Select;
+  inner?: Select;
+  cte?: Cte;
+}
+
+/** One step: the rollup's rows grouped by the request's keys. */
+function oneStepScan(cx: Lowering, route: LeafRoute, where: SqlExpr | undefined): PartsScan {
+  const keys = keyColumns(cx, route);
+  return { query: { t: 'select', columns: [...keys], from: from(route), where, groupBy: keys.map((k) => k.expr) } };
+}
+
+/**
+ * Two steps: the rollup's buckets by the request's dimensions (fewer rows than the rollup), then
+ * their periods. Truncating every stored row to its period costs more than a second, small
+ * aggregation (issue 18: revenue by month over a year of a daily rollup, 14k rows against 365).
+ */
+function bucketsFirstScan(cx: Lowering, route: LeafRoute, where: SqlExpr | undefined): PartsScan {
+  const dims = cx.plan.keys.filter((k) => k.ref.kind !== 'metric_time').map((k) => ({ expr: col(ROLLUP, rollupColumnOf(k.text)), alias: k.column }));
+  const stored = col(ROLLUP, rollupTimeColumn(route.rollup.grain));
+  const inner: Select = { t: 'select', columns: [{ expr: stored, alias: BUCKET }, ...dims], from: from(route), where, groupBy: [stored, ...dims.map((d) => d.expr)] };
+  const time: SqlExpr = { t: 'castTimestamp', arg: col('buckets', BUCKET) };
+  const keys = cx.plan.keys.map((k) => ({ expr: k.ref.kind === 'metric_time' ? timeKey(route, k.time, time) : col('buckets', k.column), alias: k.column }));
+  const query: Select = { t: 'select', columns: [...keys], from: { t: 'query', query: inner, alias: 'buckets' }, groupBy: keys.map((k) => k.expr) };
+  return { query, inner };
+}
+
+/**
+ * Whether a parts scan adds up the rollup's buckets by the request's dimensions before bucketing
+ * them into the request's periods: when some metric_time key is not the rollup's own grain (it is
+ * computed per row) and the request keeps fewer dimensions than the rollup (so the first step
+ * has fewer rows than the rollup).
+ */
+function bucketsFirst(cx: Lowering, route: LeafRoute): boolean {
+  const bucketed = cx.plan.keys.some((k) => k.ref.kind === 'metric_time' && k.time && !(k.time.kind === 'grain' && k.time.grain === route.rollup.grain));
+  const dims = new Set(cx.plan.keys.filter((k) => k.ref.kind !== 'metric_time').map((k) => rollupColumnOf(k.text)));
+  return bucketed && route.rollup.dimensions.some((d) => !dims.has(rollupColumnOf(d)));
 }
 
 /**

@@ -5,6 +5,7 @@
  * dialect wants them apart). Semi-additive measures go to semi-additive.ts.
  */
 import { TallyError } from '../../errors.js';
+import { expressionsKey } from '../../query/expression.js';
 import type { Select } from '../../sql/ast.js';
 import type { PlanNode, Shift } from '../plan.js';
 import type { Bounds } from '../time.js';
@@ -25,7 +26,7 @@ export function lowerSimple(cx: Lowering, node: Extract<PlanNode, { kind: 'simpl
   // Metrics of one model with the same filters read the same rows: one scan serves them all.
   // A sort-based aggregate shares no scan where the dialect allows one per SELECT.
   const apart = cx.options.sortedAggregatesApart && SORTED_AGGREGATES.has(measure.agg) ? node.id : undefined;
-  const signature = `${JSON.stringify([measure.model.name, measure.timeDimension?.name, apart])}|${node.use.filters.length ? JSON.stringify(node.use.filters) : ''}|${bounds.start?.getTime()}|${bounds.end?.getTime()}|${shifts.length ? JSON.stringify(shifts) : ''}`;
+  const signature = `${measure.model.name}\0${measure.timeDimension?.name ?? ''}\0${apart ?? ''}|${node.use.filters.length ? expressionsKey(node.use.filters) : ''}|${bounds.start?.getTime()}|${bounds.end?.getTime()}|${shifts.length ? JSON.stringify(shifts) : ''}`;
   const shared = cx.sharedScans.get(signature);
   if (shared) {
     shared.select.columns.push({ expr: cx.aggregate(measure, shared.scan.measure(measure)), alias: node.id });

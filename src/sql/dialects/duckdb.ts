@@ -49,4 +49,11 @@ export const duckdb: Dialect = {
   textMatch: (arg, value, at) => `${at === 'anywhere' ? 'contains' : at === 'start' ? 'starts_with' : 'ends_with'}(${arg}, ${value})`,
   series: (start, stop, grain: Grain, alias, column) =>
     `generate_series(${start}, ${stop}, INTERVAL 1 ${grain.toUpperCase()}) AS ${alias}(${column})`,
+  // DuckDB (1.5) bit-packs 128-bit integers (HUGEINT, DECIMAL wider than 18 digits) so that a scan
+  // decodes them slowly: SUM over 26k rows of a DECIMAL(38,2) rollup column took 10-14 ms, 0.9 ms
+  // stored uncompressed (issue 18, bench/rollups.ts). Rollup tables are small; the space is no matter.
+  fastScanStorage: (type) => (HUGE.test(type) ? 'USING COMPRESSION uncompressed' : undefined),
 };
+
+/** DuckDB types stored as 128-bit integers. */
+const HUGE = /^\s*(U?HUGEINT|INT128|(?:DECIMAL|NUMERIC)\s*\(\s*(19|[2-3]\d)\s*(,\s*\d+\s*)?\))\s*$/i;

@@ -90,7 +90,7 @@ WITH
   `cte_wau_by_day` AS (
     SELECT
       `period`.`start` AS `__period`,
-      `r`.`__active` AS `wau`
+      CAST(`r`.`__active` AS INT64) AS `wau`
     FROM `cte_wau_days` AS `period`
     INNER JOIN `cte_wau_running` AS `r` ON (`period`.`start` >= CAST(`r`.`__day` AS DATETIME)) AND (`period`.`start` < CAST(`r`.`__next` AS DATETIME))
     WHERE `r`.`__present` > 0

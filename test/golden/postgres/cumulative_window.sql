@@ -86,7 +86,7 @@ WITH
   "cte_wau_by_day" AS (
     SELECT
       "period"."start" AS "__period",
-      "r"."__active" AS "wau"
+      CAST("r"."__active" AS BIGINT) AS "wau"
     FROM "cte_wau_days" AS "period"
     INNER JOIN "cte_wau_running" AS "r" ON ("period"."start" >= CAST("r"."__day" AS TIMESTAMP)) AND ("period"."start" < CAST("r"."__next" AS TIMESTAMP))
     WHERE "r"."__present" > 0
