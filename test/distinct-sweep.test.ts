@@ -23,7 +23,9 @@ const DEFINITIONS = `semantic_models:
       - { name: region, type: categorical, data_type: text }
     measures:
       - { name: visitors, agg: count_distinct, expr: member }
+      - { name: visit_count, agg: count, expr: visit_id }
 metrics:
+  - { name: visits_1m, type: cumulative, measure: visit_count, window: 1 month }
   - { name: visitors_3d, type: cumulative, measure: visitors, window: 3 days }
   - { name: visitors_1m, type: cumulative, measure: visitors, window: 1 month }
   - { name: visitors_1q, type: cumulative, measure: visitors, window: 1 quarter }
@@ -120,6 +122,22 @@ describe('distinct sweep equals the windowed COUNT(DISTINCT) by definition', () 
   it('at hour grain: an hour window, and a day window read per hour', async () => {
     await check({ metrics: ['visitors_5h'], groupBy: ['metric_time.hour'] }, byDefinition(W5H, 'hour'));
     await check({ metrics: ['visitors_3d'], groupBy: ['metric_time.hour'], from: '2025-02-27 00:00', to: '2025-03-05 23:00' }, byDefinition(W3D, 'hour', { from: '2025-02-27 00:00', to: '2025-03-05 23:00' }));
+  });
+
+  // The range's first day is the 30th of March: its window starts at (Mar 31) - 1 month, which
+  // SQL clamps to Feb 28, so rows from Feb 28 on count; the rows read must reach that far back
+  // (a month subtracted in JavaScript without clamping gives Mar 3 and loses three days of rows).
+  it('a range starting where (day + 1) - 1 month is clamped to a month end reads the whole first window', async () => {
+    const from = '2025-03-30';
+    const to = '2025-04-02';
+    await check({ metrics: ['visitors_1m'], groupBy: ['metric_time.day'], from, to }, byDefinition(W1M, 'day', { from, to }));
+    await check(
+      { metrics: ['visits_1m'], groupBy: ['metric_time.day'], from, to },
+      `SELECT CAST(p.p AS DATE) AS "metric_time.day", COUNT(v.visit_id) AS visits_1m
+       FROM generate_series(TIMESTAMP '${from}', TIMESTAMP '${to}', INTERVAL 1 DAY) AS p(p)
+       LEFT JOIN visits v ON v.visited_at >= p.p + INTERVAL 1 DAY - INTERVAL 1 MONTH AND v.visited_at < p.p + INTERVAL 1 DAY
+       GROUP BY ALL`,
+    );
   });
 
   it('the windows of one measure read one set of member days', () => {

@@ -110,7 +110,8 @@ export function requestLog(requests: RequestEntries, logger: Logger): Plugin {
  * validation and execution. Keyed by definitions version (`version()` is read per request: a
  * reload changes it), the caller's credentials (authentication still runs first) and the document
  * with its variables; responses with errors are never kept. A kept response carries its key as
- * ETag: a request with that key in If-None-Match gets 304 while the response is kept.
+ * ETag: a request whose own key it is (same credentials, document, variables, version) gets 304 with
+ * that key in If-None-Match while the response is kept; any other request is answered in full.
  *
  * Tally's own rather than @graphql-yoga/plugin-response-cache: that plugin rewrites every
  * document to select __typename everywhere and deep-copies every result to collect entities for
@@ -121,16 +122,9 @@ export function responseCache(options: CacheOptions, version: () => string): Plu
   const kept = new TtlCache<ExecutionResult>(options);
   /** The key of each operation that missed, by its context: its result is kept once it has none of errors. */
   const missed = new WeakMap<object, string>();
+  /** Requests whose If-None-Match named their own kept response: answered 304 without a body. */
+  const notModified = new WeakMap<Request, { etag: string; lastModified: string }>();
   return {
-    onRequest: ({ request, endResponse, fetchAPI }) => {
-      const etag = request.headers.get('if-none-match');
-      if (!etag) return;
-      const lastModified = (kept.peek(etag)?.extensions?.http as { headers?: Record<string, string> } | undefined)?.headers?.['Last-Modified'];
-      if (lastModified === undefined) return;
-      const since = request.headers.get('if-modified-since');
-      if (since !== null && !(new Date(since).getTime() >= new Date(lastModified).getTime())) return;
-      endResponse(new fetchAPI.Response(null, { status: 304, headers: { ETag: etag, 'Last-Modified': lastModified } }));
-    },
     onParams: ({ params, request, context, setResult }) => {
       // Variables that checkVariables refuses are nested too deep to stringify: never a key.
       if (nestingOf(params.variables, MAX_VARIABLE_NESTING) > MAX_VARIABLE_NESTING) return;
@@ -143,6 +137,19 @@ export function responseCache(options: CacheOptions, version: () => string): Plu
       // Read (and removed) by requestLog, which logs whether the response was a cache hit.
       if (hit) setResult({ ...hit, extensions: { ...hit.extensions, responseCache: { hit: true } } });
       else missed.set(context, key);
+      // 304 only when the ETag is this request's own key (the same caller, document, variables,
+      // version and rollup stamp): any other kept ETag says nothing about this answer.
+      const lastModified = (hit?.extensions?.http as { headers?: Record<string, string> } | undefined)?.headers?.['Last-Modified'];
+      if (lastModified === undefined || request.headers.get('if-none-match') !== key) return;
+      const since = request.headers.get('if-modified-since');
+      if (since !== null && !(new Date(since).getTime() >= new Date(lastModified).getTime())) return;
+      notModified.set(request, { etag: key, lastModified });
+    },
+    onResponse: ({ request, setResponse, fetchAPI }) => {
+      const unchanged = notModified.get(request);
+      if (!unchanged) return;
+      notModified.delete(request);
+      setResponse(new fetchAPI.Response(null, { status: 304, headers: { ETag: unchanged.etag, 'Last-Modified': unchanged.lastModified } }));
     },
     onExecutionResult: ({ result, context }) => {
       const key = missed.get(context);

@@ -60,6 +60,20 @@ export function truncate(date: Date, grain: Grain): Date {
   }
 }
 
+/**
+ * `date` moved by `count` periods of `grain`, as SQL's `date + INTERVAL` does: a month, quarter
+ * or year step that lands past the end of a shorter month is clamped to that month's last day
+ * (March 31 - 1 month is February 28), where `add` rolls over (to March 3). Used where a bound
+ * must match the window SQL evaluates (a trailing window's first day).
+ */
+export function addClamped(date: Date, count: number, grain: Grain): Date {
+  if (grain !== 'month' && grain !== 'quarter' && grain !== 'year') return add(date, count, grain);
+  const months = count * (grain === 'month' ? 1 : grain === 'quarter' ? 3 : 12);
+  const lastDay = utc(date.getUTCFullYear(), date.getUTCMonth() + months + 1, 0).getUTCDate();
+  return utc(date.getUTCFullYear(), date.getUTCMonth() + months, Math.min(date.getUTCDate(), lastDay), date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds(), date.getUTCMilliseconds());
+}
+
+/** `date` moved by `count` periods of `grain`; a month step past a shorter month's end rolls over into the next month (see addClamped). */
 export function add(date: Date, count: number, grain: Grain): Date {
   switch (grain) {
     case 'millisecond':

@@ -90,6 +90,22 @@ describe('whole-response cache', () => {
     expect(stranger.status).toBe(401);
   });
 
+  it("304 only for the request the ETag was given for: another document, or another caller's credentials, get the full answer", async () => {
+    const first = await post(alice.key, document, { limit: 14 });
+    const etag = first.headers.get('etag') as string;
+    expect(etag).toMatch(/^[0-9a-f]{64}$/);
+    // Another request (a key that has changed: other variables, or after a build or a reload
+    // moved the version) is not the kept response: a 304 would tell the client to keep showing
+    // the answer it has for something else (or a pre-rebuild answer).
+    const otherRequest = await post(alice.key, document, { limit: 15 }, { 'if-none-match': etag });
+    expect(otherRequest.status).toBe(200);
+    expect((await otherRequest.json()).data.query.rows.length).toBeGreaterThan(0);
+    // Bob's request has its own key: alice's ETag says nothing about it.
+    const bobs = await post(bob.key, document, { limit: 14 }, { 'if-none-match': etag });
+    expect(bobs.status).toBe(200);
+    expect(await bobs.text()).toBe(await first.text());
+  });
+
   it('never keeps a response with errors', async () => {
     const before = statements;
     for (let i = 0; i < 2; i++) {

@@ -12,7 +12,7 @@ import { GRAIN_ORDER, type Grain } from '../../definitions/schema.js';
 import { TallyError } from '../../errors.js';
 import { collectRefs, type Expression } from '../../query/expression.js';
 import { parseReference, type TimeSpec } from '../../query/references.js';
-import { add, truncate } from '../../query/time.js';
+import { add, addClamped, truncate } from '../../query/time.js';
 import { type FromItem, type Select, type SqlExpr, and, col, eq, num } from '../../sql/ast.js';
 import { lowerExpression } from '../expression.js';
 import { mapForward } from '../offsets.js';
@@ -43,7 +43,7 @@ export function lowerCumulative(cx: Lowering, node: Extract<PlanNode, { kind: 'c
   const rowBounds: Bounds = shifts.length ? {} : { end: bounds.end };
   // Sweeps of one measure use share their rows, reaching back as far as the widest window needs.
   const sweep = sweeps(node, base, shifts);
-  if (!shifts.length && bounds.start && node.window) rowBounds.start = sweep ? sweepRowsStart(cx, node, base, bounds.start) : add(add(bounds.start, 1, base), -node.window.count, node.window.grain);
+  if (!shifts.length && bounds.start && node.window) rowBounds.start = sweep ? sweepRowsStart(cx, node, base, bounds.start) : addClamped(add(bounds.start, 1, base), -node.window.count, node.window.grain);
   if (!shifts.length && bounds.start && node.grainToDate) rowBounds.start = truncate(bounds.start, node.grainToDate);
   // A filter on the time alone picks the periods shown; rows outside it still fall in their windows.
   const { periodFilters, rowFilters } = splitPeriodFilters(cx, node);

@@ -13,7 +13,7 @@
  */
 import { GRAIN_ORDER, type Grain, type Window } from '../../definitions/schema.js';
 import { expressionsKey } from '../../query/expression.js';
-import { add } from '../../query/time.js';
+import { add, addClamped } from '../../query/time.js';
 import { type FromItem, type Select, type SqlExpr, and, col, num } from '../../sql/ast.js';
 import type { GroupKey, PlanNode, Shift } from '../plan.js';
 import { windowCoverageEnd } from '../time.js';
@@ -39,7 +39,7 @@ export function sweepRowsStart(cx: Lowering, node: Cumulative, base: Grain, star
   let earliest: Date | undefined;
   for (const n of sweepSiblings(cx, node, base)) {
     const w = n.window as Window;
-    const first = add(add(start, 1, base), -w.count, w.grain);
+    const first = addClamped(add(start, 1, base), -w.count, w.grain);
     if (!earliest || first < earliest) earliest = first;
   }
   return earliest ?? start;
