@@ -216,6 +216,19 @@ describe('tally CLI', () => {
     expect((await tally('--project', project, 'validate')).code).toBe(0);
   });
 
+  it("validate reports a rollup's schedule name that tally.yml does not define, at its file:line:col", async () => {
+    const project = join(dir, 'schedules');
+    cpSync('metrics', join(project, 'metrics'), { recursive: true });
+    writeFileSync(join(project, 'metrics', 'nightly.yml'), 'rollups:\n  - name: nightly_orders\n    metrics: [orders]\n    grain: day\n    refresh: { schedule: nightly }\n');
+    const missing = await tally('--project', project, 'validate');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/nightly\.yml:2:5: rollup 'nightly_orders' is refreshed on schedule 'nightly', which tally\.yml does not define\..*Define it under rollups: \{ schedules: \{ nightly:/);
+    writeFileSync(join(project, 'tally.yml'), 'rollups:\n  schedules:\n    nightly: "0 3 * * *"\n');
+    const defined = await tally('--project', project, 'validate');
+    expect(defined.stderr).toBe('');
+    expect(defined.code).toBe(0);
+  });
+
   it('query prints metrics in their display format in a table; json keeps full precision', async () => {
     const args = ['query', '-m', 'revenue,stickiness,dau', '-g', 'metric_time.month', '--db', db];
     const table = await tally(...args);

@@ -95,6 +95,22 @@ program
     const { loadProject } = await lazy.project();
     const project = loadProject(projectDir());
     const g = project.graph;
+    // A rollup's schedule name must be one tally.yml defines, as `tally serve` requires.
+    if (g.rollups.size > 0) {
+      const [{ loadConfig }, { rollupCron }] = await Promise.all([lazy.config(), lazy.rollupSchedule()]);
+      const schedules = loadConfig(projectDir()).rollupSchedules;
+      const problems = [...g.rollups.values()].flatMap((r) => {
+        try {
+          rollupCron(r, schedules);
+          return [];
+        } catch (e) {
+          if (!(e instanceof TallyError)) throw e;
+          const at = `${r.source.file}:${r.source.line}:${r.source.col}: `;
+          return [{ file: r.source.file, line: r.source.line, col: r.source.col, message: e.message.startsWith(at) ? e.message.slice(at.length) : e.message }];
+        }
+      });
+      if (problems.length) throw new DefinitionError(problems);
+    }
     // A checked-in schema.graphql must be what the definitions generate (a test checks it too).
     const schemaFile = resolve(projectDir(), 'schema.graphql');
     if (existsSync(schemaFile)) {
